@@ -1,0 +1,104 @@
+# Makefile - builds pipec (the compiler), libpipec-rt.a (the runtime), the example pipelines,
+# and runs the tests and benchmarks. `make V=1` shows the commands.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifdef WERROR
+WARN    += -Werror
+endif
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP
+SAN     ?=
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
+
+Q := @
+ifeq ($(V),1)
+Q :=
+endif
+
+BUILD := build$(if $(SAN),-san)
+BIN   := bin
+
+COMPILER_SRC := $(wildcard compiler/*.c)
+COMPILER_LIB_SRC := $(filter-out compiler/main.c,$(COMPILER_SRC))
+RUNTIME_SRC  := $(wildcard runtime/*.c)
+COMPILER_OBJ := $(COMPILER_SRC:%.c=$(BUILD)/%.o)
+COMPILER_LIB_OBJ := $(COMPILER_LIB_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_LIB  := $(BUILD)/libpipec-rt.a
+PIPEC        := $(BIN)/pipec$(if $(SAN),-san)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+PIPELINE_SPECS := $(wildcard pipelines/*.yaml)
+
+.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update
+all: $(PIPEC) $(RUNTIME_LIB)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Iruntime -c $< -o $@
+
+$(RUNTIME_LIB): $(RUNTIME_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(PIPEC): $(COMPILER_OBJ) $(RUNTIME_LIB)
+	@mkdir -p $(BIN)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(COMPILER_OBJ) $(RUNTIME_LIB) -lyaml -lm
+
+# Unit tests link the compiler's modules (not main.c) and the runtime.
+$(BUILD)/tests/%: tests/unit/%.c $(COMPILER_LIB_OBJ) $(RUNTIME_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(COMPILER_LIB_OBJ) $(RUNTIME_LIB) -lyaml -lm
+
+unit: $(UNIT_BIN)
+
+# Every spec in pipelines/ into bin/<name>; pipec writes a .d file so a change of the spec, a
+# template or the runtime rebuilds the binary.
+PIPELINE_BINS := $(PIPELINE_SPECS:pipelines/%.yaml=$(BIN)/%)
+pipelines: $(PIPELINE_BINS)
+$(BIN)/%: pipelines/%.yaml $(PIPEC) $(RUNTIME_LIB)
+	@$(if $(Q),echo "  PIPEC   $<")
+	$(Q)$(PIPEC) build $< -o $@ --gen-dir generated/$* --depfile $(BUILD)/pipelines/$*.d
+-include $(wildcard $(BUILD)/pipelines/*.d)
+
+deps:
+	$(Q)sh tests/deps.sh
+
+# `make test` runs the whole suite twice: as built, then with AddressSanitizer and
+# UndefinedBehaviorSanitizer (compiler, runtime, unit tests and every pipeline binary).
+# `make check` is the first half alone, for a quick loop.
+test: check san-check
+
+check: deps all unit pipelines
+	$(Q)/usr/bin/python3 tests/run.py
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+san-check: deps
+	$(Q)$(MAKE) --no-print-directory SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit
+	$(Q)ASAN_OPTIONS=detect_leaks=1 /usr/bin/python3 tests/run.py --san
+
+bench: deps all pipelines
+	$(Q)/usr/bin/python3 bench/run.py
+
+# The first run on a fresh machine: no servers, bundled data, seconds.
+demo: deps all $(BIN)/quickstart
+	@rm -rf out/quickstart.*
+	@echo "== pipec demo: pipelines/quickstart.yaml on pipelines/data/events.csv"
+	@OUT=out ./$(BIN)/quickstart
+	@echo "== valid events:   out/quickstart.events.jsonl ($$(wc -l < out/quickstart.events.jsonl) rows)"
+	@echo "== rejected rows:  out/quickstart.dead.jsonl ($$(wc -l < out/quickstart.dead.jsonl) rows, each with its position and reason)"
+	@echo "== the plan:       ./$(BIN)/pipec explain pipelines/quickstart.yaml"
+
+golden-update: all
+	$(Q)/usr/bin/python3 tests/run.py --update-golden
+
+clean:
+	rm -rf build build-san bin generated/*/
+
+-include $(COMPILER_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d)

@@ -1,0 +1,747 @@
+/* check.c - pass 2: turns the YAML tree of a spec into a checked Spec (spec.h).
+ *
+ * Every key is validated against the option tables (options.c), every name resolved, every
+ * expression parsed and type-checked against the fields visible at its place: rules see the
+ * schema; derive entry i sees the schema and the derived fields before it; the filter and the
+ * sinks see everything. The checker keeps going after an error so one run reports up to ten
+ * problems; it returns NULL if there was any. Nothing later re-validates what is checked here. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "diag.h"
+#include "options.h"
+#include "pipec_rt.h"
+#include "spec.h"
+#include "suggest.h"
+
+typedef struct Checker {
+    Arena *a;
+    Spec *spec;
+    const char *file;
+} Checker;
+
+/* ---- small value helpers ---------------------------------------------------------------- */
+
+bool parse_duration(const char *text, int64_t *out_us) {
+    static const struct { const char *name; int64_t us; } units[] = {
+        {"us", 1}, {"microsecond", 1}, {"microseconds", 1},
+        {"ms", 1000}, {"millisecond", 1000}, {"milliseconds", 1000},
+        {"s", 1000000}, {"sec", 1000000}, {"second", 1000000}, {"seconds", 1000000},
+        {"m", 60000000}, {"min", 60000000}, {"minute", 60000000}, {"minutes", 60000000},
+        {"h", 3600000000LL}, {"hour", 3600000000LL}, {"hours", 3600000000LL},
+        {"d", 86400000000LL}, {"day", 86400000000LL}, {"days", 86400000000LL},
+    };
+    const char *p = text;
+    int64_t total = 0;
+    bool any = false;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        if (!isdigit((unsigned char)*p)) return false;
+        errno = 0;
+        char *end;
+        long long n = strtoll(p, &end, 10);
+        if (errno) return false;
+        p = end;
+        while (*p == ' ') p++;
+        const char *u = p;
+        while (isalpha((unsigned char)*p)) p++;
+        size_t ulen = (size_t)(p - u);
+        if (ulen == 0) return false;
+        bool found = false;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            if (strlen(units[i].name) == ulen && strncmp(units[i].name, u, ulen) == 0) {
+                if (n > INT64_MAX / units[i].us) return false;
+                total += n * units[i].us;
+                found = true;
+                break;
+            }
+        }
+        if (!found) return false;
+        any = true;
+    }
+    *out_us = total;
+    return any;
+}
+
+static bool parse_size(const char *text, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    if (errno || end == text || n < 0) return false;
+    while (*end == ' ') end++;
+    int64_t mul = 1;
+    if (!*end || strcmp(end, "B") == 0) mul = 1;
+    else if (strcmp(end, "KiB") == 0 || strcmp(end, "K") == 0 || strcmp(end, "KB") == 0) mul = 1024;
+    else if (strcmp(end, "MiB") == 0 || strcmp(end, "M") == 0 || strcmp(end, "MB") == 0) mul = 1024 * 1024;
+    else if (strcmp(end, "GiB") == 0 || strcmp(end, "G") == 0 || strcmp(end, "GB") == 0) mul = 1024LL * 1024 * 1024;
+    else return false;
+    *out = n * mul;
+    return true;
+}
+
+static const char *opt_text(const YNode *map, const char *key, const OptDef *opts) {
+    const YNode *v = yaml_get(map, key);
+    if (v && v->kind == YN_SCALAR) return v->text;
+    const OptDef *o = opt_find(opts, key);
+    return o ? o->def : NULL;
+}
+
+static bool opt_bool(const YNode *map, const char *key, const OptDef *opts) {
+    const char *t = opt_text(map, key, opts);
+    return t && strcmp(t, "true") == 0;
+}
+
+static int64_t opt_duration(const YNode *map, const char *key, const OptDef *opts) {
+    int64_t us = 0;
+    const char *t = opt_text(map, key, opts);
+    if (t) parse_duration(t, &us);
+    return us;
+}
+
+/* Checks that a ${...} reference in a connection string is well formed, so a typo shows at
+ * compile time rather than as a missing variable in production. */
+static void check_env_refs(const YNode *v) {
+    if (!v || v->kind != YN_SCALAR) return;
+    const char *p = v->text;
+    while ((p = strstr(p, "${")) != NULL) {
+        const char *start = p + 2, *q = start;
+        if (!(isalpha((unsigned char)*q) || *q == '_')) {
+            diag_error(yaml_scalar_loc(v, (size_t)(p - v->text)), "'${' must be followed by a variable name");
+            return;
+        }
+        while (isalnum((unsigned char)*q) || *q == '_') q++;
+        if (*q == '}') {
+            p = q + 1;
+            continue;
+        }
+        if (q[0] == ':' && q[1] == '-') {
+            const char *close = strchr(q, '}');
+            if (close) {
+                p = close + 1;
+                continue;
+            }
+        }
+        diag_error(yaml_scalar_loc(v, (size_t)(p - v->text)),
+                   "malformed variable reference: use ${NAME} or ${NAME:-default}");
+        return;
+    }
+}
+
+/* Finds the single connector key of a map (source, sink, dead letter), ignoring `ignore` keys.
+ * Reports zero, several, unknown and not-yet-supported connectors. */
+static const ConnDef *find_connector(const YNode *map, const ConnDef *conns, const char *what,
+                                     const char *const *ignore, const YNode **node_out) {
+    const ConnDef *found = NULL;
+    const YNode *found_key = NULL;
+    bool bad = false;
+    for (int i = 0; i < map->npairs; i++) {
+        const YNode *k = map->pairs[i].key;
+        bool skip = false;
+        for (const char *const *ig = ignore; ig && *ig; ig++)
+            if (strcmp(*ig, k->text) == 0) skip = true;
+        if (skip) continue;
+        const ConnDef *c = conn_find(conns, k->text);
+        if (!c) {
+            const char *cands[32];
+            int n = 0;
+            for (const ConnDef *d = conns; d->name; d++) cands[n++] = d->name;
+            for (const char *const *ig = ignore; ig && *ig; ig++) cands[n++] = *ig;
+            const char *best = suggest_closest(k->text, cands, n);
+            if (best)
+                diag_error(k->loc, "unknown key '%s' in %s (did you mean '%s'?)", k->text, what, best);
+            else
+                diag_error(k->loc, "unknown key '%s' in %s", k->text, what);
+            bad = true;
+            continue;
+        }
+        if (found) {
+            diag_error(k->loc, "%s has a second connector '%s'", what, k->text);
+            diag_note(found_key->loc, "the first is '%s'", found->name);
+            bad = true;
+            continue;
+        }
+        found = c;
+        found_key = k;
+    }
+    if (bad) return NULL;
+    if (!found) {
+        SBuf names = {0};
+        for (const ConnDef *d = conns; d->name; d++) {
+            if (!d->supported) continue;
+            if (names.len) sbuf_puts(&names, ", ");
+            sbuf_puts(&names, d->name);
+        }
+        diag_error(map->loc, "%s needs a connector (one of: %s)", what, sbuf_cstr(&names));
+        sbuf_free(&names);
+        return NULL;
+    }
+    if (!found->supported) {
+        diag_error(found_key->loc, "the '%s' connector of %s is not available in this version of pipec", found->name, what);
+        return NULL;
+    }
+    *node_out = yaml_get(map, found->name);
+    if ((*node_out)->kind != YN_MAP && !yaml_is_null(*node_out)) {
+        diag_error((*node_out)->loc, "'%s' of %s must be a map of its settings", found->name, what);
+        return NULL;
+    }
+    return found;
+}
+
+/* A connector's settings map; `stdout:` with nothing after it is an empty map. */
+static bool check_conn_opts(const YNode *node, const ConnDef *c, const char *what) {
+    if (yaml_is_null(node)) {
+        for (const OptDef *o = c->opts; o->name; o++)
+            if (o->required) {
+                diag_error(node->loc, "%s needs '%s' (%s)", what, o->name, o->doc);
+                return false;
+            }
+        return true;
+    }
+    return opts_check_map(node, c->opts, what, NULL);
+}
+
+/* ---- source ------------------------------------------------------------------------------ */
+
+static void check_source(Checker *ck, const YNode *src) {
+    Spec *s = ck->spec;
+    SourceSpec *so = &s->source;
+    so->loc = src->loc;
+    static const char *const ignore[] = {"format", NULL};
+    const YNode *conn_node = NULL;
+    const ConnDef *c = find_connector(src, source_conns, "the source", ignore, &conn_node);
+    if (!c) return;
+    char *what = arena_printf(ck->a, "the %s source", c->name);
+    bool opts_ok = check_conn_opts(conn_node, c, what);
+    so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : SRC_FILE;
+    so->path = opt_text(conn_node, "path", c->opts);
+    check_env_refs(yaml_get(conn_node, "path"));
+    so->max_record = 1 << 20;
+    const char *mr = opt_text(conn_node, "max_record", c->opts);
+    if (mr && !parse_size(mr, &so->max_record)) {
+        diag_error(yaml_get(conn_node, "max_record")->loc, "max_record must be a size such as 1MiB or 65536");
+    }
+    if (so->kind == SRC_FOLDER) {
+        so->glob = opt_text(conn_node, "glob", c->opts);
+        so->archive = opt_text(conn_node, "archive", c->opts);
+        check_env_refs(yaml_get(conn_node, "archive"));
+        so->delete_done = opt_bool(conn_node, "delete", c->opts);
+        so->poll_us = opt_duration(conn_node, "poll", c->opts);
+        if (opts_ok && !so->archive && !so->delete_done)
+            diag_error(conn_node->loc, "the folder source needs 'archive: DIR' or 'delete: true' (what happens to a file once its records are committed)");
+        if (opts_ok && so->archive && so->delete_done)
+            diag_error(yaml_get(conn_node, "delete")->loc, "the folder source takes 'archive' or 'delete', not both");
+    }
+
+    const YNode *fmt = yaml_get(src, "format");
+    if (!fmt) {
+        diag_error(src->loc, "the source needs a 'format' (csv: {} or json: {})");
+        return;
+    }
+    if (fmt->kind != YN_MAP) {
+        diag_error(fmt->loc, "'format' must be a map with one key, such as 'csv: {header: true}'");
+        return;
+    }
+    const YNode *fmt_node = NULL;
+    const ConnDef *f = find_connector(fmt, format_conns, "the source format", NULL, &fmt_node);
+    if (!f) return;
+    char *fwhat = arena_printf(ck->a, "the %s format", f->name);
+    if (!check_conn_opts(fmt_node, f, fwhat)) return;
+    if (strcmp(f->name, "csv") == 0) {
+        so->format = FMT_CSV;
+        so->header = opt_bool(fmt_node, "header", f->opts);
+        so->delimiter = opt_text(fmt_node, "delimiter", f->opts)[0];
+        so->quote = opt_text(fmt_node, "quote", f->opts)[0];
+        so->null_text = opt_text(fmt_node, "null", f->opts);
+        if (so->delimiter == so->quote)
+            diag_error(fmt_node->loc, "the csv delimiter and quote must differ");
+        if (so->delimiter == '\n' || so->delimiter == '\r' || so->quote == '\n' || so->quote == '\r')
+            diag_error(fmt_node->loc, "the csv delimiter and quote cannot be line breaks");
+    } else {
+        so->format = FMT_JSON;
+    }
+}
+
+/* ---- schema ------------------------------------------------------------------------------ */
+
+static bool default_parses(const SchemaField *f) {
+    const char *t = f->default_text;
+    size_t n = strlen(t);
+    bool b;
+    int32_t i32;
+    int64_t i64;
+    double d;
+    switch (f->type) {
+    case T_BOOL: return prt_parse_bool(t, n, &b);
+    case T_INT32: return prt_parse_i32(t, n, &i32);
+    case T_INT64: return prt_parse_i64(t, n, &i64);
+    case T_FLOAT64: return prt_parse_f64(t, n, &d);
+    case T_STRING: return prt_utf8_valid(t, n);
+    case T_TIMESTAMP:
+        if (f->ts_parse == TS_UNIT) return prt_parse_timestamp_unit(t, n, f->unit, &i64);
+        if (f->ts_parse == TS_FORMAT) return prt_parse_timestamp_format(t, n, f->format, &i64);
+        return prt_parse_timestamp(t, n, &i64);
+    case T_DATE:
+        if (f->ts_parse == TS_FORMAT) return prt_parse_date_format(t, n, f->format, &i32);
+        return prt_parse_date(t, n, &i32);
+    default: return false;
+    }
+}
+
+static bool valid_field_name(const char *s) {
+    if (!(isalpha((unsigned char)*s) || *s == '_')) return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_')) return false;
+    return true;
+}
+
+static const char *const reserved_names[] = {
+    "and", "or", "not", "is", "null", "true", "false", "in", "between", "case", "when", "then",
+    "else", "end", "cast", "as", "timestamp", "date", "interval", NULL,
+};
+
+static bool check_new_name(const YNode *k, const char *what) {
+    if (!valid_field_name(k->text)) {
+        diag_error(k->loc, "%s name '%s' must be letters, digits and underscores, starting with a letter", what, k->text);
+        return false;
+    }
+    for (const char *const *r = reserved_names; *r; r++)
+        if (strcasecmp(*r, k->text) == 0) {
+            diag_error(k->loc, "'%s' is a keyword of the expression language and cannot name a %s", k->text, what);
+            return false;
+        }
+    return true;
+}
+
+static void check_field(Checker *ck, const YNode *k, const YNode *v, SchemaField *f) {
+    f->name = k->text;
+    f->loc = k->loc;
+    f->column_index = -1;
+    const YNode *type_node = v;
+    if (v->kind == YN_MAP) {
+        char *what = arena_printf(ck->a, "field '%s'", k->text);
+        if (!opts_check_map(v, field_opts, what, NULL)) {
+            f->type = T_ERROR;
+            return;
+        }
+        type_node = yaml_get(v, "type");
+    } else if (v->kind != YN_SCALAR) {
+        diag_error(v->loc, "field '%s' needs a type or a map {type: ..., ...}", k->text);
+        f->type = T_ERROR;
+        return;
+    }
+    if (!type_from_name(type_node->text, &f->type)) {
+        static const char *const tnames[] = {"bool", "int32", "int64", "float64", "string", "timestamp", "date"};
+        const char *best = suggest_closest(type_node->text, tnames, 7);
+        if (best)
+            diag_error(type_node->loc, "unknown type '%s' (did you mean '%s'?)", type_node->text, best);
+        else
+            diag_error(type_node->loc, "unknown type '%s' (types: bool, int32, int64, float64, string, timestamp, date)", type_node->text);
+        f->type = T_ERROR;
+        return;
+    }
+    if (v->kind != YN_MAP) return;
+
+    f->nullable = opt_bool(v, "nullable", field_opts);
+    const YNode *n;
+    if ((n = yaml_get(v, "one_of"))) {
+        if (f->type != T_STRING) {
+            diag_error(n->loc, "one_of is for string fields; '%s' is %s", f->name, type_name(f->type));
+        } else if (n->nitems == 0) {
+            diag_error(n->loc, "one_of needs at least one value");
+        } else {
+            f->one_of = arena_alloc(ck->a, sizeof(char *) * (size_t)n->nitems);
+            for (int i = 0; i < n->nitems; i++) {
+                const YNode *it = n->items[i];
+                if (it->kind != YN_SCALAR) {
+                    diag_error(it->loc, "one_of values must be strings");
+                    continue;
+                }
+                for (int j = 0; j < f->none_of; j++)
+                    if (strcmp(f->one_of[j], it->text) == 0) diag_error(it->loc, "'%s' is listed twice in one_of", it->text);
+                f->one_of[f->none_of++] = it->text;
+            }
+        }
+    }
+    if ((n = yaml_get(v, "unit"))) {
+        if (f->type != T_TIMESTAMP) diag_error(n->loc, "unit is for timestamp fields; '%s' is %s", f->name, type_name(f->type));
+        f->ts_parse = TS_UNIT;
+        f->unit = strcmp(n->text, "s") == 0 ? PRT_UNIT_S : strcmp(n->text, "ms") == 0 ? PRT_UNIT_MS : PRT_UNIT_US;
+    }
+    if ((n = yaml_get(v, "format"))) {
+        if (f->type != T_TIMESTAMP && f->type != T_DATE)
+            diag_error(n->loc, "format is for timestamp and date fields; '%s' is %s", f->name, type_name(f->type));
+        if (f->ts_parse == TS_UNIT) diag_error(n->loc, "a field takes 'unit' or 'format', not both");
+        f->ts_parse = TS_FORMAT;
+        f->format = n->text;
+        for (const char *p = f->format; *p; p++) {
+            if (*p != '%') continue;
+            p++;
+            if (!*p || !strchr("YmdHMSfzbyjpI%", *p)) {
+                diag_error(yaml_scalar_loc(n, (size_t)(p - f->format) - 1),
+                           "unsupported conversion '%%%c' in format (supported: %%Y %%m %%d %%H %%M %%S %%f %%z %%b %%y %%j %%p %%I %%%%)", *p ? *p : ' ');
+                break;
+            }
+        }
+    }
+    if ((n = yaml_get(v, "path"))) {
+        if (ck->spec->source.format != FMT_JSON) diag_error(n->loc, "path is for JSON sources; this source reads CSV (use 'column')");
+        f->path = n->text;
+    }
+    if ((n = yaml_get(v, "column"))) {
+        if (ck->spec->source.format != FMT_CSV) diag_error(n->loc, "column is for CSV sources; this source reads JSON (use 'path')");
+        if (n->style == YS_PLAIN && n->text[0] && strspn(n->text, "0123456789") == strlen(n->text))
+            f->column_index = atoi(n->text);
+        else
+            f->column = n->text;
+    }
+    if ((n = yaml_get(v, "default"))) {
+        f->default_text = n->text;
+        if (f->type != T_ERROR && !default_parses(f))
+            diag_error(n->loc, "default '%s' is not a valid %s", n->text, type_name(f->type));
+        if (f->default_text && f->one_of) {
+            bool in = false;
+            for (int j = 0; j < f->none_of; j++) in |= strcmp(f->one_of[j], f->default_text) == 0;
+            if (!in) diag_error(n->loc, "default '%s' is not one of the field's one_of values", n->text);
+        }
+    }
+}
+
+static void check_schema(Checker *ck, const YNode *schema) {
+    Spec *s = ck->spec;
+    if (schema->kind != YN_MAP || schema->npairs == 0) {
+        diag_error(schema->loc, "schema must be a map of at least one field: name -> type");
+        return;
+    }
+    s->fields = arena_alloc(ck->a, sizeof(SchemaField) * (size_t)schema->npairs);
+    for (int i = 0; i < schema->npairs; i++) {
+        const YNode *k = schema->pairs[i].key;
+        check_new_name(k, "field");
+        check_field(ck, k, schema->pairs[i].value, &s->fields[s->nfields++]);
+    }
+    if (s->source.format == FMT_CSV && !s->source.header) {
+        for (int i = 0; i < s->nfields; i++)
+            if (s->fields[i].column)
+                diag_error(s->fields[i].loc, "field '%s' names a column by header, but the csv source has header: false (use a column number)", s->fields[i].name);
+    }
+}
+
+/* ---- expressions ------------------------------------------------------------------------- */
+
+static void add_scope_field(Checker *ck, const char *name, Type type, const char *const *enum_values, int nenum) {
+    Spec *s = ck->spec;
+    ExprField *f = &s->scope_fields[s->nscope_fields++];
+    f->name = name;
+    f->type = type;
+    f->enum_values = enum_values;
+    f->nenum = nenum;
+}
+
+static Expr *check_expr(Checker *ck, const YNode *node, int nvisible, const char *what, Type *type_out) {
+    if (node->kind != YN_SCALAR) {
+        diag_error(node->loc, "%s must be an expression, not %s", what, yaml_kind_name(node->kind));
+        return NULL;
+    }
+    Expr *e = expr_parse(ck->a, node);
+    if (!e) return NULL;
+    ExprScope scope = {ck->spec->scope_fields, nvisible, what};
+    Type t = expr_check(ck->a, e, &scope);
+    if (t == T_ERROR) return NULL;
+    *type_out = t;
+    return e;
+}
+
+static Expr *check_bool_expr(Checker *ck, const YNode *node, int nvisible, const char *what) {
+    Type t;
+    Expr *e = check_expr(ck, node, nvisible, what, &t);
+    if (!e) return NULL;
+    if (t != T_BOOL && t != T_NULL) {
+        diag_error(expr_loc(e), "%s must be true or false, but this expression is %s", what, type_name(t));
+        return NULL;
+    }
+    return e;
+}
+
+static void check_rules(Checker *ck, const YNode *rules) {
+    Spec *s = ck->spec;
+    s->rules = arena_alloc(ck->a, sizeof(RuleSpec) * (size_t)rules->npairs);
+    for (int i = 0; i < rules->npairs; i++) {
+        const YNode *k = rules->pairs[i].key, *v = rules->pairs[i].value;
+        if (!check_new_name(k, "rule")) continue;
+        if (strcmp(k->text, "parse") == 0 || strcmp(k->text, "schema") == 0 || strcmp(k->text, "late") == 0) {
+            diag_error(k->loc, "'%s' is a dead-letter reason of its own and cannot name a rule", k->text);
+            continue;
+        }
+        RuleSpec *r = &s->rules[s->nrules];
+        r->name = k->text;
+        r->loc = k->loc;
+        r->node = v;
+        r->expr = check_bool_expr(ck, v, s->nfields, arena_printf(ck->a, "rule '%s'", k->text));
+        if (r->expr) s->nrules++;
+    }
+}
+
+static int scope_index(const Spec *s, const char *name) {
+    for (int i = 0; i < s->nscope_fields; i++)
+        if (strcmp(s->scope_fields[i].name, name) == 0) return i;
+    return -1;
+}
+
+static void check_derive(Checker *ck, const YNode *derive) {
+    Spec *s = ck->spec;
+    s->derives = arena_alloc(ck->a, sizeof(DeriveSpec) * (size_t)derive->npairs);
+    for (int i = 0; i < derive->npairs; i++) {
+        const YNode *k = derive->pairs[i].key, *v = derive->pairs[i].value;
+        if (!check_new_name(k, "derived field")) continue;
+        if (scope_index(s, k->text) >= 0) {
+            diag_error(k->loc, "derived field '%s' has the name of an existing field", k->text);
+            continue;
+        }
+        Type t;
+        Expr *e = check_expr(ck, v, s->nscope_fields, arena_printf(ck->a, "derive '%s'", k->text), &t);
+        if (!e) continue;
+        if (t == T_NULL) {
+            diag_error(expr_loc(e), "the type of derive '%s' is unknown (it is always null); write cast(null as TYPE)", k->text);
+            continue;
+        }
+        if (t == T_INTERVAL) {
+            diag_error(expr_loc(e), "derive '%s' is an interval, which no sink can store; use epoch() or a timestamp", k->text);
+            continue;
+        }
+        DeriveSpec *d = &s->derives[s->nderives++];
+        d->name = k->text;
+        d->loc = k->loc;
+        d->node = v;
+        d->expr = e;
+        d->type = t;
+        add_scope_field(ck, d->name, t, NULL, 0);
+    }
+}
+
+/* ---- sinks and dead letter --------------------------------------------------------------- */
+
+static Encoding encoding_of(const char *fmt) {
+    if (strcmp(fmt, "csv") == 0) return ENC_CSV;
+    if (strcmp(fmt, "table") == 0) return ENC_TABLE;
+    return ENC_JSONL;
+}
+
+static void check_columns(Checker *ck, SinkSpec *sk, const YNode *cols) {
+    Spec *s = ck->spec;
+    if (cols->npairs == 0) {
+        diag_error(cols->loc, "columns of sink '%s' is empty", sk->name);
+        return;
+    }
+    sk->columns = arena_alloc(ck->a, sizeof(ColumnSpec) * (size_t)cols->npairs);
+    for (int i = 0; i < cols->npairs; i++) {
+        const YNode *k = cols->pairs[i].key, *v = cols->pairs[i].value;
+        for (int j = 0; j < sk->ncolumns; j++)
+            if (strcmp(sk->columns[j].name, k->text) == 0) diag_error(k->loc, "column '%s' is listed twice", k->text);
+        Type t;
+        Expr *e = check_expr(ck, v, s->nscope_fields, arena_printf(ck->a, "column '%s' of sink '%s'", k->text, sk->name), &t);
+        if (!e) continue;
+        if (t == T_NULL || t == T_INTERVAL) {
+            diag_error(expr_loc(e), "column '%s' of sink '%s' is %s, which a sink cannot store%s", k->text, sk->name,
+                       t == T_NULL ? "always null" : "an interval", t == T_NULL ? "; write cast(null as TYPE)" : "");
+            continue;
+        }
+        ColumnSpec *c = &sk->columns[sk->ncolumns++];
+        c->name = k->text;
+        c->loc = k->loc;
+        c->text = v->text;
+        c->expr = e;
+        c->type = t;
+    }
+}
+
+static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk) {
+    Spec *s = ck->spec;
+    sk->name = k->text;
+    sk->loc = k->loc;
+    char *what = arena_printf(ck->a, "sink '%s'", k->text);
+    if (v->kind != YN_MAP) {
+        diag_error(v->loc, "%s must be a map: {from, where, columns, <connector>: {...}}", what);
+        return;
+    }
+    static const char *const ignore[] = {"from", "where", "columns", NULL};
+    const YNode *conn_node = NULL;
+    const ConnDef *c = find_connector(v, sink_conns, what, ignore, &conn_node);
+    if (c && check_conn_opts(conn_node, c, what)) {
+        sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : SINK_STDOUT;
+        sk->encoding = encoding_of(opt_text(conn_node, "format", c->opts));
+        if (sk->kind == SINK_FILE) {
+            sk->path = opt_text(conn_node, "path", c->opts);
+            check_env_refs(yaml_get(conn_node, "path"));
+        }
+    }
+    const YNode *n;
+    if ((n = yaml_get(v, "from")) && n->kind == YN_SCALAR && strcmp(n->text, "rows") != 0) {
+        diag_error(n->loc, "sink '%s' reads from '%s', but the only source of rows is 'rows' (windows are not available in this version of pipec)", sk->name, n->text);
+    }
+    if ((n = yaml_get(v, "where"))) {
+        sk->where = check_bool_expr(ck, n, s->nscope_fields, arena_printf(ck->a, "where of sink '%s'", sk->name));
+        sk->where_text = n->text;
+    }
+    if ((n = yaml_get(v, "columns"))) {
+        if (n->kind != YN_MAP)
+            diag_error(n->loc, "columns of sink '%s' must be a map: output column -> expression", sk->name);
+        else
+            check_columns(ck, sk, n);
+    }
+}
+
+static void check_sinks(Checker *ck, const YNode *sinks) {
+    Spec *s = ck->spec;
+    if (sinks->npairs == 0) {
+        diag_error(sinks->loc, "sinks must name at least one sink");
+        return;
+    }
+    s->sinks = arena_alloc(ck->a, sizeof(SinkSpec) * (size_t)sinks->npairs);
+    for (int i = 0; i < sinks->npairs; i++) {
+        const YNode *k = sinks->pairs[i].key;
+        if (!check_new_name(k, "sink")) continue;
+        if (strcmp(k->text, "dead_letter") == 0) {
+            diag_error(k->loc, "'dead_letter' is configured at the top level, not as a sink");
+            continue;
+        }
+        check_sink(ck, k, sinks->pairs[i].value, &s->sinks[s->nsinks++]);
+    }
+    for (int i = 0; i < s->nsinks; i++)
+        for (int j = 0; j < i; j++)
+            if (s->sinks[i].kind == SINK_FILE && s->sinks[j].kind == SINK_FILE && s->sinks[i].path &&
+                s->sinks[j].path && strcmp(s->sinks[i].path, s->sinks[j].path) == 0) {
+                diag_error(s->sinks[i].loc, "sinks '%s' and '%s' write the same file", s->sinks[j].name, s->sinks[i].name);
+            }
+}
+
+static void check_dead_letter(Checker *ck, const YNode *dl) {
+    DeadLetterSpec *d = &ck->spec->dead_letter;
+    d->loc = dl->loc;
+    const YNode *conn_node = NULL;
+    const ConnDef *c = find_connector(dl, dead_letter_conns, "the dead letter", NULL, &conn_node);
+    if (!c || !check_conn_opts(conn_node, c, "the dead letter")) return;
+    d->present = true;
+    d->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : SINK_STDOUT;
+    const char *fmt = opt_text(conn_node, "format", c->opts);
+    d->encoding = encoding_of(fmt);
+    if (d->encoding == ENC_TABLE) {
+        diag_error(yaml_get(conn_node, "format")->loc, "the dead letter is written as jsonl or csv, not as a table");
+        d->present = false;
+    }
+    if (d->kind == SINK_FILE) {
+        d->path = opt_text(conn_node, "path", c->opts);
+        check_env_refs(yaml_get(conn_node, "path"));
+    }
+}
+
+static void check_checkpoint(Checker *ck, const YNode *cp) {
+    Spec *s = ck->spec;
+    if (!opts_check_map(cp, checkpoint_opts, "checkpoint", NULL)) return;
+    const YNode *path = yaml_get(cp, "path"), *pg = yaml_get(cp, "postgres");
+    if (pg) {
+        diag_error(pg->loc, "a PostgreSQL checkpoint store is not available in this version of pipec (use path: DIR)");
+        return;
+    }
+    if (!path) {
+        diag_error(cp->loc, "checkpoint needs 'path: DIR'");
+        return;
+    }
+    check_env_refs(path);
+    s->checkpoint_path = path->text;
+    s->checkpoint_every_us = opt_duration(cp, "every", checkpoint_opts);
+}
+
+/* Exactly once holds when every sink (and the dead letter) is a file committed with the
+ * checkpoint, and the source can resume (not stdin). */
+static void check_guarantee(Checker *ck, const YNode *root) {
+    Spec *s = ck->spec;
+    const char *weak = NULL;
+    SrcLoc weak_loc = {0};
+    if (!s->checkpoint_path) weak = "there is no checkpoint, so a restart begins again";
+    else if (s->source.kind == SRC_FILE && s->source.path && strcmp(s->source.path, "-") == 0)
+        weak = "standard input cannot be replayed";
+    for (int i = 0; !weak && i < s->nsinks; i++)
+        if (s->sinks[i].kind == SINK_STDOUT) {
+            weak = arena_printf(ck->a, "sink '%s' writes to standard output, which cannot be rolled back", s->sinks[i].name);
+            weak_loc = s->sinks[i].loc;
+        }
+    if (!weak && s->dead_letter.present && s->dead_letter.kind == SINK_STDOUT) {
+        weak = "the dead letter writes to standard output, which cannot be rolled back";
+        weak_loc = s->dead_letter.loc;
+    }
+    s->guarantee = weak ? GUARANTEE_AT_LEAST_ONCE : GUARANTEE_EXACTLY_ONCE;
+    const YNode *g = yaml_get(root, "guarantee");
+    if (!g || g->kind != YN_SCALAR) return;
+    s->guarantee_explicit = true;
+    if (strcmp(g->text, "exactly_once") == 0 && weak) {
+        diag_error(g->loc, "exactly_once is not possible here: %s", weak);
+        if (weak_loc.file) diag_note(weak_loc, "declared here");
+    }
+    if (strcmp(g->text, "at_least_once") == 0) s->guarantee = GUARANTEE_AT_LEAST_ONCE;
+}
+
+/* ---- the whole spec ---------------------------------------------------------------------- */
+
+Spec *check_spec(Arena *a, const YNode *root, const char *file) {
+    int errors_before = diag_error_count();
+    Checker ck = {a, arena_alloc(a, sizeof(Spec)), file};
+    Spec *s = ck.spec;
+    s->file = file;
+    if (!root || root->kind != YN_MAP) {
+        diag_error(root ? root->loc : (SrcLoc){file, 1, 1}, "a spec is a map of keys such as pipeline, source, schema and sinks");
+        return NULL;
+    }
+    opts_check_map(root, top_level_opts, "the spec", NULL);
+
+    const YNode *n;
+    if ((n = yaml_get(root, "pipeline")) && n->kind == YN_SCALAR) {
+        s->name = n->text;
+        bool ok = islower((unsigned char)n->text[0]);
+        for (const char *p = n->text; *p; p++)
+            ok &= islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_';
+        if (!ok) diag_error(n->loc, "pipeline name '%s' must match [a-z][a-z0-9_]*", n->text);
+    }
+    if ((n = yaml_get(root, "description")) && n->kind == YN_SCALAR) s->description = n->text;
+    if ((n = yaml_get(root, "source")) && n->kind == YN_MAP) check_source(&ck, n);
+
+    const YNode *schema = yaml_get(root, "schema");
+    const YNode *derive = yaml_get(root, "derive");
+    int nscope_max = (schema && schema->kind == YN_MAP ? schema->npairs : 0) +
+                     (derive && derive->kind == YN_MAP ? derive->npairs : 0);
+    s->scope_fields = arena_alloc(a, sizeof(ExprField) * (size_t)(nscope_max + 1));
+    if (schema) check_schema(&ck, schema);
+    for (int i = 0; i < s->nfields; i++)
+        add_scope_field(&ck, s->fields[i].name, s->fields[i].type == T_ERROR ? T_ERROR : s->fields[i].type,
+                        s->fields[i].one_of, s->fields[i].none_of);
+    for (int i = 0; i < s->nfields; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(s->fields[i].name, s->fields[j].name) == 0) diag_error(s->fields[i].loc, "field '%s' is defined twice", s->fields[i].name);
+
+    if ((n = yaml_get(root, "rules")) && n->kind == YN_MAP) check_rules(&ck, n);
+    if (derive && derive->kind == YN_MAP) check_derive(&ck, derive);
+    if ((n = yaml_get(root, "filter"))) {
+        s->filter = check_bool_expr(&ck, n, s->nscope_fields, "the filter");
+        s->filter_text = n->text;
+    }
+    if ((n = yaml_get(root, "windows")))
+        diag_error(n->loc, "windows are not available in this version of pipec");
+    if ((n = yaml_get(root, "sinks")) && n->kind == YN_MAP) check_sinks(&ck, n);
+    if ((n = yaml_get(root, "dead_letter")) && n->kind == YN_MAP) check_dead_letter(&ck, n);
+    if ((n = yaml_get(root, "checkpoint")) && n->kind == YN_MAP) check_checkpoint(&ck, n);
+    if ((n = yaml_get(root, "metrics")))
+        diag_error(n->loc, "the metrics endpoint is not available in this version of pipec");
+    if ((n = yaml_get(root, "limits")))
+        diag_error(n->loc, "limits are not available in this version of pipec (max_record is set on the source)");
+    if ((n = yaml_get(root, "tests")) && n->kind != YN_SEQ)
+        diag_error(n->loc, "tests must be a list of {name, input, expect}");
+
+    if (s->source.kind == SRC_FOLDER && !s->checkpoint_path) {
+        /* A hot folder must remember what it has committed; default to a local state dir. */
+        s->checkpoint_path = arena_printf(a, "${PIPEC_STATE_DIR:-.pipec}/%s", s->name ? s->name : "pipeline");
+    }
+    if (!s->checkpoint_every_us) s->checkpoint_every_us = 5000000;
+    check_guarantee(&ck, root);
+
+    return diag_error_count() > errors_before ? NULL : s;
+}

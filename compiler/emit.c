@@ -1,0 +1,569 @@
+/* emit.c - pass 4: renders the C program of a pipeline from templates/pipeline.c.tmpl with the
+ * IR as the model.
+ *
+ * The template holds the program's shape and the per-field decoders; this file supplies what
+ * the template should not spell: expressions compiled to C (expr_emit_c), the value encoders
+ * of each sink (per column and type), C literals, and the --help text. Expression code starts
+ * with `#line N "spec.yaml"` so compiler messages point at the spec; a marker line after it is
+ * replaced, once the whole file is rendered, by a `#line` back to the generated file. The
+ * output is byte-reproducible: no dates, no absolute paths beyond what the user passed. */
+#include "emit.h"
+#include <string.h>
+#include "diag.h"
+#include "pipec_rt.h"
+#include "tmpl.h"
+
+#define RESTORE_MARKER "//@pipec-restore-line"
+
+typedef struct Emitter {
+    Arena *a;
+    const Ir *ir;
+    bool lines;          /* #line directives back to the spec */
+    int tmp;             /* temporaries numbered across the whole function */
+} Emitter;
+
+static const char *c_str(Arena *a, const char *s) {
+    SBuf b = {0};
+    sbuf_put_c_string(&b, s, strlen(s));
+    char *r = arena_strdup(a, sbuf_cstr(&b));
+    sbuf_free(&b);
+    return r;
+}
+
+/* Code blocks go into the model without their last newline: the template supplies it. */
+static const char *code_text(Arena *a, SBuf *code) {
+    size_t n = code->len;
+    while (n > 0 && code->s[n - 1] == '\n') n--;
+    return arena_strndup(a, sbuf_cstr(code), n);
+}
+
+static const char *c_str_or_null(Arena *a, const char *s) { return s ? c_str(a, s) : "NULL"; }
+
+static void indent(SBuf *o, int n) {
+    for (int i = 0; i < n; i++) sbuf_puts(o, "    ");
+}
+
+/* Compiles an expression into statements at `ind` levels of indentation. */
+static CVal emit_expr(Emitter *em, SBuf *code, int ind, const Expr *e) {
+    CEmitter ce = {code, ind, em->tmp, "run", em->lines};
+    CVal v = expr_emit_c(em->a, &ce, e);
+    em->tmp = ce.tmp;
+    if (em->lines) sbuf_puts(code, RESTORE_MARKER "\n");
+    return v;
+}
+
+static const char *emit_truth(Emitter *em, SBuf *code, int ind, const Expr *e) {
+    CEmitter ce = {code, ind, em->tmp, "run", em->lines};
+    const char *t = expr_emit_c_truth(em->a, &ce, e);
+    em->tmp = ce.tmp;
+    if (em->lines) sbuf_puts(code, RESTORE_MARKER "\n");
+    return t;
+}
+
+/* ---- value encoders ---------------------------------------------------------------------- */
+
+/* Appends C that writes one value in the sink's encoding to the prt_buf `buf`. */
+static void encode_value(Arena *a, SBuf *o, int ind, Encoding enc, const char *buf, CVal v) {
+    bool nullable = strcmp(v.isnull, "0") != 0;
+    if (nullable) {
+        indent(o, ind);
+        if (enc == ENC_JSONL) sbuf_printf(o, "if (%s) prt_buf_lit(%s, \"null\");\n", v.isnull, buf);
+        else if (enc == ENC_TABLE) sbuf_printf(o, "if (%s) prt_buf_putc(%s, 0);\n", v.isnull, buf);
+        else sbuf_printf(o, "if (%s) {}\n", v.isnull);
+        indent(o, ind);
+        sbuf_puts(o, "else ");
+    } else {
+        indent(o, ind);
+    }
+    /* A table cell ends with a NUL byte. */
+    const char *term = enc == ENC_TABLE ? arena_printf(a, " prt_buf_putc(%s, 0);", buf) : "";
+    const char *b = buf;
+    switch (v.type) {
+    case T_BOOL:
+        sbuf_printf(o, "{ if (%s) prt_buf_lit(%s, \"true\"); else prt_buf_lit(%s, \"false\");%s }\n", v.val, b, b, term);
+        break;
+    case T_INT32:
+    case T_INT64:
+        sbuf_printf(o, "{ prt_buf_put_i64(%s, %s);%s }\n", b, v.val, term);
+        break;
+    case T_FLOAT64:
+        if (enc == ENC_JSONL)
+            sbuf_printf(o, "{ double x_ = %s; if (isfinite(x_)) prt_buf_put_f64(%s, x_); else prt_buf_lit(%s, \"null\"); }\n", v.val, b, b);
+        else
+            sbuf_printf(o, "{ double x_ = %s; if (isfinite(x_)) prt_buf_put_f64(%s, x_);%s }\n", v.val, b, term);
+        break;
+    case T_STRING:
+        if (enc == ENC_JSONL) sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_json_str(%s, s_.p, s_.n); }\n", v.val, b);
+        else if (enc == ENC_CSV) sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_csv_str(%s, s_.p, s_.n, ','); }\n", v.val, b);
+        else sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_cell_str(%s, s_.p, s_.n); }\n", v.val, b);
+        break;
+    case T_TIMESTAMP:
+    case T_DATE: {
+        const char *fn = v.type == T_DATE ? "prt_buf_put_date" : "prt_buf_put_timestamp";
+        if (enc == ENC_JSONL)
+            sbuf_printf(o, "{ prt_buf_putc(%s, '\"'); %s(%s, %s); prt_buf_putc(%s, '\"'); }\n", b, fn, b, v.val, b);
+        else
+            sbuf_printf(o, "{ %s(%s, %s);%s }\n", fn, b, v.val, term);
+        break;
+    }
+    default:
+        sbuf_puts(o, "{}\n");
+        break;
+    }
+}
+
+/* JSON-escapes a key at compile time (keys are identifiers or YAML strings). */
+static void json_key(SBuf *o, const char *name) {
+    sbuf_putc(o, '"');
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p == '"' || *p == '\\') sbuf_printf(o, "\\%c", *p);
+        else if (*p < 0x20) sbuf_printf(o, "\\u%04x", *p);
+        else sbuf_putc(o, (char)*p);
+    }
+    sbuf_putc(o, '"');
+}
+
+static void put_literal(SBuf *o, int ind, const char *buf, const char *text) {
+    indent(o, ind);
+    sbuf_printf(o, "prt_buf_lit(%s, ", buf);
+    sbuf_put_c_string(o, text, strlen(text));
+    sbuf_puts(o, ");\n");
+}
+
+/* The value of a plain field as a CVal (enums converted to their string). */
+static CVal field_value(Emitter *em, const IrField *f) {
+    CVal v;
+    v.type = f->type;
+    v.val = f->enum_array ? arena_printf(em->a, "%s[r.%s]", f->enum_array, f->c_name)
+                          : arena_printf(em->a, "r.%s", f->c_name);
+    v.isnull = f->null_bit < 0 ? "0" : arena_printf(em->a, "((r.nulls[%d] >> %d) & 1)", f->null_bit / 64, f->null_bit % 64);
+    return v;
+}
+
+static const char *sink_code(Emitter *em, const IrSink *is) {
+    SBuf o = {0};
+    const int ind = 4;
+    Encoding enc = is->spec->encoding;
+    CVal *vals = arena_alloc(em->a, sizeof(CVal) * (size_t)is->ncols);
+    for (int j = 0; j < is->ncols; j++) {
+        const IrColumn *c = &is->cols[j];
+        vals[j] = c->field >= 0 ? field_value(em, &em->ir->fields[c->field]) : emit_expr(em, &o, ind, c->expr);
+    }
+    for (int j = 0; j < is->ncols; j++) {
+        const IrColumn *c = &is->cols[j];
+        if (enc == ENC_JSONL) {
+            SBuf key = {0};
+            sbuf_puts(&key, j == 0 ? "{" : ",");
+            json_key(&key, c->name);
+            sbuf_putc(&key, ':');
+            put_literal(&o, ind, "b", sbuf_cstr(&key));
+            sbuf_free(&key);
+        } else if (enc == ENC_CSV && j > 0) {
+            indent(&o, ind);
+            sbuf_puts(&o, "prt_buf_putc(b, ',');\n");
+        }
+        encode_value(em->a, &o, ind, enc, "b", vals[j]);
+    }
+    if (enc == ENC_JSONL) put_literal(&o, ind, "b", "}\n");
+    else if (enc == ENC_CSV) put_literal(&o, ind, "b", "\n");
+    const char *r = code_text(em->a, &o);
+    sbuf_free(&o);
+    return r;
+}
+
+/* ---- model ------------------------------------------------------------------------------- */
+
+static const char *ts_parse_name(TsParse p) {
+    return p == TS_UNIT ? "unit" : p == TS_FORMAT ? "format" : "rfc3339";
+}
+
+static const char *zero_of(Type t) {
+    return t == T_STRING ? "(prt_str){0}" : t == T_BOOL ? "false" : "0";
+}
+
+static void field_parse_fn(Emitter *em, const SchemaField *sf, TVal *m) {
+    const char *fn = "", *extra = "", *desc = type_name(sf->type);
+    switch (sf->type) {
+    case T_BOOL: fn = "prt_parse_bool"; break;
+    case T_INT32: fn = "prt_parse_i32"; break;
+    case T_INT64: fn = "prt_parse_i64"; break;
+    case T_FLOAT64: fn = "prt_parse_f64"; break;
+    case T_TIMESTAMP:
+        if (sf->ts_parse == TS_UNIT) {
+            fn = "prt_parse_timestamp_unit";
+            extra = arena_printf(em->a, ", %d", sf->unit);
+            desc = sf->unit == PRT_UNIT_S ? "timestamp (epoch seconds)" : sf->unit == PRT_UNIT_MS ? "timestamp (epoch milliseconds)" : "timestamp (epoch microseconds)";
+        } else if (sf->ts_parse == TS_FORMAT) {
+            fn = "prt_parse_timestamp_format";
+            extra = arena_printf(em->a, ", %s", c_str(em->a, sf->format));
+            desc = arena_printf(em->a, "timestamp (%s)", sf->format);
+        } else {
+            fn = "prt_parse_timestamp";
+        }
+        break;
+    case T_DATE:
+        if (sf->ts_parse == TS_FORMAT) {
+            fn = "prt_parse_date_format";
+            extra = arena_printf(em->a, ", %s", c_str(em->a, sf->format));
+            desc = arena_printf(em->a, "date (%s)", sf->format);
+        } else {
+            fn = "prt_parse_date";
+        }
+        break;
+    default: break;
+    }
+    tv_set_str(em->a, m, "parse_fn", fn);
+    tv_set_str(em->a, m, "parse_extra", extra);
+    /* The description goes inside a C string literal in the template: escape it here. */
+    const char *lit = c_str(em->a, desc);
+    tv_set_str(em->a, m, "type_desc", arena_strndup(em->a, lit + 1, strlen(lit) - 2));
+}
+
+/* C that stores the field's default (validated by check) into the record. */
+static const char *default_code(Emitter *em, const IrField *f) {
+    const SchemaField *sf = f->schema;
+    const char *t = sf->default_text;
+    if (sf->one_of) {
+        for (int j = 0; j < sf->none_of; j++)
+            if (strcmp(sf->one_of[j], t) == 0) return arena_printf(em->a, "r.%s = %d;", f->c_name, j);
+    }
+    if (sf->type == T_STRING) return arena_printf(em->a, "r.%s = (prt_str){%s, %zu};", f->c_name, c_str(em->a, t), strlen(t));
+    SBuf b = {0};
+    TVal *tmp = tv_map(em->a);
+    field_parse_fn(em, sf, tmp);
+    sbuf_printf(&b, "(void)%s(%s, %zu%s, &r.%s);", tv_get(tmp, "parse_fn")->s, c_str(em->a, t), strlen(t),
+                tv_get(tmp, "parse_extra")->s, f->c_name);
+    const char *r = arena_strdup(em->a, sbuf_cstr(&b));
+    sbuf_free(&b);
+    return r;
+}
+
+static const char *json_bad_kind(const SchemaField *sf) {
+    switch (sf->type) {
+    case T_BOOL: return "v->kind != PRT_JSON_TRUE && v->kind != PRT_JSON_FALSE";
+    case T_INT32: case T_INT64: case T_FLOAT64: return "v->kind != PRT_JSON_NUMBER";
+    case T_TIMESTAMP:
+        if (sf->ts_parse == TS_UNIT) return "v->kind != PRT_JSON_NUMBER && v->kind != PRT_JSON_STRING";
+        return "v->kind != PRT_JSON_STRING";
+    default: return "v->kind != PRT_JSON_STRING";
+    }
+}
+
+static const char *json_expect(const SchemaField *sf) {
+    switch (sf->type) {
+    case T_BOOL: return "true or false";
+    case T_INT32: case T_INT64: case T_FLOAT64: return "a number";
+    case T_TIMESTAMP: return sf->ts_parse == TS_UNIT ? "a number" : "a string";
+    default: return "a string";
+    }
+}
+
+static TVal *field_model(Emitter *em, const IrField *f, int index) {
+    Arena *a = em->a;
+    const Spec *s = em->ir->spec;
+    TVal *m = tv_map(a);
+    tv_set_str(a, m, "name", f->name);
+    tv_set_str(a, m, "c_name", f->c_name);
+    tv_set_str(a, m, "type", type_name(f->type));
+    tv_set_str(a, m, "ctype", f->enum_array ? "int32_t" : type_c_name(f->type));
+    tv_set_str(a, m, "zero", zero_of(f->type));
+    tv_set_int(a, m, "null_bit", f->null_bit);
+    tv_set_int(a, m, "null_word", f->null_bit < 0 ? 0 : f->null_bit / 64);
+    tv_set_int(a, m, "null_shift", f->null_bit < 0 ? 0 : f->null_bit % 64);
+    tv_set_bool(a, m, "enum", f->enum_array != NULL);
+    tv_set_str(a, m, "enum_array", f->enum_array ? f->enum_array : "");
+    const SchemaField *sf = f->schema;
+    if (!sf) return m;
+    TVal *one_of = tv_list(a);
+    SBuf text = {0};
+    for (int j = 0; j < sf->none_of; j++) {
+        tv_push(a, one_of, tv_str(a, sf->one_of[j]));
+        if (j) sbuf_puts(&text, ", ");
+        sbuf_puts(&text, sf->one_of[j]);
+    }
+    tv_set(a, m, "one_of", one_of);
+    /* one_of_text lands inside a C string literal that is also a printf format. */
+    const char *lit = c_str(a, sbuf_cstr(&text));
+    SBuf fmt = {0};
+    for (const char *p = lit + 1; p < lit + strlen(lit) - 1; p++) {
+        if (*p == '%') sbuf_putc(&fmt, '%');
+        sbuf_putc(&fmt, *p);
+    }
+    tv_set_str(a, m, "one_of_text", sbuf_cstr(&fmt));
+    sbuf_free(&text);
+    sbuf_free(&fmt);
+    tv_set_str(a, m, "column", sf->column ? sf->column : sf->name);
+    tv_set_int(a, m, "column_index", sf->column_index);
+    tv_set_int(a, m, "default_column", s->source.header ? -1 : sf->column_index >= 0 ? sf->column_index : index);
+    tv_set_bool(a, m, "required", !sf->nullable && !sf->default_text);
+    tv_set_str(a, m, "path", sf->path ? sf->path : sf->name);
+    tv_set_str(a, m, "ts_parse", ts_parse_name(sf->ts_parse));
+    tv_set_bool(a, m, "default", sf->default_text != NULL);
+    tv_set_str(a, m, "default_code", sf->default_text ? default_code(em, f) : "");
+    tv_set_str(a, m, "json_bad_kind", json_bad_kind(sf));
+    tv_set_str(a, m, "json_expect", json_expect(sf));
+    /* CSV: the unquoted null text is NULL; so is an empty non-string field. */
+    const char *nt = s->source.null_text ? s->source.null_text : "";
+    const char *nt_test = arena_printf(a, "(v->n == %zu && memcmp(v->p, %s, %zu) == 0)", strlen(nt), c_str(a, nt), strlen(nt));
+    if (strlen(nt) == 0) nt_test = "v->n == 0";
+    else if (f->type != T_STRING) nt_test = arena_printf(a, "v->n == 0 || %s", nt_test);
+    tv_set_str(a, m, "csv_null_test", nt_test);
+    field_parse_fn(em, sf, m);
+    return m;
+}
+
+static TVal *rule_model(Emitter *em, const RuleSpec *r) {
+    Arena *a = em->a;
+    TVal *m = tv_map(a);
+    SBuf code = {0}, detail = {0};
+    CVal v = emit_expr(em, &code, 3, r->expr);
+    tv_set_str(a, m, "name", r->name);
+    tv_set_str(a, m, "comment", r->node->text);
+    tv_set_str(a, m, "code", code_text(a, &code));
+    tv_set_str(a, m, "val", v.val);
+    tv_set_str(a, m, "isnull", v.isnull);
+    /* The detail names the values of the fields the rule reads. */
+    const char *used[32];
+    int n = expr_fields_used(r->expr, used, 32);
+    for (int i = 0; i < n; i++) {
+        const IrField *f = NULL;
+        for (int k = 0; k < em->ir->nfields; k++)
+            if (strcmp(em->ir->fields[k].name, used[i]) == 0) f = &em->ir->fields[k];
+        if (!f) continue;
+        put_literal(&detail, 4, "(&d)", arena_printf(a, "%s %s=", i ? "," : "", f->name));
+        encode_value(a, &detail, 4, ENC_JSONL, "(&d)", field_value(em, f));
+    }
+    tv_set_str(a, m, "detail_code", code_text(a, &detail));
+    tv_set_str(a, m, "detail_prefix", arena_printf(a, "%s is false for", r->node->text));
+    sbuf_free(&code);
+    sbuf_free(&detail);
+    return m;
+}
+
+static TVal *derive_model(Emitter *em, const IrField *f) {
+    Arena *a = em->a;
+    TVal *m = tv_map(a);
+    SBuf code = {0};
+    CVal v = emit_expr(em, &code, 3, f->derive->expr);
+    tv_set_str(a, m, "name", f->name);
+    tv_set_str(a, m, "c_name", f->c_name);
+    tv_set_str(a, m, "code", code_text(a, &code));
+    tv_set_str(a, m, "val", v.val);
+    tv_set_str(a, m, "isnull", v.isnull);
+    tv_set_int(a, m, "null_word", f->null_bit / 64);
+    tv_set_int(a, m, "null_shift", f->null_bit % 64);
+    sbuf_free(&code);
+    return m;
+}
+
+static TVal *condition_model(Emitter *em, const Expr *e, const char *text, int ind) {
+    Arena *a = em->a;
+    TVal *m = tv_map(a);
+    SBuf code = {0};
+    const char *truth = emit_truth(em, &code, ind, e);
+    tv_set_str(a, m, "code", code_text(a, &code));
+    tv_set_str(a, m, "truth", truth);
+    tv_set_str(a, m, "comment", text ? text : "");
+    sbuf_free(&code);
+    return m;
+}
+
+static const char *encoding_c(Encoding e) {
+    return e == ENC_CSV ? "PRT_ENC_CSV" : e == ENC_TABLE ? "PRT_ENC_TABLE" : "PRT_ENC_JSONL";
+}
+
+static const char *encoding_name(Encoding e) {
+    return e == ENC_CSV ? "csv" : e == ENC_TABLE ? "table" : "jsonl";
+}
+
+static TVal *sink_model(Emitter *em, const IrSink *is) {
+    Arena *a = em->a;
+    const SinkSpec *sk = is->spec;
+    TVal *m = tv_map(a);
+    tv_set_str(a, m, "name", sk->name);
+    tv_set_str(a, m, "encoding", encoding_name(sk->encoding));
+    tv_set_str(a, m, "encoding_c", encoding_c(sk->encoding));
+    tv_set_str(a, m, "kind_c", sk->kind == SINK_FILE ? "PRT_SINK_FILE" : "PRT_SINK_STDOUT");
+    tv_set_str(a, m, "path_c", c_str_or_null(a, sk->path));
+    tv_set_str(a, m, "columns_array", arena_printf(a, "columns_%s", sk->name));
+    TVal *cols = tv_list(a);
+    for (int j = 0; j < is->ncols; j++) tv_push(a, cols, tv_str(a, is->cols[j].name));
+    tv_set(a, m, "columns", cols);
+    if (sk->where) tv_set(a, m, "where", condition_model(em, sk->where, sk->where_text, 3));
+    else tv_set_bool(a, m, "where", false);
+    tv_set_str(a, m, "code", sink_code(em, is));
+    return m;
+}
+
+/* ---- --help ------------------------------------------------------------------------------ */
+
+/* Appends each ${VAR} of `s` (once) to the environment list of the help text. */
+static void collect_env(SBuf *env, const char *s) {
+    if (!s) return;
+    for (const char *p = strstr(s, "${"); p; p = strstr(p + 2, "${")) {
+        const char *name = p + 2, *end = name;
+        while (*end && *end != '}' && *end != ':') end++;
+        char var[128];
+        snprintf(var, sizeof var, "  %.*s", (int)(end - name), name);
+        if (strstr(sbuf_cstr(env), var)) continue;
+        sbuf_puts(env, var);
+        if (end[0] == ':' && end[1] == '-') {
+            const char *close = strchr(end, '}');
+            if (close) sbuf_printf(env, " (default: %.*s)", (int)(close - end - 2), end + 2);
+        } else {
+            sbuf_puts(env, " (required)");
+        }
+        sbuf_putc(env, '\n');
+    }
+}
+
+static const char *help_text(Emitter *em) {
+    const Ir *ir = em->ir;
+    const Spec *s = ir->spec;
+    SBuf h = {0}, env = {0};
+    sbuf_printf(&h, "%s: a pipeline built by pipec %s from %s\n", s->name, PRT_VERSION, s->file);
+    if (s->description) sbuf_printf(&h, "%s\n", s->description);
+    sbuf_printf(&h, "\nUsage: %s [--once] [--log-format text|json] [--help] [--version]\n", s->name);
+    sbuf_puts(&h, "  --once        drain what the source has now, then exit\n");
+    sbuf_puts(&h, "  --log-format  log lines as text (default) or JSON\n\n");
+    if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, s->source.format == FMT_CSV ? "csv" : "JSON lines");
+    else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, s->source.format == FMT_CSV ? "csv" : "JSON lines");
+    sbuf_puts(&h, "Fields:");
+    for (int i = 0; i < ir->nfields; i++) sbuf_printf(&h, "%s %s %s", i ? "," : "", ir->fields[i].name, type_name(ir->fields[i].type));
+    sbuf_putc(&h, '\n');
+    if (s->nrules) {
+        sbuf_puts(&h, "Rules:");
+        for (int i = 0; i < s->nrules; i++) sbuf_printf(&h, "%s %s", i ? "," : "", s->rules[i].name);
+        sbuf_putc(&h, '\n');
+    }
+    if (s->filter_text) sbuf_printf(&h, "Filter: %s\n", s->filter_text);
+    sbuf_puts(&h, "Sinks:\n");
+    for (int i = 0; i < s->nsinks; i++) {
+        const SinkSpec *sk = &s->sinks[i];
+        if (sk->kind == SINK_FILE) sbuf_printf(&h, "  %s: file %s (%s)\n", sk->name, sk->path, encoding_name(sk->encoding));
+        else sbuf_printf(&h, "  %s: standard output (%s)\n", sk->name, encoding_name(sk->encoding));
+        collect_env(&env, sk->path);
+    }
+    if (s->dead_letter.present && s->dead_letter.kind == SINK_FILE) sbuf_printf(&h, "Dead letter: file %s (%s)\n", s->dead_letter.path, encoding_name(s->dead_letter.encoding));
+    else if (s->dead_letter.present) sbuf_puts(&h, "Dead letter: standard output\n");
+    else sbuf_puts(&h, "Dead letter: standard error (JSON lines)\n");
+    if (s->checkpoint_path) sbuf_printf(&h, "Checkpoint: %s\n", s->checkpoint_path);
+    sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
+    collect_env(&env, s->source.path);
+    collect_env(&env, s->source.archive);
+    collect_env(&env, s->dead_letter.path);
+    collect_env(&env, s->checkpoint_path);
+    if (env.len) sbuf_printf(&h, "\nEnvironment (read at start-up):\n%s", sbuf_cstr(&env));
+    const char *r = arena_strdup(em->a, sbuf_cstr(&h));
+    sbuf_free(&h);
+    sbuf_free(&env);
+    return r;
+}
+
+/* ---- the program ------------------------------------------------------------------------- */
+
+static TVal *build_model(Emitter *em) {
+    Arena *a = em->a;
+    const Ir *ir = em->ir;
+    const Spec *s = ir->spec;
+    TVal *m = tv_map(a);
+    tv_set_str(a, m, "version", PRT_VERSION);
+    tv_set_int(a, m, "abi", PRT_ABI_VERSION);
+    tv_set_str(a, m, "spec_file", s->file);
+    tv_set_str(a, m, "name", s->name);
+    tv_set_str(a, m, "help", help_text(em));
+    tv_set_str(a, m, "fingerprint", arena_printf(a, "0x%016llx", (unsigned long long)ir->fingerprint));
+    tv_set_int(a, m, "null_words", ir->null_words);
+
+    TVal *fields = tv_list(a), *schema_fields = tv_list(a);
+    for (int i = 0; i < ir->nfields; i++) {
+        TVal *f = field_model(em, &ir->fields[i], i);
+        tv_push(a, fields, f);
+        if (i < ir->nschema) tv_push(a, schema_fields, f);
+    }
+    tv_set(a, m, "fields", fields);
+    tv_set(a, m, "schema_fields", schema_fields);
+
+    const SourceSpec *so = &s->source;
+    bool csv = so->format == FMT_CSV;
+    tv_set_str(a, m, "format", csv ? "csv" : "json");
+    tv_set_str(a, m, "format_c", csv ? "PRT_FMT_CSV" : "PRT_FMT_JSON");
+    tv_set_bool(a, m, "header", csv && so->header);
+    tv_set_str(a, m, "header_c", csv && so->header ? "true" : "false");
+    bool any_index = false;
+    for (int i = 0; i < s->nfields; i++) any_index |= s->fields[i].column_index >= 0;
+    tv_set_str(a, m, "csv_exact", (csv && so->header) || !any_index ? "true" : "false");
+    tv_set_int(a, m, "csv_min_fields", ir->csv_min_fields);
+    char ch[8];
+    snprintf(ch, sizeof ch, csv && so->delimiter == '\'' ? "'\\''" : csv && so->delimiter == '\\' ? "'\\\\'" : "'%c'", csv ? so->delimiter : ',');
+    if (csv && (unsigned char)so->delimiter < 0x20) snprintf(ch, sizeof ch, "'\\%03o'", (unsigned char)so->delimiter);
+    tv_set_str(a, m, "delimiter", ch);
+    snprintf(ch, sizeof ch, csv && so->quote == '\'' ? "'\\''" : csv && so->quote == '\\' ? "'\\\\'" : "'%c'", csv ? so->quote : '"');
+    tv_set_str(a, m, "quote", ch);
+    tv_set_str(a, m, "null_text", so->null_text ? so->null_text : "");
+    tv_set_int(a, m, "max_record", so->max_record);
+    tv_set_str(a, m, "source_kind_c", so->kind == SRC_FILE ? "PRT_SRC_FILE" : "PRT_SRC_FOLDER");
+    TVal *src = tv_map(a);
+    tv_set_str(a, src, "path", so->path);
+    tv_set_bool(a, src, "folder", so->kind == SRC_FOLDER);
+    tv_set_str(a, src, "glob", so->glob ? so->glob : "*");
+    tv_set_str(a, src, "archive_c", c_str_or_null(a, so->archive));
+    tv_set_str(a, src, "delete_done", so->delete_done ? "true" : "false");
+    tv_set_int(a, src, "poll_us", so->poll_us);
+    tv_set(a, m, "source", src);
+
+    TVal *rules = tv_list(a);
+    for (int i = 0; i < s->nrules; i++) tv_push(a, rules, rule_model(em, &s->rules[i]));
+    tv_set(a, m, "rules", rules);
+    TVal *derives = tv_list(a);
+    for (int i = ir->nschema; i < ir->nfields; i++) tv_push(a, derives, derive_model(em, &ir->fields[i]));
+    tv_set(a, m, "derives", derives);
+    if (s->filter) tv_set(a, m, "filter", condition_model(em, s->filter, s->filter_text, 3));
+    else tv_set_bool(a, m, "filter", false);
+    TVal *sinks = tv_list(a);
+    for (int i = 0; i < ir->nsinks; i++) tv_push(a, sinks, sink_model(em, &ir->sinks[i]));
+    tv_set(a, m, "sinks", sinks);
+
+    if (s->dead_letter.present) {
+        TVal *dl = tv_map(a);
+        tv_set_str(a, dl, "kind_c", s->dead_letter.kind == SINK_FILE ? "PRT_SINK_FILE" : "PRT_SINK_STDOUT");
+        tv_set_str(a, dl, "encoding_c", encoding_c(s->dead_letter.encoding));
+        tv_set_str(a, dl, "path_c", c_str_or_null(a, s->dead_letter.path));
+        tv_set(a, m, "dead_letter", dl);
+    } else {
+        tv_set_bool(a, m, "dead_letter", false);
+    }
+    tv_set_str(a, m, "checkpoint_path_c", c_str_or_null(a, s->checkpoint_path));
+    tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
+    return m;
+}
+
+/* Replaces each restore marker with a #line naming the generated file's own next line. */
+static void restore_lines(const char *in, const char *c_name, SBuf *out) {
+    int line = 1;
+    const char *p = in;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+        if (strncmp(p, RESTORE_MARKER "\n", sizeof RESTORE_MARKER) == 0) {
+            sbuf_printf(out, "#line %d ", line + 1);
+            sbuf_put_c_string(out, c_name, strlen(c_name));
+            sbuf_putc(out, '\n');
+        } else {
+            sbuf_put(out, p, len);
+        }
+        line++;
+        p += len;
+    }
+}
+
+bool emit_program(Arena *a, const Ir *ir, const char *templates_dir, const char *c_name, bool line_directives, SBuf *out) {
+    Emitter em = {a, ir, line_directives, 0};
+    TVal *model = build_model(&em);
+    SBuf rendered = {0};
+    const char *tmpl = arena_printf(a, "%s/pipeline.c.tmpl", templates_dir);
+    bool ok = tmpl_render_file(a, tmpl, model, &rendered);
+    if (ok) restore_lines(sbuf_cstr(&rendered), c_name, out);
+    sbuf_free(&rendered);
+    return ok;
+}

@@ -1,0 +1,303 @@
+/* expr_lex.c - the expression lexer, plus the compile-time parsers of timestamp, date and interval
+ * literal text.
+ *
+ * Invariants: tokens carry byte offsets into the scalar's text (never copies of positions), so a
+ * diagnostic can point at any token; the token array always ends with TK_EOF. Keywords are not
+ * distinguished here: the parser matches identifiers case-insensitively, so a field may be named
+ * like a keyword where the grammar allows it (`timestamp`, `date`). */
+#include "expr_internal.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+SrcLoc expr_pos(const Expr *e, size_t off) { return yaml_scalar_loc(e->src, off); }
+
+static bool is_ident_start(int c) { return isalpha(c) || c == '_'; }
+static bool is_ident_char(int c) { return isalnum(c) || c == '_'; }
+
+int expr_lex(Arena *a, const YNode *sc, Token **out) {
+    const char *s = sc->text;
+    size_t n = sc->len, i = 0;
+    PtrVec toks = {0};
+    bool bad = false;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+        Token *t = arena_alloc(a, sizeof *t);
+        t->off = i;
+        ptrvec_push(a, &toks, t);
+        if (i >= n) {
+            t->kind = TK_EOF;
+            break;
+        }
+        unsigned char c = (unsigned char)s[i];
+        size_t start = i;
+        if (is_ident_start(c)) {
+            while (i < n && is_ident_char((unsigned char)s[i])) i++;
+            t->kind = TK_IDENT;
+            t->text = arena_strndup(a, s + start, i - start);
+            t->tlen = i - start;
+        } else if (isdigit(c) || (c == '.' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
+            bool isfloat = false;
+            while (i < n && isdigit((unsigned char)s[i])) i++;
+            if (i < n && s[i] == '.') {
+                isfloat = true;
+                i++;
+                while (i < n && isdigit((unsigned char)s[i])) i++;
+            }
+            if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+                size_t j = i + 1;
+                if (j < n && (s[j] == '+' || s[j] == '-')) j++;
+                if (j < n && isdigit((unsigned char)s[j])) {
+                    isfloat = true;
+                    i = j;
+                    while (i < n && isdigit((unsigned char)s[i])) i++;
+                }
+            }
+            if (i < n && is_ident_char((unsigned char)s[i])) {
+                while (i < n && is_ident_char((unsigned char)s[i])) i++;
+                diag_error(yaml_scalar_loc(sc, start), "malformed number '%.*s'", (int)(i - start),
+                           s + start);
+                bad = true;
+                t->kind = TK_INT;
+            } else {
+                char *txt = arena_strndup(a, s + start, i - start);
+                errno = 0;
+                if (isfloat) {
+                    t->kind = TK_FLOAT;
+                    t->fval = strtod(txt, NULL);
+                    if (errno == ERANGE && (t->fval > 1 || t->fval < -1)) {
+                        diag_error(yaml_scalar_loc(sc, start), "number '%s' is out of range", txt);
+                        bad = true;
+                    }
+                } else {
+                    t->kind = TK_INT;
+                    unsigned long long v = strtoull(txt, NULL, 10);
+                    if (errno == ERANGE || v > (unsigned long long)INT64_MAX) {
+                        /* only valid as the operand of unary minus (INT64_MIN); the parser decides */
+                        t->too_big = true;
+                        t->ival = (errno != ERANGE && v == (unsigned long long)INT64_MAX + 1)
+                                      ? INT64_MIN : 0;
+                    } else {
+                        t->ival = (int64_t)v;
+                    }
+                }
+            }
+        } else if (c == '\'' || c == '"') {
+            /* 'text' with '' for a quote; "identifier" with "" for a double quote */
+            char q = (char)c;
+            SBuf buf = {0};
+            i++;
+            bool closed = false;
+            while (i < n) {
+                if (s[i] == q) {
+                    if (i + 1 < n && s[i + 1] == q) {
+                        sbuf_putc(&buf, q);
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    closed = true;
+                    break;
+                }
+                sbuf_putc(&buf, s[i]);
+                i++;
+            }
+            if (!closed) {
+                diag_error(yaml_scalar_loc(sc, start), "unterminated %s",
+                           q == '\'' ? "string literal" : "quoted identifier");
+                bad = true;
+            }
+            t->tlen = buf.len;
+            t->text = arena_strndup(a, buf.s ? buf.s : "", buf.len);
+            sbuf_free(&buf);
+            t->kind = q == '\'' ? TK_STRING : TK_QIDENT;
+            if (t->kind == TK_QIDENT && t->tlen == 0 && closed) {
+                diag_error(yaml_scalar_loc(sc, start), "empty quoted identifier");
+                bad = true;
+            }
+        } else {
+            i++;
+            char d = i < n ? s[i] : 0;
+            switch (c) {
+            case '(': t->kind = TK_LPAREN; break;
+            case ')': t->kind = TK_RPAREN; break;
+            case ',': t->kind = TK_COMMA; break;
+            case '+': t->kind = TK_PLUS; break;
+            case '-': t->kind = TK_MINUS; break;
+            case '*': t->kind = TK_STAR; break;
+            case '/': t->kind = TK_SLASH; break;
+            case '%': t->kind = TK_PERCENT; break;
+            case '|':
+                if (d == '|') { t->kind = TK_CONCAT; i++; break; }
+                goto unknown;
+            case '=':
+                t->kind = TK_EQ;
+                if (d == '=') i++;
+                break;
+            case '!':
+                if (d == '=') { t->kind = TK_NE; i++; break; }
+                goto unknown;
+            case '<':
+                if (d == '=') { t->kind = TK_LE; i++; }
+                else if (d == '>') { t->kind = TK_NE; i++; }
+                else t->kind = TK_LT;
+                break;
+            case '>':
+                if (d == '=') { t->kind = TK_GE; i++; }
+                else t->kind = TK_GT;
+                break;
+            default:
+            unknown:
+                if (c >= 0x80) {   /* show the whole UTF-8 character */
+                    while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80) i++;
+                }
+                diag_error(yaml_scalar_loc(sc, start), "unexpected character '%.*s' in expression",
+                           (int)(i - start), s + start);
+                bad = true;
+                toks.len--;   /* drop it and go on, to report any other bad character */
+                break;
+            }
+        }
+        t->len = i - start;
+    }
+    *out = arena_alloc(a, sizeof(Token) * (size_t)toks.len);
+    for (int k = 0; k < toks.len; k++) (*out)[k] = *(Token *)toks.items[k];
+    return bad ? -1 : toks.len;
+}
+
+/* ---- compile-time literal text ---- */
+
+int64_t expr_days_from_civil(int64_t y, unsigned m, unsigned d) {
+    /* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool digits(const char *s, size_t n, size_t *i, int count, int *out) {
+    int v = 0;
+    for (int k = 0; k < count; k++) {
+        if (*i >= n || !isdigit((unsigned char)s[*i])) return false;
+        v = v * 10 + (s[(*i)++] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static bool parse_ymd(const char *s, size_t n, size_t *i, int64_t *days) {
+    int y, m, d;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!digits(s, n, i, 4, &y) || *i >= n || s[(*i)++] != '-' || !digits(s, n, i, 2, &m) ||
+        *i >= n || s[(*i)++] != '-' || !digits(s, n, i, 2, &d))
+        return false;
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap(y))) return false;
+    *days = expr_days_from_civil(y, (unsigned)m, (unsigned)d);
+    return true;
+}
+
+bool expr_parse_date_text(const char *s, size_t n, int32_t *out) {
+    size_t i = 0;
+    int64_t days;
+    if (!parse_ymd(s, n, &i, &days) || i != n) return false;
+    *out = (int32_t)days;
+    return true;
+}
+
+bool expr_parse_timestamp_text(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    int64_t days, us = 0;
+    if (!parse_ymd(s, n, &i, &days)) return false;
+    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+        int hh, mm, ss = 0;
+        i++;
+        if (!digits(s, n, &i, 2, &hh) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &mm))
+            return false;
+        if (i < n && s[i] == ':') {
+            i++;
+            if (!digits(s, n, &i, 2, &ss)) return false;
+            if (i < n && s[i] == '.') {
+                i++;
+                int64_t frac = 0, scale = 100000;
+                if (i >= n || !isdigit((unsigned char)s[i])) return false;
+                while (i < n && isdigit((unsigned char)s[i])) {
+                    frac += (s[i] - '0') * scale;
+                    scale /= 10;
+                    i++;
+                }
+                us += frac;
+            }
+        }
+        if (hh > 23 || mm > 59 || ss > 60) return false;
+        us += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000;
+        if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+            i++;
+        } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+            int sign = s[i++] == '-' ? -1 : 1, oh, om;
+            if (!digits(s, n, &i, 2, &oh)) return false;
+            if (i < n && s[i] == ':') i++;
+            if (!digits(s, n, &i, 2, &om) || oh > 23 || om > 59) return false;
+            us -= sign * ((int64_t)oh * 3600 + om * 60) * 1000000;
+        }
+    }
+    if (i != n) return false;
+    *out = days * 86400 * INT64_C(1000000) + us;
+    return true;
+}
+
+/* "10 seconds", "1 hour 30 minutes", "500ms", "-2 days", "1.5 h" */
+bool expr_parse_interval_text(const char *s, size_t n, int64_t *out) {
+    static const struct { const char *name; int64_t us; } units[] = {
+        {"microseconds", 1}, {"microsecond", 1}, {"us", 1},
+        {"milliseconds", 1000}, {"millisecond", 1000}, {"ms", 1000},
+        {"seconds", 1000000}, {"second", 1000000}, {"secs", 1000000}, {"sec", 1000000}, {"s", 1000000},
+        {"minutes", 60000000}, {"minute", 60000000}, {"mins", 60000000}, {"min", 60000000},
+        {"m", 60000000},
+        {"hours", INT64_C(3600000000)}, {"hour", INT64_C(3600000000)}, {"h", INT64_C(3600000000)},
+        {"days", INT64_C(86400000000)}, {"day", INT64_C(86400000000)}, {"d", INT64_C(86400000000)},
+    };
+    size_t i = 0;
+    int64_t total = 0;
+    int parts = 0;
+    for (;;) {
+        while (i < n && s[i] == ' ') i++;
+        if (i >= n) break;
+        int sign = 1;
+        if (s[i] == '-' || s[i] == '+') sign = s[i++] == '-' ? -1 : 1;
+        size_t ns = i;
+        while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.')) i++;
+        if (i == ns) return false;
+        char num[64];
+        if (i - ns >= sizeof num) return false;
+        memcpy(num, s + ns, i - ns);
+        num[i - ns] = 0;
+        char *end;
+        double v = strtod(num, &end);
+        if (*end) return false;
+        while (i < n && s[i] == ' ') i++;
+        size_t us_ = i;
+        while (i < n && isalpha((unsigned char)s[i])) i++;
+        if (i == us_) return false;
+        int64_t mult = 0;
+        for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+            if (strlen(units[k].name) == i - us_ && strncasecmp(units[k].name, s + us_, i - us_) == 0) {
+                mult = units[k].us;
+                break;
+            }
+        }
+        if (!mult) return false;
+        double part = v * (double)mult;
+        if (part > 9.2e18) return false;
+        int64_t p = (int64_t)(part + 0.5);
+        if (__builtin_add_overflow(total, sign * p, &total)) return false;
+        parts++;
+    }
+    if (!parts) return false;
+    *out = total;
+    return true;
+}

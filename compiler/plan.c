@@ -1,0 +1,213 @@
+/* plan.c - pass 3: the IR (see plan.h) and its printed form for `pipec explain`.
+ * The record struct is laid out as the fields come (the C compiler pads; record_bytes is an
+ * estimate for LP64 that explain shows), with one null bit per field that can be NULL. */
+#include "plan.h"
+#include <string.h>
+#include "pipec_rt.h"
+
+static size_t type_size(Type t) {
+    switch (t) {
+    case T_BOOL: return 1;
+    case T_INT32: case T_DATE: return 4;
+    case T_STRING: return 16;
+    default: return 8;
+    }
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+    return h;
+}
+
+static void set_access(Arena *a, ExprField *xf, const IrField *f) {
+    xf->c_value = arena_printf(a, "r.%s", f->c_name);
+    xf->c_null = f->null_bit < 0 ? NULL
+                                 : arena_printf(a, "((r.nulls[%d] >> %d) & 1)", f->null_bit / 64, f->null_bit % 64);
+    xf->enum_names_c = f->enum_array;
+}
+
+static IrColumn *field_columns(Arena *a, const Ir *ir) {
+    IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)ir->nfields);
+    for (int i = 0; i < ir->nfields; i++) {
+        cols[i].name = ir->fields[i].name;
+        cols[i].type = ir->fields[i].type;
+        cols[i].field = i;
+        cols[i].text = ir->fields[i].name;
+    }
+    return cols;
+}
+
+Ir *plan_build(Arena *a, Spec *spec) {
+    Ir *ir = arena_alloc(a, sizeof(Ir));
+    ir->spec = spec;
+    ir->nschema = spec->nfields;
+    ir->nfields = spec->nfields + spec->nderives;
+    ir->fields = arena_alloc(a, sizeof(IrField) * (size_t)(ir->nfields + 1));
+    int nbits = 0;
+    size_t bytes = 0;
+    uint64_t h = 1469598103934665603ULL;
+    h = fnv1a(h, spec->source.format == FMT_CSV ? "csv" : "json");
+    for (int i = 0; i < ir->nfields; i++) {
+        IrField *f = &ir->fields[i];
+        if (i < spec->nfields) {
+            const SchemaField *sf = &spec->fields[i];
+            f->name = sf->name;
+            f->type = sf->type;
+            f->schema = sf;
+            /* A missing value of a non-nullable field is a parse error, and a default fills the
+             * gap, so only nullable fields without a default can hold NULL. */
+            f->null_bit = sf->nullable && !sf->default_text ? nbits++ : -1;
+            if (sf->one_of) f->enum_array = arena_printf(a, "enum_%s", sf->name);
+        } else {
+            const DeriveSpec *d = &spec->derives[i - spec->nfields];
+            f->name = d->name;
+            f->type = d->type;
+            f->derive = d;
+            f->null_bit = nbits++;
+        }
+        f->c_name = arena_printf(a, "f_%s", f->name);
+        bytes += f->enum_array ? 4 : type_size(f->type);
+        set_access(a, &spec->scope_fields[i], f);
+        h = fnv1a(h, f->name);
+        h = fnv1a(h, type_name(f->type));
+        h = fnv1a(h, f->null_bit < 0 ? "!" : "?");
+    }
+    ir->null_words = nbits / 64 + 1;
+    ir->record_bytes = (bytes + 7) / 8 * 8 + 8 * (size_t)ir->null_words;
+
+    int needed = 0;
+    for (int i = 0; i < spec->nfields; i++) {
+        int idx = spec->fields[i].column_index >= 0 ? spec->fields[i].column_index : i;
+        if (idx + 1 > needed) needed = idx + 1;
+    }
+    ir->csv_min_fields = needed;
+
+    ir->nsinks = spec->nsinks;
+    ir->sinks = arena_alloc(a, sizeof(IrSink) * (size_t)(spec->nsinks + 1));
+    for (int i = 0; i < spec->nsinks; i++) {
+        const SinkSpec *sk = &spec->sinks[i];
+        IrSink *is = &ir->sinks[i];
+        is->spec = sk;
+        h = fnv1a(h, sk->name);
+        if (sk->ncolumns == 0) {
+            is->cols = field_columns(a, ir);
+            is->ncols = ir->nfields;
+        } else {
+            is->ncols = sk->ncolumns;
+            is->cols = arena_alloc(a, sizeof(IrColumn) * (size_t)sk->ncolumns);
+            for (int j = 0; j < sk->ncolumns; j++) {
+                IrColumn *c = &is->cols[j];
+                c->name = sk->columns[j].name;
+                c->type = sk->columns[j].type;
+                c->expr = sk->columns[j].expr;
+                c->text = sk->columns[j].text;
+                c->field = -1;
+                const char *fname;
+                if (expr_is_field(c->expr, &fname)) {
+                    for (int k = 0; k < ir->nfields; k++)
+                        if (strcmp(ir->fields[k].name, fname) == 0) c->field = k;
+                }
+            }
+        }
+        for (int j = 0; j < is->ncols; j++) h = fnv1a(h, is->cols[j].name);
+    }
+    ir->fingerprint = h;
+    return ir;
+}
+
+/* ---- explain ----------------------------------------------------------------------------- */
+
+static const char *encoding_name(Encoding e) {
+    return e == ENC_CSV ? "csv" : e == ENC_TABLE ? "table" : "jsonl";
+}
+
+static void explain_source(const Spec *s, FILE *out) {
+    const SourceSpec *so = &s->source;
+    if (so->kind == SRC_FILE)
+        fprintf(out, "source: file %s%s\n", so->path, strcmp(so->path, "-") == 0 ? " (standard input)" : "");
+    else
+        fprintf(out, "source: folder %s, files matching '%s', polled every %lld ms, then %s%s\n", so->path,
+                so->glob, (long long)(so->poll_us / 1000), so->delete_done ? "deleted" : "moved to ",
+                so->delete_done ? "" : so->archive);
+    if (so->format == FMT_CSV)
+        fprintf(out, "format: csv, %s, delimiter '%c', quote '%c', NULL text \"%s\", records up to %lld bytes\n",
+                so->header ? "columns by header" : "columns by position", so->delimiter, so->quote,
+                so->null_text, (long long)so->max_record);
+    else
+        fprintf(out, "format: JSON lines, one object per record, records up to %lld bytes\n", (long long)so->max_record);
+}
+
+static void explain_decode(const Ir *ir, const IrField *f, FILE *out) {
+    const SchemaField *sf = f->schema;
+    const Spec *s = ir->spec;
+    if (s->source.format == FMT_CSV) {
+        if (sf->column_index >= 0) fprintf(out, "column %d", sf->column_index);
+        else if (s->source.header) fprintf(out, "column \"%s\"", sf->column ? sf->column : sf->name);
+        else fprintf(out, "column %d", (int)(f - ir->fields));
+    } else {
+        fprintf(out, "key %s", sf->path ? sf->path : sf->name);
+    }
+    if (sf->ts_parse == TS_UNIT) fprintf(out, ", epoch %s", sf->unit == PRT_UNIT_S ? "seconds" : sf->unit == PRT_UNIT_MS ? "milliseconds" : "microseconds");
+    if (sf->ts_parse == TS_FORMAT) fprintf(out, ", format \"%s\"", sf->format);
+    if (sf->type == T_TIMESTAMP && sf->ts_parse == TS_RFC3339) fprintf(out, ", RFC 3339");
+    if (sf->one_of) {
+        fprintf(out, ", one of [");
+        for (int j = 0; j < sf->none_of; j++) fprintf(out, "%s%s", j ? ", " : "", sf->one_of[j]);
+        fprintf(out, "] stored as a small integer");
+    }
+    if (sf->default_text) fprintf(out, ", default '%s'", sf->default_text);
+    if (!sf->nullable && !sf->default_text) fprintf(out, ", required");
+}
+
+void plan_explain(const Ir *ir, FILE *out) {
+    const Spec *s = ir->spec;
+    fprintf(out, "pipeline %s (from %s)\n", s->name, s->file);
+    if (s->description) fprintf(out, "  %s\n", s->description);
+    explain_source(s, out);
+
+    fprintf(out, "record: %d fields, about %zu bytes, %d null bitmap word%s\n", ir->nfields, ir->record_bytes,
+            ir->null_words, ir->null_words == 1 ? "" : "s");
+    for (int i = 0; i < ir->nfields; i++) {
+        const IrField *f = &ir->fields[i];
+        fprintf(out, "  %-3d %-20s %-9s %-9s ", i, f->name, type_name(f->type), f->null_bit < 0 ? "not null" : "nullable");
+        if (f->schema) explain_decode(ir, f, out);
+        else fprintf(out, "derived: %s", f->derive->node->text);
+        fputc('\n', out);
+    }
+    fprintf(out, "rules (in order; the first that is false sends the record to the dead letter, NULL passes):\n");
+    if (s->nrules == 0) fprintf(out, "  (none)\n");
+    for (int i = 0; i < s->nrules; i++) fprintf(out, "  %s: %s\n", s->rules[i].name, s->rules[i].node->text);
+    fprintf(out, "filter: %s\n", s->filter_text ? s->filter_text : "(none: every valid record goes on)");
+    fprintf(out, "sinks:\n");
+    for (int i = 0; i < ir->nsinks; i++) {
+        const IrSink *is = &ir->sinks[i];
+        const SinkSpec *sk = is->spec;
+        if (sk->kind == SINK_FILE) fprintf(out, "  %s: file %s, %s\n", sk->name, sk->path, encoding_name(sk->encoding));
+        else fprintf(out, "  %s: standard output, %s\n", sk->name, encoding_name(sk->encoding));
+        if (sk->where_text) fprintf(out, "    where %s\n", sk->where_text);
+        fprintf(out, "    columns:");
+        for (int j = 0; j < is->ncols; j++) {
+            const IrColumn *c = &is->cols[j];
+            if (c->field >= 0 && strcmp(c->name, ir->fields[c->field].name) == 0)
+                fprintf(out, "%s %s %s", j ? "," : "", c->name, type_name(c->type));
+            else
+                fprintf(out, "%s %s %s = %s", j ? "," : "", c->name, type_name(c->type), c->text);
+        }
+        fputc('\n', out);
+    }
+    if (!s->dead_letter.present) fprintf(out, "dead letter: JSON lines on standard error\n");
+    else if (s->dead_letter.kind == SINK_FILE) fprintf(out, "dead letter: file %s, %s\n", s->dead_letter.path, encoding_name(s->dead_letter.encoding));
+    else fprintf(out, "dead letter: standard output, %s\n", encoding_name(s->dead_letter.encoding));
+    if (s->checkpoint_path)
+        fprintf(out, "checkpoint: %s, at least every %lld ms\n", s->checkpoint_path, (long long)(s->checkpoint_every_us / 1000));
+    else
+        fprintf(out, "checkpoint: none (a bounded run starts over and rewrites its files)\n");
+    fprintf(out, "guarantee: %s%s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once",
+            s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
+    fprintf(out, "fingerprint: %016llx\n", (unsigned long long)ir->fingerprint);
+}

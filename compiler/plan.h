@@ -1,0 +1,53 @@
+/* plan.h - pass 3: lowers a checked Spec into the IR the emitter renders and `pipec explain`
+ * prints: the record layout (a C struct with fixed-width fields and a null bitmap), how each
+ * field is decoded, the rules, derived fields, filter, and each sink's columns. The IR decides
+ * layout and names; it never validates (check did) and never prints C (emit does). */
+#ifndef PIPEC_PLAN_H
+#define PIPEC_PLAN_H
+#include <stdint.h>
+#include <stdio.h>
+#include "spec.h"
+
+typedef struct IrField {
+    const char *name;
+    const char *c_name;          /* struct member: "f_<name>" (never a C keyword) */
+    Type type;
+    int null_bit;                /* bit in the record's null bitmap, or -1 = never NULL */
+    const SchemaField *schema;   /* decoded from the input, or NULL */
+    const DeriveSpec *derive;    /* computed, or NULL */
+    const char *enum_array;      /* one_of: C name of the prt_str array of its values, or NULL */
+} IrField;
+
+typedef struct IrColumn {
+    const char *name;
+    Type type;
+    int field;                   /* index into Ir.fields when the column is a plain field, else -1 */
+    Expr *expr;                  /* otherwise the expression */
+    const char *text;
+} IrColumn;
+
+typedef struct IrSink {
+    const SinkSpec *spec;
+    IrColumn *cols;
+    int ncols;
+} IrSink;
+
+typedef struct Ir {
+    const Spec *spec;
+    IrField *fields;             /* schema fields, then derived fields */
+    int nfields;
+    int nschema;
+    int null_words;              /* uint64_t words of the null bitmap (at least 1) */
+    int csv_min_fields;          /* csv without header: how many fields a record needs */
+    IrSink *sinks;
+    int nsinks;
+    size_t record_bytes;         /* sizeof the record struct on LP64, for explain */
+    uint64_t fingerprint;        /* of the record layout and the sinks' columns */
+} Ir;
+
+/* Builds the IR; also fills spec->scope_fields' C access paths (c_value, c_null) so the
+ * expression emitter reaches fields through the record struct `r`. */
+Ir *plan_build(Arena *a, Spec *spec);
+void plan_explain(const Ir *ir, FILE *out);
+
+#endif

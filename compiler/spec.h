@@ -1,0 +1,127 @@
+/* spec.h - the checked pipeline spec: what pass 2 (check) makes of the YAML tree, with every name
+ * resolved, every type known and every expression type-checked. Later passes (plan, emit) trust
+ * it completely: nothing here needs validating again. Locations are kept for `explain`. */
+#ifndef PIPEC_SPEC_H
+#define PIPEC_SPEC_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "expr.h"
+#include "types.h"
+#include "yaml.h"
+
+typedef enum { SRC_FILE, SRC_FOLDER } SourceKind;
+typedef enum { FMT_CSV, FMT_JSON } FormatKind;
+typedef enum { SINK_FILE, SINK_STDOUT } SinkKind;
+typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE } Encoding;
+typedef enum { TS_RFC3339, TS_UNIT, TS_FORMAT } TsParse;
+
+typedef struct SourceSpec {
+    SourceKind kind;
+    SrcLoc loc;
+    const char *path;          /* as written: may hold ${VAR} */
+    const char *glob;          /* folder */
+    const char *archive;       /* folder; NULL when delete */
+    bool delete_done;
+    int64_t poll_us;
+    FormatKind format;
+    bool header;               /* csv */
+    char delimiter, quote;
+    const char *null_text;     /* csv: this exact unquoted text is NULL ("" by default) */
+    int64_t max_record;
+} SourceSpec;
+
+typedef struct SchemaField {
+    const char *name;
+    SrcLoc loc;
+    Type type;
+    bool nullable;
+    const char *column;        /* csv header name to read (default: the field name) */
+    int column_index;          /* csv: fixed 0-based column, or -1 */
+    const char *path;          /* json: dotted key path (default: the field name) */
+    TsParse ts_parse;          /* timestamp/date fields */
+    int unit;                  /* PRT_UNIT_* for TS_UNIT */
+    const char *format;        /* strptime pattern for TS_FORMAT */
+    const char **one_of;       /* string fields: allowed values */
+    int none_of;               /* count of one_of */
+    const char *default_text;  /* value used when the input has none (parsed like input), or NULL */
+} SchemaField;
+
+typedef struct RuleSpec {
+    const char *name;
+    SrcLoc loc;
+    const YNode *node;
+    Expr *expr;
+} RuleSpec;
+
+typedef struct DeriveSpec {
+    const char *name;
+    SrcLoc loc;
+    const YNode *node;
+    Expr *expr;
+    Type type;
+} DeriveSpec;
+
+typedef struct ColumnSpec {
+    const char *name;
+    SrcLoc loc;
+    const char *text;          /* the expression as written */
+    Expr *expr;
+    Type type;
+} ColumnSpec;
+
+typedef struct SinkSpec {
+    const char *name;
+    SrcLoc loc;
+    SinkKind kind;
+    Encoding encoding;
+    const char *path;          /* file */
+    Expr *where;               /* or NULL */
+    const char *where_text;
+    ColumnSpec *columns;       /* explicit columns, or all fields when `columns:` is absent */
+    int ncolumns;
+} SinkSpec;
+
+typedef struct DeadLetterSpec {
+    bool present;
+    SrcLoc loc;
+    SinkKind kind;
+    Encoding encoding;
+    const char *path;
+} DeadLetterSpec;
+
+typedef enum { GUARANTEE_EXACTLY_ONCE, GUARANTEE_AT_LEAST_ONCE } Guarantee;
+
+typedef struct Spec {
+    const char *file;          /* the spec's path as given */
+    const char *name;
+    const char *description;
+    SourceSpec source;
+    SchemaField *fields;
+    int nfields;
+    RuleSpec *rules;
+    int nrules;
+    DeriveSpec *derives;
+    int nderives;
+    Expr *filter;
+    const char *filter_text;
+    SinkSpec *sinks;
+    int nsinks;
+    DeadLetterSpec dead_letter;
+    const char *checkpoint_path;   /* NULL = none */
+    int64_t checkpoint_every_us;
+    Guarantee guarantee;
+    bool guarantee_explicit;
+    /* The expression scope of records after derive (schema fields then derived ones), used by
+     * the emitter to reach fields from generated C. */
+    ExprField *scope_fields;
+    int nscope_fields;
+} Spec;
+
+/* Pass 2: checks the YAML tree of one spec file, reporting every error it finds (up to diag's
+ * limit). Returns NULL when there were errors. */
+Spec *check_spec(Arena *a, const YNode *root, const char *file);
+
+/* Durations as written in specs: "5s", "500ms", "1m", "2h", "1d", "10 seconds", "1 minute". */
+bool parse_duration(const char *text, int64_t *out_us);
+
+#endif

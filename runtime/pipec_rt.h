@@ -1,0 +1,291 @@
+/* pipec_rt.h - the one public header of the pipec runtime (libpipec-rt.a).
+ *
+ * A generated pipeline program includes only this header. It describes its pipeline in a constant
+ * `prt_pipeline` (connectors, sinks, hooks) and hands it to prt_main(), which owns the run: command
+ * line, environment substitution, logging, signals, the source loop, sink commits, checkpoints and
+ * the exit summary. The runtime calls back into generated code only through the hooks in that
+ * descriptor. The runtime knows nothing of any one pipeline.
+ *
+ * Invariants:
+ * - No allocation per record: records are slices of the source's read buffer; text the program
+ *   makes while processing a batch (unescaped strings, expression results) comes from the run's
+ *   scratch arena, reset after every batch.
+ * - Every record the source yields ends in exactly one of: a sink (counted `out`), the dead letter
+ *   (`dead`), or a filter drop (`dropped`); prt_main checks in = out + dead + dropped at exit.
+ *
+ * Module map (one .c per concern): rt_core.c (arena, buffers, run state), rt_text.c (parsing and
+ * formatting of values), rt_csv.c, rt_json.c (decoding helpers), rt_reader.c (chunked reading and
+ * record framing), rt_source.c (file and folder sources), rt_sink.c (file and stdout sinks),
+ * rt_dead.c (dead letter), rt_checkpoint.c, rt_env.c, rt_log.c, rt_signal.c, rt_main.c (the
+ * driver), rt_expr.c (support for generated expressions, declared in rt_expr.h). */
+#ifndef PIPEC_RT_H
+#define PIPEC_RT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Bumped whenever the descriptor layout or a function generated code calls changes;
+ * generated files refuse to compile against a runtime of another ABI. */
+#define PRT_ABI_VERSION 1
+#define PRT_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Strings, scratch memory, output buffers (rt_core.c)                                          */
+
+/* A string slice: not NUL-terminated, not owned. */
+typedef struct prt_str {
+    const char *p;
+    uint32_t n;
+} prt_str;
+
+#define PRT_STR_LIT(s) ((prt_str){(s), (uint32_t)(sizeof(s) - 1)})
+
+static inline bool prt_str_eq(prt_str a, prt_str b) {
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* A bump allocator for per-batch scratch memory. */
+typedef struct prt_arena {
+    char *base;
+    size_t used, cap;
+    struct prt_arena_chunk *extra;   /* overflow chunks, freed on reset */
+} prt_arena;
+
+void *prt_arena_alloc(prt_arena *a, size_t n);   /* 8-byte aligned, not zeroed; aborts on OOM */
+void prt_arena_reset(prt_arena *a);
+void prt_arena_free(prt_arena *a);
+
+/* A growable byte buffer; sinks expose one per sink that generated encoders append to. */
+typedef struct prt_buf {
+    char *data;
+    size_t len, cap;
+} prt_buf;
+
+void prt_buf_grow(prt_buf *b, size_t need);   /* ensure cap - len >= need */
+void prt_buf_free(prt_buf *b);
+
+static inline void prt_buf_reserve(prt_buf *b, size_t need) {
+    if (b->cap - b->len < need) prt_buf_grow(b, need);
+}
+static inline void prt_buf_put(prt_buf *b, const void *p, size_t n) {
+    prt_buf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+static inline void prt_buf_putc(prt_buf *b, char c) {
+    prt_buf_reserve(b, 1);
+    b->data[b->len++] = c;
+}
+#define prt_buf_lit(b, s) prt_buf_put((b), (s), sizeof(s) - 1)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Parsing values from text (rt_text.c). All take a slice (not NUL-terminated) and return false
+ * when the whole slice is not exactly one value of the type (no leading/trailing junk; surrounding
+ * ASCII spaces are NOT accepted: the decoders pass fields as they are). */
+
+bool prt_parse_bool(const char *p, size_t n, bool *out);      /* true/false, t/f, 1/0, yes/no (any case) */
+bool prt_parse_i32(const char *p, size_t n, int32_t *out);    /* decimal, optional sign, range-checked */
+bool prt_parse_i64(const char *p, size_t n, int64_t *out);
+bool prt_parse_f64(const char *p, size_t n, double *out);     /* decimal/exponent; rejects nan, inf and overflow to inf */
+/* RFC 3339 / ISO 8601: YYYY-MM-DD[(T| )hh:mm[:ss[.ffffff]]][Z|(+|-)hh[:]mm]; no offset = UTC;
+ * calendar-checked (Feb 30 is rejected); fractions beyond microseconds are truncated. */
+bool prt_parse_timestamp(const char *p, size_t n, int64_t *out_us);
+/* Epoch numbers: unit 0 = s, 1 = ms, 2 = us; integers, or decimals with a fraction for s and ms. */
+enum { PRT_UNIT_S = 0, PRT_UNIT_MS = 1, PRT_UNIT_US = 2 };
+bool prt_parse_timestamp_unit(const char *p, size_t n, int unit, int64_t *out_us);
+/* A strptime-like pattern: %Y %m %d %H %M %S %f (fraction) %z (offset) %b (Jan..) %y %j %p %I %%,
+ * and literal characters. The whole slice must match. */
+bool prt_parse_timestamp_format(const char *p, size_t n, const char *fmt, int64_t *out_us);
+bool prt_parse_date(const char *p, size_t n, int32_t *out_days);   /* YYYY-MM-DD */
+bool prt_parse_date_format(const char *p, size_t n, const char *fmt, int32_t *out_days);
+
+/* Valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). NUL bytes are valid UTF-8. */
+bool prt_utf8_valid(const char *p, size_t n);
+
+/* Calendar arithmetic (proleptic Gregorian, UTC). */
+int32_t prt_days_from_civil(int64_t y, unsigned m, unsigned d);
+void prt_civil_from_days(int32_t days, int64_t *y, unsigned *m, unsigned *d);
+int64_t prt_now_us(void);   /* wall clock, microseconds since the epoch */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Formatting values (rt_text.c). Output forms are those of docs/spec.md "Output encoding". */
+
+void prt_buf_put_i64(prt_buf *b, int64_t v);
+/* The shortest decimal that reads back to the same double ("1", "0.1", "1e+300", "-0");
+ * callers handle non-finite values (JSON writes null). */
+void prt_buf_put_f64(prt_buf *b, double v);
+/* RFC 3339 UTC: 2024-05-01T10:00:00Z, with .ffffff (trailing zeros trimmed) only when non-zero. */
+void prt_buf_put_timestamp(prt_buf *b, int64_t us);
+void prt_buf_put_date(prt_buf *b, int32_t days);   /* 2024-05-01 */
+/* A JSON string with its quotes. Escapes ", \ and control characters; invalid UTF-8 bytes become
+ * U+FFFD so the output is always valid UTF-8 and valid JSON. */
+void prt_buf_put_json_str(prt_buf *b, const char *p, size_t n);
+/* A CSV field: quoted (with doubled quotes) when it holds the delimiter, a quote, CR or LF, or
+ * leading/trailing spaces, or is empty (so "" = empty string, nothing = NULL). */
+void prt_buf_put_csv_str(prt_buf *b, const char *p, size_t n, char delim);
+/* A table cell: the text with control characters shown as spaces, then a NUL terminator. */
+void prt_buf_put_cell_str(prt_buf *b, const char *p, size_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CSV and JSON decoding helpers (rt_csv.c, rt_json.c), called by generated decoders.           */
+
+typedef struct prt_field {
+    const char *p;
+    uint32_t n;
+    bool quoted;     /* was quoted in the input: "" is an empty string, not NULL */
+} prt_field;
+
+/* Splits one framed record (no line terminator) into fields per RFC 4180 with the given delimiter
+ * and quote. Unquoted fields point into the record; quoted fields with doubled quotes are
+ * unescaped into `scratch`. Returns the number of fields in the record (which may be more than
+ * `max`: only the first `max` are stored), or -1 for malformed quoting with *err set to a static
+ * description ("unterminated quote", "text after closing quote"). */
+int prt_csv_split(const char *rec, size_t n, char delim, char quote, prt_field *fields, int max,
+                  prt_arena *scratch, const char **err);
+
+typedef enum prt_json_kind {
+    PRT_JSON_MISSING = 0, PRT_JSON_NULL, PRT_JSON_FALSE, PRT_JSON_TRUE, PRT_JSON_NUMBER,
+    PRT_JSON_STRING, PRT_JSON_OBJECT, PRT_JSON_ARRAY
+} prt_json_kind;
+
+typedef struct prt_json_val {
+    prt_json_kind kind;
+    prt_str text;   /* NUMBER: the literal; STRING: unescaped content (scratch or in place);
+                       OBJECT/ARRAY: the raw JSON text */
+} prt_json_val;
+
+/* "a string", "a number", ... for decoder messages. */
+static inline const char *prt_json_kind_name(prt_json_kind k) {
+    static const char *const names[] = {"nothing", "null", "false", "true", "a number", "a string", "an object", "an array"};
+    return names[k];
+}
+
+/* The wanted key paths of one schema, compiled once: paths[i] is a dotted path ("a.b.c"). */
+typedef struct prt_json_plan prt_json_plan;
+prt_json_plan *prt_json_plan_new(const char *const *paths, int npaths);
+/* Parses one JSON object (a whole record) and fills out[i] for each path (MISSING when absent).
+ * Validates the entire text (one object, nothing after it but whitespace, nesting <= 64,
+ * strings valid UTF-8 after unescaping). Returns false with *err set (a static string or one in
+ * scratch) for malformed JSON, a non-object, or a duplicate key at a wanted path. */
+bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
+                      prt_arena *scratch, const char **err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Descriptors: what a generated program declares about its pipeline.                           */
+
+typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER } prt_source_kind;
+typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
+typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT } prt_sink_kind;
+typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE } prt_encoding;
+
+typedef struct prt_source_desc {
+    prt_source_kind kind;
+    const char *path;          /* may hold ${VAR}: expanded at start-up; "-" = stdin (file) */
+    const char *glob;          /* folder: file name pattern (fnmatch), default "*" */
+    const char *archive;       /* folder: move finished files here (may hold ${VAR}), or NULL */
+    bool delete_done;          /* folder: delete finished files */
+    int64_t poll_us;           /* folder: how often to look for new files */
+    prt_format_kind format;
+    bool header;               /* csv: the first record of each file names the columns */
+    char delimiter, quote;     /* csv */
+    size_t max_record;         /* longer records go to the dead letter; 0 = 1 MiB */
+} prt_source_desc;
+
+typedef struct prt_sink_desc {
+    const char *name;          /* the sink's name in the spec; "dead_letter" for the dead letter */
+    prt_sink_kind kind;
+    prt_encoding encoding;
+    const char *path;          /* file: may hold ${VAR} */
+    int ncolumns;
+    const char *const *columns;   /* column names: the CSV header, the table header */
+} prt_sink_desc;
+
+typedef struct prt_run prt_run;
+typedef struct prt_sink prt_sink;
+
+/* One framed record of the source. */
+typedef struct prt_rec {
+    const char *p;             /* the raw bytes, without the line terminator */
+    uint32_t n;
+    uint64_t line;             /* 1-based line number of the record's first line in its file */
+} prt_rec;
+
+/* Records handed to process_batch: all from one input file, in input order. */
+typedef struct prt_batch {
+    const prt_rec *recs;
+    int n;
+} prt_batch;
+
+typedef struct prt_pipeline {
+    int abi;                   /* PRT_ABI_VERSION */
+    const char *name;
+    const char *spec_file;
+    const char *help;          /* the --help text describing this pipeline */
+    uint64_t fingerprint;      /* of the record and state layout: checkpoints of another are refused */
+    prt_source_desc source;
+    const prt_sink_desc *sinks;
+    int nsinks;
+    const prt_sink_desc *dead_letter;   /* NULL = dead letters to stderr as JSON lines */
+    const char *checkpoint_path;        /* a directory (may hold ${VAR}); NULL = no checkpoint */
+    int64_t checkpoint_every_us;        /* commit at least this often (default 5 s) */
+    /* Hooks. map_header is called with the header record of each CSV file (when header: true)
+     * before any of that file's records; process_batch decodes, checks and routes a batch. */
+    void (*map_header)(prt_run *run, const prt_field *cols, int ncols);
+    void (*process_batch)(prt_run *run, const prt_batch *batch);
+} prt_pipeline;
+
+/* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands
+ * ${VAR}s (an unset one without default: exit 2 naming it), opens everything, loops, and returns
+ * the process exit code (0 done, 1 runtime failure, 2 bad configuration). */
+int prt_main(const prt_pipeline *p, int argc, char **argv);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The run, as generated code sees it (rt_main.c owns it).                                      */
+
+typedef struct prt_stats {
+    uint64_t in;          /* records read from the source (headers and blank lines excluded) */
+    uint64_t out;         /* records that passed rules and filter (reached the sinks stage) */
+    uint64_t dead;        /* records sent to the dead letter */
+    uint64_t dropped;     /* records the filter dropped */
+    uint64_t overflow;    /* integer overflows in expressions (each gave NULL) */
+    uint64_t div_zero;    /* divisions by zero in expressions (each gave NULL) */
+} prt_stats;
+
+/* A sink as generated encoders see it: append one row's bytes to `buf`, then call
+ * prt_sink_row_done. The runtime writes the buffer out as it fills and at commits. */
+struct prt_sink {
+    prt_buf buf;
+    uint64_t rows;
+    const prt_sink_desc *desc;
+    void *impl;                /* private to rt_sink.c */
+};
+
+struct prt_run {
+    const prt_pipeline *p;
+    prt_stats stats;
+    prt_arena scratch;         /* reset after every batch */
+    prt_sink **sinks;          /* one per p->sinks entry, same order */
+    int64_t batch_now_us;      /* now() for the records of this batch */
+    void *impl;                /* private to rt_main.c */
+};
+
+static inline void *prt_scratch(prt_run *run, size_t n) { return prt_arena_alloc(&run->scratch, n); }
+static inline void prt_sink_row_done(prt_sink *s) { s->rows++; }
+
+/* Sends the record to the dead letter with its position (file:line), raw text, reason
+ * ("parse", "schema", a rule's name) and a detail made from the printf-style format; counts it. */
+void prt_dead(prt_run *run, const prt_rec *rec, const char *reason, const char *detail_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The common parse failure: detail "field 'NAME': 'TEXT' is not a valid TYPE" (TEXT shortened). */
+void prt_dead_parse(prt_run *run, const prt_rec *rec, const char *field, const char *type,
+                    const char *text, size_t n);
+
+/* Logging to stderr, one line each, as text or JSON lines (--log-format). */
+void prt_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void prt_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void prt_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#include "rt_expr.h"
+
+#endif

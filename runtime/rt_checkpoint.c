@@ -1,0 +1,295 @@
+/* rt_checkpoint.c - the checkpoint store for file/folder sources: one small text file
+ * DIR/checkpoint, replaced atomically (write DIR/checkpoint.tmp, fsync, rename, fsync DIR), so a
+ * reader sees the old or the new one, never a mix. Format (one item per line, "\n" endings):
+ *
+ *   pipec-checkpoint 1                       format version (a higher one is refused)
+ *   pipeline NAME
+ *   fingerprint HEX16                        of the record/state layout (prt_pipeline.fingerprint)
+ *   source OFFSET LINE FINISHED INODE PATH   input file position: byte offset after the last
+ *                                            committed record, its line number, 1 when the whole
+ *                                            file is committed, its inode, the path (to line end)
+ *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
+ *   end                                      written last: a file without it is malformed
+ *
+ * PATH and NAME escape "\" "\n" "\r" as \\ \n \r. Readers ignore lines with unknown keywords, so
+ * later versions can add items (window state, per-partition offsets) compatibly. */
+#include "rt_internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { CKPT_VERSION = 1 };
+
+int prt_mkdir_p(const char *dir) {
+    char tmp[4096];
+    size_t n = strlen(dir);
+    if (n == 0) return 0;
+    if (n >= sizeof tmp) {
+        prt_log_error("path too long: %s", dir);
+        return -1;
+    }
+    memcpy(tmp, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != 0) continue;
+        char c = tmp[i];
+        tmp[i] = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            prt_log_error("cannot create directory %s: %s", tmp, strerror(errno));
+            return -1;
+        }
+        tmp[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        prt_log_error("cannot create directory %s: %s", dir, errno ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    return 0;
+}
+
+static void put_escaped(prt_buf *b, const char *s) {
+    for (; *s; s++) {
+        if (*s == '\\') prt_buf_lit(b, "\\\\");
+        else if (*s == '\n') prt_buf_lit(b, "\\n");
+        else if (*s == '\r') prt_buf_lit(b, "\\r");
+        else prt_buf_putc(b, *s);
+    }
+}
+
+static char *unescape(const char *s, size_t n) {
+    char *o = malloc(n + 1), *w = o;
+    if (!o) abort();
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) {
+            i++;
+            *w++ = s[i] == 'n' ? '\n' : s[i] == 'r' ? '\r' : s[i];
+        } else {
+            *w++ = s[i];
+        }
+    }
+    *w = 0;
+    return o;
+}
+
+static void put_u64(prt_buf *b, uint64_t v) {
+    char t[24];
+    int n = snprintf(t, sizeof t, "%" PRIu64, v);
+    prt_buf_put(b, t, (size_t)n);
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int prt_ckpt_write(const char *dir, const prt_ckpt *c) {
+    prt_buf b = {0};
+    char t[64];
+    prt_buf_lit(&b, "pipec-checkpoint 1\npipeline ");
+    put_escaped(&b, c->pipeline ? c->pipeline : "");
+    int n = snprintf(t, sizeof t, "\nfingerprint %016" PRIx64 "\n", c->fingerprint);
+    prt_buf_put(&b, t, (size_t)n);
+    if (c->has_source) {
+        prt_buf_lit(&b, "source ");
+        put_u64(&b, c->src_offset);
+        prt_buf_putc(&b, ' ');
+        put_u64(&b, c->src_line);
+        prt_buf_putc(&b, ' ');
+        prt_buf_putc(&b, c->src_finished ? '1' : '0');
+        prt_buf_putc(&b, ' ');
+        put_u64(&b, c->src_ino);
+        prt_buf_putc(&b, ' ');
+        put_escaped(&b, c->src_path ? c->src_path : "");
+        prt_buf_putc(&b, '\n');
+    }
+    for (int i = 0; i < c->nsinks; i++) {
+        prt_buf_lit(&b, "sink ");
+        put_u64(&b, c->sinks[i].len);
+        prt_buf_putc(&b, ' ');
+        put_escaped(&b, c->sinks[i].name);
+        prt_buf_putc(&b, '\n');
+    }
+    prt_buf_lit(&b, "end\n");
+
+    char tmp[4200], fin[4200];
+    snprintf(tmp, sizeof tmp, "%s/checkpoint.tmp", dir);
+    snprintf(fin, sizeof fin, "%s/checkpoint", dir);
+    int rc = -1;
+    const char *what = tmp;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) goto out;
+    if (write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        goto out;
+    }
+    if (close(fd) != 0) goto out;
+    what = fin;
+    if (rename(tmp, fin) != 0) goto out;
+    what = dir;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) goto out;
+    if (fsync(dfd) != 0) {
+        int e = errno;
+        close(dfd);
+        errno = e;
+        goto out;
+    }
+    close(dfd);
+    rc = 0;
+out:
+    if (rc) prt_log_error("cannot write checkpoint %s: %s", what, strerror(errno));
+    prt_buf_free(&b);
+    return rc;
+}
+
+void prt_ckpt_free(prt_ckpt *c) {
+    free(c->pipeline);
+    free(c->src_path);
+    for (int i = 0; i < c->nsinks; i++) free(c->sinks[i].name);
+    free(c->sinks);
+    memset(c, 0, sizeof *c);
+}
+
+const prt_ckpt_sink *prt_ckpt_find_sink(const prt_ckpt *c, const char *name) {
+    for (int i = 0; c && i < c->nsinks; i++)
+        if (strcmp(c->sinks[i].name, name) == 0) return &c->sinks[i];
+    return NULL;
+}
+
+/* Parses "N " at *s (decimal unsigned), advancing past one space. */
+static bool take_u64(const char **s, const char *end, uint64_t *v) {
+    const char *p = *s;
+    if (p >= end || *p < '0' || *p > '9') return false;
+    uint64_t x = 0;
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (x > (UINT64_MAX - 9) / 10) return false;
+        x = x * 10 + (uint64_t)(*p++ - '0');
+    }
+    if (p < end && *p != ' ') return false;
+    if (p < end) p++;
+    *s = p;
+    *v = x;
+    return true;
+}
+
+static bool parse_hex(const char *p, const char *end, uint64_t *v) {
+    uint64_t x = 0;
+    if (p == end || end - p > 16) return false;
+    for (; p < end; p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+              : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+        if (d < 0) return false;
+        x = x << 4 | (uint64_t)d;
+    }
+    *v = x;
+    return true;
+}
+
+static bool kw(const char *p, const char *end, const char *word, const char **rest) {
+    size_t n = strlen(word);
+    if ((size_t)(end - p) < n || memcmp(p, word, n) != 0) return false;
+    if (p + n == end) {
+        *rest = end;
+        return true;
+    }
+    if (p[n] != ' ') return false;
+    *rest = p + n + 1;
+    return true;
+}
+
+int prt_ckpt_read(const char *dir, prt_ckpt *c) {
+    memset(c, 0, sizeof *c);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        prt_log_error("cannot read checkpoint %s: %s", path, strerror(errno));
+        return -1;
+    }
+    prt_buf b = {0};
+    for (;;) {
+        prt_buf_reserve(&b, 4096);
+        ssize_t got = read(fd, b.data + b.len, b.cap - b.len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            prt_log_error("cannot read checkpoint %s: %s", path, strerror(errno));
+            close(fd);
+            prt_buf_free(&b);
+            return -1;
+        }
+        if (got == 0) break;
+        b.len += (size_t)got;
+    }
+    close(fd);
+    const char *why = "no 'end' line (truncated?)";
+    bool ended = false;
+    int lineno = 0;
+    const char *s = b.data, *eod = b.data + b.len;
+    while (s < eod && !ended) {
+        const char *e = memchr(s, '\n', (size_t)(eod - s));
+        if (!e) break;   /* an unterminated last line: malformed */
+        lineno++;
+        const char *r;
+        uint64_t v, off, line, fin, ino;
+        if (lineno == 1) {
+            if (!kw(s, e, "pipec-checkpoint", &r) || !take_u64(&r, e, &v) || r != e) {
+                why = "not a pipec checkpoint";
+                goto bad;
+            }
+            if (v != CKPT_VERSION) {
+                why = "unsupported checkpoint format version";
+                goto bad;
+            }
+        } else if (kw(s, e, "pipeline", &r)) {
+            free(c->pipeline);
+            c->pipeline = unescape(r, (size_t)(e - r));
+        } else if (kw(s, e, "fingerprint", &r)) {
+            if (!parse_hex(r, e, &c->fingerprint)) { why = "bad fingerprint line"; goto bad; }
+        } else if (kw(s, e, "source", &r)) {
+            if (!take_u64(&r, e, &off) || !take_u64(&r, e, &line) || !take_u64(&r, e, &fin) ||
+                fin > 1 || !take_u64(&r, e, &ino)) {
+                why = "bad source line";
+                goto bad;
+            }
+            free(c->src_path);
+            c->src_path = unescape(r, (size_t)(e - r));
+            c->has_source = true;
+            c->src_offset = off;
+            c->src_line = line;
+            c->src_finished = fin == 1;
+            c->src_ino = ino;
+        } else if (kw(s, e, "sink", &r)) {
+            if (!take_u64(&r, e, &v) || r == e) { why = "bad sink line"; goto bad; }
+            prt_ckpt_sink *ns = realloc(c->sinks, sizeof *ns * (size_t)(c->nsinks + 1));
+            if (!ns) abort();
+            c->sinks = ns;
+            ns[c->nsinks].name = unescape(r, (size_t)(e - r));
+            ns[c->nsinks].len = v;
+            c->nsinks++;
+        } else if (kw(s, e, "end", &r) && r == e) {
+            ended = true;
+        }   /* anything else: an item of a later version, ignored */
+        s = e + 1;
+    }
+    if (!ended) goto bad;
+    prt_buf_free(&b);
+    return 1;
+bad:
+    prt_log_error("malformed checkpoint %s: %s", path, why);
+    prt_buf_free(&b);
+    prt_ckpt_free(c);
+    return -1;
+}

@@ -1,0 +1,180 @@
+/* rt_dead.c - the dead letter: rejected records with pipeline, position ("path:line" of the
+ * record's first line), raw (the exact bytes, no terminator), reason, detail and at (RFC 3339 UTC).
+ * JSON lines add "raw_base64" (the exact bytes) when raw is not valid UTF-8, since a JSON string
+ * cannot carry them. The dead letter is a sink like the others (so it commits and truncates with
+ * them); without one configured it is JSON lines on stderr. Counts per reason feed the summary. */
+#include "rt_internal.h"
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char *const dead_columns[] = {"pipeline", "position", "raw", "reason", "detail", "at"};
+
+struct prt_deadq {
+    const char *pipeline;
+    prt_sink_desc desc;        /* the configured one, with the six dead-letter columns */
+    prt_sink *sink;
+    char **reasons;
+    uint64_t *counts;
+    int nreasons, cap;
+    prt_buf ts;                /* the "at" text, reused */
+};
+
+prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const char *path,
+                          int64_t keep_len) {
+    prt_deadq *q = calloc(1, sizeof *q);
+    if (!q) abort();
+    q->pipeline = pipeline;
+    if (d) q->desc = *d;
+    else q->desc = (prt_sink_desc){.name = "dead_letter", .kind = PRT_SINK_STDOUT, .encoding = PRT_ENC_JSONL};
+    q->desc.ncolumns = 6;
+    q->desc.columns = dead_columns;
+    q->sink = prt_sink_open(&q->desc, path, keep_len, d ? -1 : 2);
+    if (!q->sink) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+prt_sink *prt_deadq_sink(prt_deadq *q) { return q->sink; }
+
+static void count_reason(prt_deadq *q, const char *reason) {
+    for (int i = 0; i < q->nreasons; i++) {
+        if (strcmp(q->reasons[i], reason) == 0) {
+            q->counts[i]++;
+            return;
+        }
+    }
+    if (q->nreasons == q->cap) {   /* once per distinct reason, not per record */
+        q->cap = q->cap ? q->cap * 2 : 8;
+        q->reasons = realloc(q->reasons, sizeof *q->reasons * (size_t)q->cap);
+        q->counts = realloc(q->counts, sizeof *q->counts * (size_t)q->cap);
+        if (!q->reasons || !q->counts) abort();
+    }
+    q->reasons[q->nreasons] = strdup(reason);
+    if (!q->reasons[q->nreasons]) abort();
+    q->counts[q->nreasons++] = 1;
+}
+
+static void put_base64(prt_buf *b, const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    prt_buf_reserve(b, (n + 2) / 3 * 4);
+    char *o = b->data + b->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = tab[v >> 18];
+        *o++ = tab[v >> 12 & 63];
+        *o++ = tab[v >> 6 & 63];
+        *o++ = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = tab[v >> 18];
+        *o++ = tab[v >> 12 & 63];
+        *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - b->data);
+}
+
+void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char *raw, size_t n,
+                   const char *reason, const char *detail, size_t detail_n) {
+    count_reason(q, reason);
+    prt_buf *b = &q->sink->buf;
+    char pos[4200];
+    int pn = snprintf(pos, sizeof pos, "%s:%" PRIu64, position, line);
+    if (pn >= (int)sizeof pos) pn = (int)sizeof pos - 1;
+    q->ts.len = 0;
+    prt_buf_put_timestamp(&q->ts, prt_now_us());
+    const char *fields[6] = {q->pipeline, pos, raw, reason, detail, q->ts.data};
+    size_t lens[6] = {strlen(q->pipeline), (size_t)pn, n, strlen(reason), detail_n, q->ts.len};
+    switch (q->desc.encoding) {
+    case PRT_ENC_CSV:
+        for (int i = 0; i < 6; i++) {
+            if (i) prt_buf_putc(b, ',');
+            prt_buf_put_csv_str(b, fields[i], lens[i], ',');
+        }
+        prt_buf_putc(b, '\n');
+        break;
+    case PRT_ENC_TABLE:
+        for (int i = 0; i < 6; i++) prt_buf_put_cell_str(b, fields[i], lens[i]);
+        break;
+    default:
+        for (int i = 0; i < 6; i++) {
+            prt_buf_putc(b, i ? ',' : '{');
+            prt_buf_putc(b, '"');
+            prt_buf_put(b, dead_columns[i], strlen(dead_columns[i]));
+            prt_buf_lit(b, "\":");
+            prt_buf_put_json_str(b, fields[i], lens[i]);
+            if (i == 2 && !prt_utf8_valid(raw, n)) {
+                prt_buf_lit(b, ",\"raw_base64\":\"");
+                put_base64(b, (const unsigned char *)raw, n);
+                prt_buf_putc(b, '"');
+            }
+        }
+        prt_buf_lit(b, "}\n");
+        break;
+    }
+    prt_sink_row_done(q->sink);
+}
+
+void prt_deadq_summary(const prt_deadq *q, prt_buf *b) {
+    char t[40];
+    for (int i = 0; i < q->nreasons; i++) {
+        prt_buf_putc(b, ' ');
+        prt_buf_put(b, q->reasons[i], strlen(q->reasons[i]));
+        int n = snprintf(t, sizeof t, "=%" PRIu64, q->counts[i]);
+        prt_buf_put(b, t, (size_t)n);
+    }
+}
+
+void prt_deadq_close(prt_deadq *q) {
+    if (!q) return;
+    prt_sink_close(q->sink);
+    for (int i = 0; i < q->nreasons; i++) free(q->reasons[i]);
+    free(q->reasons);
+    free(q->counts);
+    prt_buf_free(&q->ts);
+    free(q);
+}
+
+/* ---- the public entry points generated code calls ---- */
+
+void prt_dead(prt_run *run, const prt_rec *rec, const char *reason, const char *detail_fmt, ...) {
+    prt_run_impl *ri = run->impl;
+    char small[512], *detail = small;
+    va_list ap;
+    va_start(ap, detail_fmt);
+    int n = vsnprintf(small, sizeof small, detail_fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof small) {
+        detail = prt_scratch(run, (size_t)n + 1);
+        va_start(ap, detail_fmt);
+        vsnprintf(detail, (size_t)n + 1, detail_fmt, ap);
+        va_end(ap);
+    }
+    prt_deadq_put(ri->dead, ri->position_name, rec->line, rec->p, rec->n, reason, detail, (size_t)n);
+    run->stats.dead++;
+}
+
+enum { PARSE_TEXT_MAX = 64 };
+
+void prt_dead_parse(prt_run *run, const prt_rec *rec, const char *field, const char *type,
+                    const char *text, size_t n) {
+    const char *more = "";
+    if (n > PARSE_TEXT_MAX) {
+        n = PARSE_TEXT_MAX;
+        /* do not cut a UTF-8 sequence in two */
+        size_t k = n;
+        while (k > n - 3 && ((unsigned char)text[k] & 0xC0) == 0x80) k--;
+        n = k;
+        more = "...";
+    }
+    prt_dead(run, rec, "parse", "field '%s': '%.*s%s' is not a valid %s", field, (int)n, text,
+             more, type);
+}

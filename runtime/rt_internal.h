@@ -1,0 +1,172 @@
+/* rt_internal.h - declarations shared by the runtime's I/O and driver modules (rt_reader.c,
+ * rt_source.c, rt_sink.c, rt_dead.c, rt_checkpoint.c, rt_env.c, rt_log.c, rt_signal.c,
+ * rt_main.c) and their unit tests. Never included by generated code: pipec_rt.h is the contract.
+ * Convention: functions that can fail return 0 on success and -1 after logging one error line. */
+#ifndef PIPEC_RT_INTERNAL_H
+#define PIPEC_RT_INTERNAL_H
+#include "pipec_rt.h"
+#include <sys/types.h>
+
+/* ---- rt_log.c ------------------------------------------------------------------------------ */
+enum { PRT_LOG_TEXT = 0, PRT_LOG_JSON = 1 };
+void prt_log_setup(const char *pipeline, int format);
+void prt_log_teardown(void);
+
+/* ---- rt_env.c ------------------------------------------------------------------------------ */
+typedef enum { PRT_ENV_OK = 0, PRT_ENV_UNSET, PRT_ENV_SYNTAX } prt_env_status;
+/* Expands ${VAR} and ${VAR:-default} (default also when VAR is empty, as in the shell); "$$" is
+ * one "$", any other "$" is literal. On OK *out is a malloc'd string. On UNSET, the variable's
+ * name is copied into name[namecap]; on SYNTAX (an unclosed "${", a bad name) name holds a short
+ * description. A variable's value is never copied anywhere but *out. */
+prt_env_status prt_env_expand(const char *in, char **out, char *name, size_t namecap);
+
+/* ---- rt_signal.c --------------------------------------------------------------------------- */
+/* SIGTERM/SIGINT set a stop flag (and wake prt_signal_sleep); SIGPIPE is ignored so a closed pipe
+ * shows up as EPIPE from write(). Handlers are installed without SA_RESTART: a blocking read
+ * returns EINTR when a stop arrives. */
+int prt_signal_setup(void);
+bool prt_signal_stop_requested(void);
+void prt_signal_sleep(int64_t us);   /* returns early when a stop arrives */
+void prt_signal_teardown(void);
+
+/* ---- rt_reader.c --------------------------------------------------------------------------- */
+enum { PRT_RD_REC, PRT_RD_REFILL, PRT_RD_EOF };
+enum { PRT_RECF_UNTERMINATED = 1, PRT_RECF_TOO_LONG = 2 };
+enum { PRT_READER_KEEP = 1024 };   /* bytes of a too-long record kept for the dead letter */
+
+typedef struct prt_rd_rec {
+    prt_rec rec;           /* for a too-long record: its first PRT_READER_KEEP bytes at most */
+    int flags;             /* PRT_RECF_* */
+    uint64_t full_len;     /* the record's length without terminator (== rec.n unless too long) */
+} prt_rd_rec;
+
+typedef struct prt_reader {
+    bool csv;
+    char delim, quote;
+    size_t max_record, chunk;
+    char *buf;
+    size_t cap;
+    size_t start, end, scan;   /* buf[start..end) unconsumed; scanned for the record end up to scan */
+    uint64_t base;             /* file offset of buf[0] */
+    uint64_t start_line;       /* line number of buf[start] */
+    uint64_t scan_line;        /* line number of buf[scan] */
+    int state;                 /* CSV framing state at buf[scan] */
+    int fd;
+    bool eof, bom_pending;
+    bool skipping;             /* inside a too-long record whose head was discarded */
+    uint64_t skip_total;
+    uint64_t skip_line;
+    char skip_last;
+    size_t keep_n;
+    char keep[PRT_READER_KEEP];
+    int err;                   /* errno of the last failed read */
+} prt_reader;
+
+/* chunk 0 = 1 MiB; max_record 0 = 1 MiB. The buffer (max_record + chunk) is allocated once. */
+void prt_reader_init(prt_reader *r, bool csv, char delim, char quote, size_t max_record,
+                     size_t chunk);
+/* Starts reading fd, which is positioned at byte `offset` whose line number is `line`. A UTF-8
+ * BOM is removed when offset is 0. */
+void prt_reader_start(prt_reader *r, int fd, uint64_t offset, uint64_t line);
+/* Frames the next record. PRT_RD_REFILL: the buffer holds no complete record; the caller must be
+ * done with every record returned so far (they point into the buffer), then call
+ * prt_reader_fill. Blank lines are skipped silently. */
+int prt_reader_next(prt_reader *r, prt_rd_rec *out);
+/* Compacts the buffer and reads one chunk: 0, or -1 with r->err set (EINTR included). */
+int prt_reader_fill(prt_reader *r);
+/* The position just after the last record returned (and any blank lines after it). */
+static inline uint64_t prt_reader_offset(const prt_reader *r) { return r->base + r->start; }
+static inline uint64_t prt_reader_line(const prt_reader *r) { return r->start_line; }
+void prt_reader_free(prt_reader *r);
+
+/* ---- rt_checkpoint.c ----------------------------------------------------------------------- */
+typedef struct prt_ckpt_sink {
+    char *name;
+    uint64_t len;
+} prt_ckpt_sink;
+
+typedef struct prt_ckpt {
+    char *pipeline;
+    uint64_t fingerprint;
+    bool has_source;
+    char *src_path;            /* the input file's path as the source opened it */
+    uint64_t src_offset, src_line, src_ino;
+    bool src_finished;
+    int nsinks;
+    prt_ckpt_sink *sinks;
+} prt_ckpt;
+
+/* 1 = read into *c, 0 = no checkpoint in dir, -1 = unreadable or malformed (logged). */
+int prt_ckpt_read(const char *dir, prt_ckpt *c);
+/* Writes dir/checkpoint atomically (temp file, fsync, rename, fsync dir). */
+int prt_ckpt_write(const char *dir, const prt_ckpt *c);
+void prt_ckpt_free(prt_ckpt *c);
+const prt_ckpt_sink *prt_ckpt_find_sink(const prt_ckpt *c, const char *name);
+int prt_mkdir_p(const char *dir);   /* creates dir and its parents (0755); logs on failure */
+
+/* ---- rt_sink.c ----------------------------------------------------------------------------- */
+/* Opens a sink. File sinks: parent dirs created; truncated to `keep_len` (which must not exceed
+ * the file's length: that is an error) or to 0 when keep_len < 0. `fd_override` >= 0 makes a
+ * non-file sink writing to that descriptor (the dead letter on stderr). NULL on error (logged). */
+prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_len, int fd_override);
+int prt_sink_flush(prt_sink *s);                      /* write out the buffer (tables: render) */
+int prt_sink_maybe_flush(prt_sink *s);                /* flush when the buffer is big */
+int prt_sink_commit(prt_sink *s, uint64_t *len);      /* flush, fsync; *len = committed bytes */
+bool prt_sink_is_file(const prt_sink *s);
+int prt_sink_finish(prt_sink *s);                     /* end of run (an empty table's header) */
+void prt_sink_close(prt_sink *s);
+
+/* ---- rt_dead.c ----------------------------------------------------------------------------- */
+typedef struct prt_deadq prt_deadq;
+/* d NULL = JSON lines on stderr. */
+prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const char *path,
+                          int64_t keep_len);
+prt_sink *prt_deadq_sink(prt_deadq *q);
+/* Appends one dead letter and counts it under `reason` (not in prt_stats: callers do that). */
+void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char *raw, size_t n,
+                   const char *reason, const char *detail, size_t detail_n);
+/* " parse=20 price_not_negative=10" (with a leading space), in first-seen order. */
+void prt_deadq_summary(const prt_deadq *q, prt_buf *b);
+void prt_deadq_close(prt_deadq *q);
+
+/* ---- rt_source.c --------------------------------------------------------------------------- */
+typedef enum { PRT_NEXT_FILE, PRT_NEXT_IDLE, PRT_NEXT_END, PRT_NEXT_ERROR } prt_next_status;
+
+typedef struct prt_source {
+    const prt_source_desc *d;
+    char *path, *archive;      /* expanded */
+    prt_reader rd;
+    int fd;
+    bool is_open, finished, ended;
+    bool header_pending;       /* the next record is this file's CSV header */
+    uint64_t resume_offset, resume_line;   /* after the header, jump here (resume) */
+    char *cur_path;            /* the open file's path ("-" for stdin) */
+    const char *cur_name;      /* its name in dead-letter positions: the path or "stdin" */
+    uint64_t cur_ino;
+    char **done;               /* folder without archive/delete: names already read */
+    int ndone, capdone;
+} prt_source;
+
+/* Opens the source (folder: archive dir created) and applies a checkpoint's position (ck may be
+ * NULL): a folder file recorded as finished is archived/deleted now. */
+int prt_source_open(prt_source *s, const prt_source_desc *d, const char *path,
+                    const char *archive, const prt_ckpt *ck, size_t chunk);
+/* Opens the next input file if none is open. IDLE: a folder with nothing to read now. */
+prt_next_status prt_source_next_file(prt_source *s);
+/* Called after the header record was handed to map_header: jumps to a resume offset. */
+int prt_source_header_done(prt_source *s);
+/* After the commit that covers a finished file: archive/delete it (folder), close it. */
+int prt_source_retire(prt_source *s);
+void prt_source_close(prt_source *s);
+
+/* ---- rt_main.c (what rt_dead.c needs of the run) -------------------------------------------- */
+typedef struct prt_run_impl {
+    prt_deadq *dead;
+    const char *position_name;   /* current input for positions: a path or "stdin" */
+} prt_run_impl;
+
+/* Test hook: the reader's chunk size for the whole run (0 = default); set from the environment
+ * variable PIPEC_RT_CHUNK by prt_main so tests can use tiny chunks end to end. */
+size_t prt_chunk_from_env(void);
+
+#endif

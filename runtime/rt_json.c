@@ -1,0 +1,407 @@
+/* rt_json.c - extracting wanted fields from one JSON object per record (RFC 8259).
+ * A plan compiles the schema's dotted paths into a small trie once; each extract call is a single
+ * validating pass over the record that records the values found at wanted paths. Invariants: the
+ * whole text is validated even where nothing is wanted (strings, escapes, UTF-8, numbers, nesting
+ * <= 64); values point into the record unless a string holds escapes (then it is unescaped into
+ * the scratch arena, the only memory a call uses); a wanted path seen twice is an error. */
+#include "pipec_rt.h"
+#include "rt_text_internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { JSON_MAX_DEPTH = 64 };
+
+typedef struct jnode {
+    const char *key;          /* the segment (points into the plan's own copy of the path) */
+    uint32_t klen;
+    int32_t first_child, last_child, next;   /* node indices, -1 = none; children in path order */
+    int32_t slot;             /* first path index ending here, -1 = none */
+    int32_t path;             /* the path whose copy `key` points into (for messages) */
+} jnode;
+
+struct prt_json_plan {
+    int npaths, nnodes;
+    jnode *nodes;             /* nodes[0] is the root (the record object) */
+    int32_t *slot_next;       /* per path index: the next path index with the same path, or -1 */
+    char **paths;             /* copies of the paths, for error messages */
+};
+
+prt_json_plan *prt_json_plan_new(const char *const *paths, int npaths) {
+    if (npaths < 0) return NULL;
+    size_t nseg = 1;
+    for (int i = 0; i < npaths; i++) {
+        if (!paths[i] || !paths[i][0]) return NULL;
+        for (const char *s = paths[i]; *s; s++) nseg += *s == '.';
+        nseg++;
+    }
+    prt_json_plan *pl = calloc(1, sizeof *pl);
+    if (!pl) return NULL;
+    pl->npaths = npaths;
+    pl->nodes = calloc(nseg, sizeof *pl->nodes);
+    pl->slot_next = calloc((size_t)npaths + 1, sizeof *pl->slot_next);
+    pl->paths = calloc((size_t)npaths + 1, sizeof *pl->paths);
+    if (!pl->nodes || !pl->slot_next || !pl->paths) goto fail;
+    pl->nodes[0] = (jnode){"", 0, -1, -1, -1, -1, 0};
+    pl->nnodes = 1;
+    for (int i = 0; i < npaths; i++) {
+        pl->slot_next[i] = -1;
+        pl->paths[i] = strdup(paths[i]);
+        if (!pl->paths[i]) goto fail;
+        int cur = 0;
+        const char *seg = pl->paths[i];
+        for (;;) {
+            const char *dot = strchr(seg, '.');
+            size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+            if (len == 0) goto fail;   /* "a..b", ".a", "a." */
+            int c;
+            for (c = pl->nodes[cur].first_child; c >= 0; c = pl->nodes[c].next)
+                if (pl->nodes[c].klen == len && memcmp(pl->nodes[c].key, seg, len) == 0) break;
+            if (c < 0) {
+                c = pl->nnodes++;
+                pl->nodes[c] = (jnode){seg, (uint32_t)len, -1, -1, -1, -1, i};
+                if (pl->nodes[cur].last_child >= 0) pl->nodes[pl->nodes[cur].last_child].next = c;
+                else pl->nodes[cur].first_child = c;
+                pl->nodes[cur].last_child = c;
+            }
+            cur = c;
+            if (!dot) break;
+            seg = dot + 1;
+        }
+        if (pl->nodes[cur].slot < 0) {
+            pl->nodes[cur].slot = i;
+        } else {   /* the same path twice: chain the slots */
+            int s = pl->nodes[cur].slot;
+            while (pl->slot_next[s] >= 0) s = pl->slot_next[s];
+            pl->slot_next[s] = i;
+        }
+    }
+    return pl;
+fail:
+    if (pl->paths)
+        for (int i = 0; i < npaths; i++) free(pl->paths[i]);
+    free(pl->paths);
+    free(pl->slot_next);
+    free(pl->nodes);
+    free(pl);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The parser                                                                                   */
+
+typedef struct jparser {
+    const char *base, *end;
+    const prt_json_plan *plan;
+    prt_json_val *out;
+    prt_arena *scratch;
+    const char *err;
+    uint64_t *seen;           /* per node: an intermediate object already met */
+} jparser;
+
+/* Records an error at p (the first) and returns NULL for the caller to pass up. */
+static const char *fail(jparser *j, const char *msg, const char *p) {
+    if (j->err) return NULL;
+    j->err = msg;
+    if (j->scratch) {
+        size_t len = strlen(msg) + 32;
+        char *s = prt_arena_alloc(j->scratch, len);
+        snprintf(s, len, "%s at byte %zu", msg, (size_t)(p - j->base));
+        j->err = s;
+    }
+    return NULL;
+}
+
+static inline const char *skip_ws(const char *p, const char *e) {
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
+static inline int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static inline int hex4(const char *p) {
+    int a = hexval(p[0]), b = hexval(p[1]), c = hexval(p[2]), d = hexval(p[3]);
+    return (a | b | c | d) < 0 ? -1 : a << 12 | b << 8 | c << 4 | d;
+}
+
+/* Validates the string at p (on its opening quote); sets its body [*b, *be) and whether it holds
+ * escapes; returns the position after the closing quote, or NULL. */
+static const char *scan_string(jparser *j, const char *p, const char **b, const char **be, bool *esc) {
+    const char *e = j->end;
+    const unsigned char *s = (const unsigned char *)++p;
+    *b = p;
+    *esc = false;
+    for (;;) {
+        while ((const char *)s + 8 <= e) {
+            uint64_t w = prt__load64((const char *)s);
+            if ((w & PRT__HIGHS) || PRT__HAS_LESS(w, 0x20) || PRT__HAS_BYTE(w, '"') || PRT__HAS_BYTE(w, '\\'))
+                break;
+            s += 8;
+        }
+        while ((const char *)s < e && *s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') s++;
+        if ((const char *)s >= e) return fail(j, "unterminated string", p - 1);
+        unsigned c = *s;
+        if (c == '"') {
+            *be = (const char *)s;
+            return (const char *)s + 1;
+        }
+        if (c == '\\') {
+            *esc = true;
+            if ((const char *)s + 1 >= e) return fail(j, "unterminated string", p - 1);
+            switch (s[1]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                s += 2;
+                continue;
+            case 'u': {
+                if (e - (const char *)s < 6) return fail(j, "bad \\u escape", (const char *)s);
+                int u = hex4((const char *)s + 2);
+                if (u < 0) return fail(j, "bad \\u escape", (const char *)s);
+                if (u >= 0xDC00 && u <= 0xDFFF) return fail(j, "lone surrogate", (const char *)s);
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    int u2 = e - (const char *)s >= 12 && s[6] == '\\' && s[7] == 'u'
+                                 ? hex4((const char *)s + 8) : -1;
+                    if (u2 < 0xDC00 || u2 > 0xDFFF) return fail(j, "lone surrogate", (const char *)s);
+                    s += 12;
+                } else {
+                    s += 6;
+                }
+                continue;
+            }
+            default:
+                return fail(j, "bad escape", (const char *)s);
+            }
+        }
+        if (c < 0x20) return fail(j, "control character in string", (const char *)s);
+        int len = prt__utf8_seq(s, (size_t)(e - (const char *)s));
+        if (len < 0) return fail(j, "invalid UTF-8 in string", (const char *)s);
+        s += len;
+    }
+}
+
+/* Unescapes a validated string body into scratch. */
+static prt_str unescape(jparser *j, const char *b, const char *be) {
+    char *o = prt_arena_alloc(j->scratch, (size_t)(be - b) + 1), *o0 = o;
+    while (b < be) {
+        const char *bs = memchr(b, '\\', (size_t)(be - b));
+        size_t run = (size_t)((bs ? bs : be) - b);
+        memcpy(o, b, run);
+        o += run;
+        b += run;
+        if (!bs) break;
+        char c = b[1];
+        b += 2;
+        switch (c) {
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            uint32_t u = (uint32_t)hex4(b);
+            b += 4;
+            if (u >= 0xD800 && u <= 0xDBFF) {   /* validated: a low surrogate follows */
+                u = 0x10000 + ((u - 0xD800) << 10) + ((uint32_t)hex4(b + 2) - 0xDC00);
+                b += 6;
+            }
+            if (u < 0x80) {
+                *o++ = (char)u;
+            } else if (u < 0x800) {
+                *o++ = (char)(0xC0 | u >> 6);
+                *o++ = (char)(0x80 | (u & 0x3F));
+            } else if (u < 0x10000) {
+                *o++ = (char)(0xE0 | u >> 12);
+                *o++ = (char)(0x80 | (u >> 6 & 0x3F));
+                *o++ = (char)(0x80 | (u & 0x3F));
+            } else {
+                *o++ = (char)(0xF0 | u >> 18);
+                *o++ = (char)(0x80 | (u >> 12 & 0x3F));
+                *o++ = (char)(0x80 | (u >> 6 & 0x3F));
+                *o++ = (char)(0x80 | (u & 0x3F));
+            }
+            break;
+        }
+        default: *o++ = c; break;   /* " \ / */
+        }
+    }
+    return (prt_str){o0, (uint32_t)(o - o0)};
+}
+
+static inline bool is_digit(char c) { return (unsigned)((unsigned char)c - '0') <= 9; }
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static const char *scan_number(jparser *j, const char *p) {
+    const char *e = j->end, *p0 = p;
+    if (p < e && *p == '-') p++;
+    if (p < e && *p == '0') p++;
+    else if (p < e && is_digit(*p)) while (p < e && is_digit(*p)) p++;
+    else return fail(j, "bad number", p0);
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || !is_digit(*p)) return fail(j, "bad number", p0);
+        while (p < e && is_digit(*p)) p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p >= e || !is_digit(*p)) return fail(j, "bad number", p0);
+        while (p < e && is_digit(*p)) p++;
+    }
+    return p;
+}
+
+static const char *parse_value(jparser *j, const char *p, int node, int depth);
+
+/* The object at p (on '{'); `node` is the trie node whose children are wanted here, or -1. */
+static const char *parse_object(jparser *j, const char *p, int node, int depth) {
+    const char *e = j->end;
+    const jnode *nodes = j->plan->nodes;
+    if (depth > JSON_MAX_DEPTH) return fail(j, "nesting deeper than 64", p);
+    bool want = node >= 0 && nodes[node].first_child >= 0;
+    int hint = -1;   /* the last child matched: keys tend to come in the schema's order */
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == '}') return p + 1;
+    for (;;) {
+        if (p >= e || *p != '"') return fail(j, "expected string key", p);
+        const char *kb, *ke;
+        bool kesc;
+        p = scan_string(j, p, &kb, &ke, &kesc);
+        if (!p) return NULL;
+        p = skip_ws(p, e);
+        if (p >= e || *p != ':') return fail(j, "expected ':'", p);
+        p = skip_ws(p + 1, e);
+        int child = -1;
+        if (want) {
+            prt_str k = {kb, (uint32_t)(ke - kb)};
+            if (kesc) k = unescape(j, kb, ke);
+            int c = hint >= 0 ? nodes[hint].next : -1;
+            if (c < 0 || nodes[c].klen != k.n || memcmp(nodes[c].key, k.p, k.n) != 0)
+                for (c = nodes[node].first_child; c >= 0; c = nodes[c].next)
+                    if (nodes[c].klen == k.n && memcmp(nodes[c].key, k.p, k.n) == 0) break;
+            if (c >= 0) {
+                hint = child = c;
+                bool dup;
+                if (nodes[c].slot >= 0) {
+                    dup = j->out[nodes[c].slot].kind != PRT_JSON_MISSING;
+                } else {
+                    dup = j->seen[c >> 6] >> (c & 63) & 1;
+                    j->seen[c >> 6] |= (uint64_t)1 << (c & 63);
+                }
+                if (dup && !j->err) {
+                    /* name the path up to this key ("a" for a repeated object "a" of "a.b") */
+                    const char *path = j->plan->paths[nodes[c].path];
+                    int plen = (int)(nodes[c].key + nodes[c].klen - path);
+                    j->err = "duplicate key";
+                    if (j->scratch) {
+                        size_t len = (size_t)plen + 20;
+                        char *m = prt_arena_alloc(j->scratch, len);
+                        snprintf(m, len, "duplicate key '%.*s'", plen, path);
+                        j->err = m;
+                    }
+                    return NULL;
+                }
+            }
+        }
+        p = parse_value(j, p, child, depth);
+        if (!p) return NULL;
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p = skip_ws(p + 1, e);
+            continue;
+        }
+        if (p < e && *p == '}') return p + 1;
+        return fail(j, "expected ',' or '}'", p);
+    }
+}
+
+static const char *parse_array(jparser *j, const char *p, int depth) {
+    const char *e = j->end;
+    if (depth > JSON_MAX_DEPTH) return fail(j, "nesting deeper than 64", p);
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == ']') return p + 1;
+    for (;;) {
+        p = parse_value(j, p, -1, depth);
+        if (!p) return NULL;
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p = skip_ws(p + 1, e);
+            continue;
+        }
+        if (p < e && *p == ']') return p + 1;
+        return fail(j, "expected ',' or ']'", p);
+    }
+}
+
+static inline const char *literal(jparser *j, const char *p, const char *word, size_t len) {
+    if ((size_t)(j->end - p) < len || memcmp(p, word, len) != 0) return fail(j, "unexpected character", p);
+    return p + len;
+}
+
+/* The value at p; `node` is the trie node it sits at (-1 = not wanted). */
+static const char *parse_value(jparser *j, const char *p, int node, int depth) {
+    const char *e = j->end, *start = p;
+    if (p >= e) return fail(j, "unexpected end", p);
+    prt_json_val v = {PRT_JSON_MISSING, {p, 0}};
+    switch (*p) {
+    case '"': {
+        const char *b, *be;
+        bool esc;
+        p = scan_string(j, p, &b, &be, &esc);
+        if (!p) return NULL;
+        if (node < 0 || j->plan->nodes[node].slot < 0) return p;
+        v.kind = PRT_JSON_STRING;
+        v.text = esc ? unescape(j, b, be) : (prt_str){b, (uint32_t)(be - b)};
+        break;
+    }
+    case '{':
+        p = parse_object(j, p, node, depth + 1);
+        v.kind = PRT_JSON_OBJECT;
+        break;
+    case '[':
+        p = parse_array(j, p, depth + 1);
+        v.kind = PRT_JSON_ARRAY;
+        break;
+    case 't': p = literal(j, p, "true", 4); v.kind = PRT_JSON_TRUE; break;
+    case 'f': p = literal(j, p, "false", 5); v.kind = PRT_JSON_FALSE; break;
+    case 'n': p = literal(j, p, "null", 4); v.kind = PRT_JSON_NULL; break;
+    default:
+        if (*p != '-' && !is_digit(*p)) return fail(j, "unexpected character", p);
+        p = scan_number(j, p);
+        v.kind = PRT_JSON_NUMBER;
+        break;
+    }
+    if (!p) return NULL;
+    if (node >= 0) {
+        if (v.kind != PRT_JSON_STRING) v.text = (prt_str){start, (uint32_t)(p - start)};
+        for (int s = j->plan->nodes[node].slot; s >= 0; s = j->plan->slot_next[s]) j->out[s] = v;
+    }
+    return p;
+}
+
+bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
+                      prt_arena *scratch, const char **err) {
+    uint64_t seen_local[8];
+    jparser j = {rec, rec + n, plan, out, scratch, NULL, seen_local};
+    size_t words = ((size_t)plan->nnodes + 63) / 64;
+    if (words > 8) j.seen = prt_arena_alloc(scratch, words * 8);
+    memset(j.seen, 0, words * 8);
+    for (int i = 0; i < plan->npaths; i++) out[i] = (prt_json_val){PRT_JSON_MISSING, {NULL, 0}};
+    const char *p = skip_ws(rec, j.end);
+    if (p >= j.end || *p != '{') {
+        *err = p >= j.end ? "empty record" : "not a JSON object";
+        return false;
+    }
+    p = parse_object(&j, p, 0, 1);
+    if (p) {
+        p = skip_ws(p, j.end);
+        if (p != j.end) fail(&j, "trailing characters after the object", p);
+    }
+    if (j.err) {
+        *err = j.err;
+        return false;
+    }
+    return true;
+}

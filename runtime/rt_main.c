@@ -1,0 +1,445 @@
+/* rt_main.c - the driver: prt_main parses the command line, expands ${VAR}s, opens the checkpoint,
+ * sinks, dead letter and source, then loops: frame records into batches (all from one file, at
+ * most BATCH_MAX), hand them to process_batch, write sink buffers out, and commit.
+ * Invariants: a commit happens only between batches, so each sink's bytes and the source position
+ * in a checkpoint describe the same records; the order is sinks (write + fsync), then checkpoint
+ * (atomic), then archive/delete of finished folder files. Flagged records (unterminated quote,
+ * too long) never reach process_batch; they go to the dead letter here. */
+#include "rt_internal.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { BATCH_MAX = 4096 };
+#define DEFAULT_COMMIT_US 5000000
+#define DEFAULT_POLL_US 1000000
+
+typedef struct driver {
+    const prt_pipeline *p;
+    prt_run run;
+    prt_run_impl ri;
+    bool once;
+    char *src_path, *src_archive, *dead_path, *ckpt_dir;
+    char **sink_paths;
+    prt_ckpt ck;               /* loaded at start; its source part tracks the last commit */
+    prt_source src;
+    bool src_open;
+    prt_deadq *dead;
+    prt_rec *batch;
+    int nbatch;
+    prt_field *hdr;
+    int hdr_cap;
+    int64_t last_commit_us, every_us;
+    bool dirty;                /* anything happened since the last commit */
+    int rc;
+} driver;
+
+size_t prt_chunk_from_env(void) {
+    const char *s = getenv("PIPEC_RT_CHUNK");
+    return s ? (size_t)strtoull(s, NULL, 10) : 0;
+}
+
+static void usage(const prt_pipeline *p) {
+    fprintf(stderr, "usage: %s [--once] [--log-format text|json] [--help] [--version]\n", p->name);
+}
+
+/* ${VAR} expansion of one configured string; 0, or 2 after the one-line error. */
+static int expand(const prt_pipeline *p, const char *label, const char *in, char **out) {
+    char name[300];
+    *out = NULL;
+    if (!in) return 0;
+    switch (prt_env_expand(in, out, name, sizeof name)) {
+    case PRT_ENV_OK:
+        return 0;
+    case PRT_ENV_UNSET:
+        fprintf(stderr, "%s: error: environment variable %s is not set (used by %s)\n", p->name, name, label);
+        return 2;
+    default:
+        fprintf(stderr, "%s: error: %s: %s\n", p->name, label, name);
+        return 2;
+    }
+}
+
+static int expand_all(driver *d) {
+    const prt_pipeline *p = d->p;
+    char label[300];
+    if (expand(p, "source.path", p->source.path ? p->source.path : "-", &d->src_path)) return 2;
+    if (expand(p, "source.archive", p->source.archive, &d->src_archive)) return 2;
+    d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
+    if (!d->sink_paths) abort();
+    for (int i = 0; i < p->nsinks; i++) {
+        if (p->sinks[i].kind != PRT_SINK_FILE) continue;
+        snprintf(label, sizeof label, "sinks.%s.path", p->sinks[i].name);
+        if (expand(p, label, p->sinks[i].path ? p->sinks[i].path : "", &d->sink_paths[i])) return 2;
+        if (!d->sink_paths[i][0]) {
+            fprintf(stderr, "%s: error: %s is empty\n", p->name, label);
+            return 2;
+        }
+    }
+    if (p->dead_letter && p->dead_letter->kind == PRT_SINK_FILE) {
+        if (expand(p, "dead_letter.path", p->dead_letter->path ? p->dead_letter->path : "", &d->dead_path)) return 2;
+        if (!d->dead_path[0]) {
+            fprintf(stderr, "%s: error: dead_letter.path is empty\n", p->name);
+            return 2;
+        }
+    }
+    if (expand(p, "checkpoint.path", p->checkpoint_path, &d->ckpt_dir)) return 2;
+    if (d->ckpt_dir && !d->ckpt_dir[0]) {   /* "${CKPT:-}" unset: no checkpoint */
+        free(d->ckpt_dir);
+        d->ckpt_dir = NULL;
+    }
+    return 0;
+}
+
+static int64_t committed_len(const driver *d, const char *name, bool have_ck) {
+    if (!have_ck) return -1;
+    const prt_ckpt_sink *k = prt_ckpt_find_sink(&d->ck, name);
+    return k ? (int64_t)k->len : 0;
+}
+
+/* Loads the checkpoint: 0 ok (none or matching), 1 runtime failure, 2 mismatch. */
+static int load_checkpoint(driver *d, bool *have) {
+    const prt_pipeline *p = d->p;
+    *have = false;
+    if (!d->ckpt_dir) return 0;
+    if (prt_mkdir_p(d->ckpt_dir) != 0) return 1;
+    int r = prt_ckpt_read(d->ckpt_dir, &d->ck);
+    if (r < 0) return 1;
+    if (r == 0) return 0;
+    if (d->ck.fingerprint != p->fingerprint || !d->ck.pipeline || strcmp(d->ck.pipeline, p->name) != 0) {
+        fprintf(stderr, "%s: error: checkpoint %s belongs to another pipeline layout (pipeline '%s', "
+                "fingerprint %016" PRIx64 "; this program: '%s', fingerprint %016" PRIx64
+                "); remove it or use another checkpoint path\n", p->name, d->ckpt_dir,
+                d->ck.pipeline ? d->ck.pipeline : "?", d->ck.fingerprint, p->name, p->fingerprint);
+        return 2;
+    }
+    *have = true;
+    return 0;
+}
+
+static int commit(driver *d) {
+    const prt_pipeline *p = d->p;
+    prt_ckpt *c = &d->ck;
+    prt_ckpt_sink *ks = calloc((size_t)p->nsinks + 1, sizeof *ks);   /* per commit, not per record */
+    if (!ks) abort();
+    int nk = 0, rc = 0;
+    for (int i = 0; i < p->nsinks && rc == 0; i++) {
+        uint64_t len;
+        rc = prt_sink_commit(d->run.sinks[i], &len);
+        if (rc == 0 && prt_sink_is_file(d->run.sinks[i])) ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
+    }
+    if (rc == 0) {
+        uint64_t len;
+        prt_sink *ds = prt_deadq_sink(d->dead);
+        rc = prt_sink_commit(ds, &len);
+        if (rc == 0 && prt_sink_is_file(ds)) ks[nk++] = (prt_ckpt_sink){(char *)"dead_letter", len};
+    }
+    prt_source *s = &d->src;
+    if (rc == 0 && d->ckpt_dir) {
+        if (s->is_open && s->cur_ino) {   /* stdin has no position worth keeping */
+            free(c->src_path);
+            c->src_path = strdup(s->cur_path);
+            if (!c->src_path) abort();
+            c->has_source = true;
+            c->src_ino = s->cur_ino;
+            c->src_finished = s->finished;
+            if (s->resume_offset) {   /* the header of a resumed file is not read yet */
+                c->src_offset = s->resume_offset;
+                c->src_line = s->resume_line;
+            } else {
+                c->src_offset = prt_reader_offset(&s->rd);
+                c->src_line = prt_reader_line(&s->rd);
+            }
+        }
+        if (!c->pipeline) c->pipeline = strdup(p->name);
+        c->fingerprint = p->fingerprint;
+        prt_ckpt_sink *old = c->sinks;
+        int oldn = c->nsinks;
+        c->sinks = ks;
+        c->nsinks = nk;
+        rc = prt_ckpt_write(d->ckpt_dir, c);
+        c->sinks = old;
+        c->nsinks = oldn;
+    }
+    free(ks);
+    if (rc == 0 && s->is_open && s->finished) rc = prt_source_retire(s);
+    d->last_commit_us = prt_now_us();
+    d->dirty = false;
+    return rc;
+}
+
+static void run_batch(driver *d) {
+    if (d->nbatch == 0) return;
+    prt_run *run = &d->run;
+    prt_batch b = {d->batch, d->nbatch};
+    run->batch_now_us = prt_now_us();
+    run->stats.in += (uint64_t)d->nbatch;
+    d->p->process_batch(run, &b);
+    prt_arena_reset(&run->scratch);
+    d->nbatch = 0;
+    d->dirty = true;
+}
+
+/* After a batch: write out big buffers; commit when due. */
+static int after_batch(driver *d) {
+    for (int i = 0; i < d->p->nsinks; i++)
+        if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
+    if (prt_sink_maybe_flush(prt_deadq_sink(d->dead)) != 0) return -1;
+    if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
+    return 0;
+}
+
+static void dead_flagged(driver *d, const prt_rd_rec *rr) {
+    char detail[128];
+    int n;
+    if (rr->flags & PRT_RECF_TOO_LONG)
+        n = snprintf(detail, sizeof detail, "record of %" PRIu64 " bytes is longer than max_record (%zu)",
+                     rr->full_len, d->src.rd.max_record);
+    else
+        n = snprintf(detail, sizeof detail, "unterminated quote at end of file");
+    prt_deadq_put(d->dead, d->src.cur_name, rr->rec.line, rr->rec.p, rr->rec.n, "parse", detail, (size_t)n);
+    d->run.stats.in++;
+    d->run.stats.dead++;
+    d->dirty = true;
+}
+
+static int header(driver *d, const prt_rd_rec *rr) {
+    const prt_source_desc *sd = &d->p->source;
+    if (rr->flags) {
+        prt_log_warn("source: %s: the header line is malformed; ignored", d->src.cur_name);
+    } else {
+        const char *err = NULL;
+        int n;
+        for (;;) {
+            n = prt_csv_split(rr->rec.p, rr->rec.n, sd->delimiter ? sd->delimiter : ',', sd->quote,
+                              d->hdr, d->hdr_cap, &d->run.scratch, &err);
+            if (n <= d->hdr_cap) break;
+            d->hdr_cap = n;   /* once per wider header, not per record */
+            d->hdr = realloc(d->hdr, sizeof *d->hdr * (size_t)n);
+            if (!d->hdr) abort();
+        }
+        if (n < 0) {
+            prt_log_error("source: %s:%" PRIu64 ": malformed CSV header: %s", d->src.cur_name,
+                          rr->rec.line, err ? err : "?");
+            return -1;
+        }
+        if (d->p->map_header) d->p->map_header(&d->run, d->hdr, n);
+        prt_arena_reset(&d->run.scratch);
+    }
+    return prt_source_header_done(&d->src);
+}
+
+enum { FILE_DONE, FILE_STOP, FILE_ERROR };
+
+/* Reads the open file until its end (committed and retired), a stop, or an error. */
+static int read_file(driver *d) {
+    prt_source *s = &d->src;
+    prt_rd_rec rr;
+    for (;;) {
+        int k = prt_reader_next(&s->rd, &rr);
+        if (k == PRT_RD_REC) {
+            if (s->header_pending) {
+                if (header(d, &rr) != 0) return FILE_ERROR;
+                continue;
+            }
+            if (rr.flags) {
+                run_batch(d);
+                dead_flagged(d, &rr);
+                continue;
+            }
+            d->batch[d->nbatch++] = rr.rec;
+            if (d->nbatch < BATCH_MAX) continue;
+            run_batch(d);
+            if (after_batch(d) != 0) return FILE_ERROR;
+            if (prt_signal_stop_requested()) return FILE_STOP;
+        } else if (k == PRT_RD_REFILL) {
+            run_batch(d);
+            if (after_batch(d) != 0) return FILE_ERROR;
+            if (prt_signal_stop_requested()) return FILE_STOP;
+            if (prt_reader_fill(&s->rd) != 0 && s->rd.err != EINTR) {
+                prt_log_error("source: cannot read %s: %s", s->cur_name, strerror(s->rd.err));
+                return FILE_ERROR;
+            }
+        } else {
+            run_batch(d);
+            s->finished = true;
+            if (commit(d) != 0) return FILE_ERROR;
+            return FILE_DONE;
+        }
+    }
+}
+
+static void summary(driver *d) {
+    const prt_stats *st = &d->run.stats;
+    prt_buf b = {0};
+    char t[160];
+    int n = snprintf(t, sizeof t, "done: in=%" PRIu64 " out=%" PRIu64 " dead=%" PRIu64 " dropped=%" PRIu64,
+                     st->in, st->out, st->dead, st->dropped);
+    prt_buf_put(&b, t, (size_t)n);
+    if (d->p->nsinks > 0) prt_buf_lit(&b, " sinks:");
+    for (int i = 0; i < d->p->nsinks; i++) {
+        n = snprintf(t, sizeof t, " %s=%" PRIu64, d->p->sinks[i].name, d->run.sinks[i]->rows);
+        prt_buf_put(&b, t, (size_t)n);
+    }
+    if (st->dead) {
+        prt_buf_lit(&b, " dead:");
+        prt_deadq_summary(d->dead, &b);
+    }
+    if (st->overflow) {
+        n = snprintf(t, sizeof t, " overflow=%" PRIu64, st->overflow);
+        prt_buf_put(&b, t, (size_t)n);
+    }
+    if (st->div_zero) {
+        n = snprintf(t, sizeof t, " div_zero=%" PRIu64, st->div_zero);
+        prt_buf_put(&b, t, (size_t)n);
+    }
+    prt_log_info("%.*s", (int)b.len, b.data);
+    prt_buf_free(&b);
+    if (st->in != st->out + st->dead + st->dropped) {
+        prt_log_error("record counts do not add up: in=%" PRIu64 " but out+dead+dropped=%" PRIu64
+                      " (a bug in pipec)", st->in, st->out + st->dead + st->dropped);
+        d->rc = 1;
+    }
+}
+
+/* Opens everything; 0, or the exit code. */
+static int open_all(driver *d) {
+    const prt_pipeline *p = d->p;
+    bool have_ck;
+    int r = load_checkpoint(d, &have_ck);
+    if (r) return r;
+    d->run.p = p;
+    d->run.impl = &d->ri;
+    d->run.sinks = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->run.sinks);
+    if (!d->run.sinks) abort();
+    for (int i = 0; i < p->nsinks; i++) {
+        d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i],
+                                        committed_len(d, p->sinks[i].name, have_ck), -1);
+        if (!d->run.sinks[i]) return 1;
+    }
+    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_path, committed_len(d, "dead_letter", have_ck));
+    if (!d->dead) return 1;
+    d->ri.dead = d->dead;
+    d->ri.position_name = "?";
+    if (prt_source_open(&d->src, &p->source, d->src_path, d->src_archive, have_ck ? &d->ck : NULL,
+                        prt_chunk_from_env()) != 0) {
+        d->src_open = true;
+        return 1;
+    }
+    d->src_open = true;
+    d->batch = malloc(sizeof *d->batch * BATCH_MAX);
+    if (!d->batch) abort();
+    if (have_ck && d->ck.has_source)
+        prt_log_info("resuming from checkpoint: offset %" PRIu64 ", line %" PRIu64 "%s", d->ck.src_offset,
+                     d->ck.src_line, d->ck.src_finished ? " (file finished)" : "");
+    return 0;
+}
+
+static void run_loop(driver *d) {
+    int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
+    d->last_commit_us = prt_now_us();
+    while (!prt_signal_stop_requested()) {
+        prt_next_status st = prt_source_next_file(&d->src);
+        if (st == PRT_NEXT_ERROR) {
+            d->rc = 1;
+            return;
+        }
+        if (st == PRT_NEXT_END) break;
+        if (st == PRT_NEXT_IDLE) {
+            if (d->once) break;
+            if (d->dirty && commit(d) != 0) {
+                d->rc = 1;
+                return;
+            }
+            prt_signal_sleep(poll_us);
+            continue;
+        }
+        d->ri.position_name = d->src.cur_name;
+        int r = read_file(d);
+        if (r == FILE_ERROR) {
+            d->rc = 1;
+            return;
+        }
+        if (r == FILE_STOP) break;
+    }
+    run_batch(d);   /* nothing is left in hand by now; kept for safety */
+    if (commit(d) != 0) {
+        d->rc = 1;
+        return;
+    }
+    for (int i = 0; i < d->p->nsinks; i++)
+        if (prt_sink_finish(d->run.sinks[i]) != 0) d->rc = 1;
+    if (prt_signal_stop_requested()) prt_log_info("stopped by signal; everything read is committed");
+    summary(d);
+}
+
+static void close_all(driver *d) {
+    if (d->src_open) prt_source_close(&d->src);
+    for (int i = 0; d->run.sinks && i < d->p->nsinks; i++) prt_sink_close(d->run.sinks[i]);
+    free(d->run.sinks);
+    prt_deadq_close(d->dead);
+    prt_arena_free(&d->run.scratch);
+    prt_ckpt_free(&d->ck);
+    for (int i = 0; d->sink_paths && i < d->p->nsinks; i++) free(d->sink_paths[i]);
+    free(d->sink_paths);
+    free(d->src_path);
+    free(d->src_archive);
+    free(d->dead_path);
+    free(d->ckpt_dir);
+    free(d->batch);
+    free(d->hdr);
+}
+
+int prt_main(const prt_pipeline *p, int argc, char **argv) {
+    if (p->abi != PRT_ABI_VERSION) {
+        fprintf(stderr, "%s: error: built for runtime ABI %d, but this runtime has ABI %d\n",
+                p->name ? p->name : "pipeline", p->abi, PRT_ABI_VERSION);
+        return 2;
+    }
+    driver d;
+    memset(&d, 0, sizeof d);
+    d.p = p;
+    int log_format = PRT_LOG_TEXT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *fmt = NULL;
+        if (strcmp(a, "--once") == 0) {
+            d.once = true;
+        } else if (strcmp(a, "--help") == 0) {
+            fputs(p->help ? p->help : "", stdout);
+            if (p->help && *p->help && p->help[strlen(p->help) - 1] != '\n') fputc('\n', stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("%s (pipec %s)\n", p->name, PRT_VERSION);
+            return 0;
+        } else if (strcmp(a, "--log-format") == 0 && i + 1 < argc) {
+            fmt = argv[++i];
+        } else if (strncmp(a, "--log-format=", 13) == 0) {
+            fmt = a + 13;
+        } else {
+            fprintf(stderr, "%s: error: unknown argument '%s'\n", p->name, a);
+            usage(p);
+            return 2;
+        }
+        if (fmt && strcmp(fmt, "text") == 0) log_format = PRT_LOG_TEXT;
+        else if (fmt && strcmp(fmt, "json") == 0) log_format = PRT_LOG_JSON;
+        else if (fmt) {
+            fprintf(stderr, "%s: error: --log-format must be text or json, not '%s'\n", p->name, fmt);
+            usage(p);
+            return 2;
+        }
+    }
+    prt_log_setup(p->name, log_format);
+    d.every_us = p->checkpoint_every_us > 0 ? p->checkpoint_every_us : DEFAULT_COMMIT_US;
+    int rc = expand_all(&d);
+    if (rc == 0 && prt_signal_setup() != 0) rc = 1;
+    if (rc == 0) rc = open_all(&d);
+    if (rc == 0) {
+        run_loop(&d);
+        rc = d.rc;
+    }
+    close_all(&d);
+    prt_signal_teardown();
+    prt_log_teardown();
+    return rc;
+}

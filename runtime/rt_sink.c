@@ -1,0 +1,258 @@
+/* rt_sink.c - file and stdout sinks. Generated encoders append rows to sink->buf; this module
+ * writes the buffer out (when big, and at commits) and makes it durable (fsync) at commits.
+ * Invariants: a file sink's bytes up to the last commit are exactly what the checkpoint records;
+ * on open a file sink is cut back to that length (or emptied when there is no checkpoint), so
+ * bytes written after the last commit never survive a crash-restart. CSV sinks write their
+ * header line into an empty file. Table sinks buffer NUL-terminated cells and print them
+ * psql-style at each flush. */
+#include "rt_internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { FLUSH_BYTES = 1 << 20, TABLE_ROWS = 1000 };
+
+typedef struct sink_impl {
+    int fd;
+    bool is_file;
+    char *path;                /* for messages: the file path, "stdout" or "stderr" */
+    uint64_t file_len;         /* bytes written to the file so far */
+    uint64_t rows_flushed;     /* sink->rows at the last flush */
+    bool table_printed;
+    size_t *widths;            /* table: one per column */
+    prt_buf out;               /* table: the rendered text */
+} sink_impl;
+
+static const char *sink_name(const prt_sink *s) {
+    return s->desc && s->desc->name ? s->desc->name : "?";
+}
+
+static int write_all(prt_sink *s, const char *p, size_t n) {
+    sink_impl *im = s->impl;
+    while (n) {
+        ssize_t w = write(im->fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            prt_log_error("sink '%s': cannot write %s: %s", sink_name(s), im->path, strerror(errno));
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+        im->file_len += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int mkdir_parent(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    char dir[4096];
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) return 0;
+    memcpy(dir, path, n);
+    dir[n] = 0;
+    return prt_mkdir_p(dir);
+}
+
+prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_len, int fd_override) {
+    prt_sink *s = calloc(1, sizeof *s);
+    sink_impl *im = calloc(1, sizeof *im);
+    if (!s || !im) abort();
+    s->desc = d;
+    s->impl = im;
+    im->fd = -1;
+    if (fd_override >= 0) {
+        im->fd = fd_override;
+        im->path = strdup(fd_override == 2 ? "stderr" : "stdout");
+    } else if (d->kind == PRT_SINK_STDOUT) {
+        im->fd = 1;
+        im->path = strdup("stdout");
+    } else {
+        im->is_file = true;
+        im->path = strdup(path);
+        if (mkdir_parent(path) != 0) goto fail;
+        im->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        struct stat st;
+        if (im->fd < 0 || fstat(im->fd, &st) != 0) {
+            prt_log_error("sink '%s': cannot open %s: %s", sink_name(s), path, strerror(errno));
+            goto fail;
+        }
+        uint64_t len = keep_len < 0 ? 0 : (uint64_t)keep_len;
+        if ((uint64_t)st.st_size < len) {
+            prt_log_error("sink '%s': %s has %" PRIu64 " bytes, fewer than the %" PRIu64
+                          " its checkpoint records as committed", sink_name(s), path,
+                          (uint64_t)st.st_size, len);
+            goto fail;
+        }
+        if (ftruncate(im->fd, (off_t)len) != 0 || lseek(im->fd, (off_t)len, SEEK_SET) < 0) {
+            prt_log_error("sink '%s': cannot truncate %s: %s", sink_name(s), path, strerror(errno));
+            goto fail;
+        }
+        im->file_len = len;
+    }
+    if (d->encoding == PRT_ENC_CSV && (!im->is_file || im->file_len == 0)) {
+        for (int i = 0; i < d->ncolumns; i++) {
+            if (i) prt_buf_putc(&s->buf, ',');
+            prt_buf_put_csv_str(&s->buf, d->columns[i], strlen(d->columns[i]), ',');
+        }
+        prt_buf_putc(&s->buf, '\n');
+    }
+    if (d->encoding == PRT_ENC_TABLE) {
+        im->widths = calloc((size_t)(d->ncolumns > 0 ? d->ncolumns : 1), sizeof *im->widths);
+        if (!im->widths) abort();
+    }
+    return s;
+fail:
+    prt_sink_close(s);
+    return NULL;
+}
+
+bool prt_sink_is_file(const prt_sink *s) { return ((const sink_impl *)s->impl)->is_file; }
+
+/* ---- tables ---- */
+
+static size_t utf8_width(const char *p) {
+    size_t w = 0;
+    for (; *p; p++) w += ((unsigned char)*p & 0xC0) != 0x80;
+    return w;
+}
+
+static bool numeric_looking(const char *p) {
+    if (*p == '-' || *p == '+') p++;
+    bool digits = false;
+    while (*p >= '0' && *p <= '9') p++, digits = true;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') p++, digits = true;
+    }
+    if (!digits) return false;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '-' || *p == '+') p++;
+        if (!(*p >= '0' && *p <= '9')) return false;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    return *p == 0;
+}
+
+static void pad(prt_buf *b, size_t n) {
+    while (n--) prt_buf_putc(b, ' ');
+}
+
+static void end_line(prt_buf *b) {
+    while (b->len && b->data[b->len - 1] == ' ') b->len--;   /* like psql: no trailing blanks */
+    prt_buf_putc(b, '\n');
+}
+
+static void render_table(prt_sink *s, prt_buf *o) {
+    sink_impl *im = s->impl;
+    const prt_sink_desc *d = s->desc;
+    int nc = d->ncolumns;
+    if (nc <= 0) return;
+    for (int c = 0; c < nc; c++) im->widths[c] = utf8_width(d->columns[c]);
+    size_t ncells = 0;
+    for (size_t i = 0; i < s->buf.len; i += strlen(s->buf.data + i) + 1) {
+        size_t w = utf8_width(s->buf.data + i);
+        size_t c = ncells++ % (size_t)nc;
+        if (w > im->widths[c]) im->widths[c] = w;
+    }
+    size_t nrows = ncells / (size_t)nc;
+    for (int c = 0; c < nc; c++) {
+        size_t w = utf8_width(d->columns[c]), left = (im->widths[c] - w) / 2;
+        if (c) prt_buf_putc(o, '|');
+        pad(o, 1 + left);
+        prt_buf_put(o, d->columns[c], strlen(d->columns[c]));
+        pad(o, im->widths[c] - w - left + 1);
+    }
+    end_line(o);
+    for (int c = 0; c < nc; c++) {
+        if (c) prt_buf_putc(o, '+');
+        for (size_t k = 0; k < im->widths[c] + 2; k++) prt_buf_putc(o, '-');
+    }
+    prt_buf_putc(o, '\n');
+    size_t i = 0;
+    for (size_t r = 0; r < nrows; r++) {
+        for (int c = 0; c < nc; c++) {
+            const char *cell = s->buf.data + i;
+            size_t n = strlen(cell), w = utf8_width(cell);
+            i += n + 1;
+            if (c) prt_buf_putc(o, '|');
+            if (numeric_looking(cell)) {
+                pad(o, 1 + im->widths[c] - w);
+                prt_buf_put(o, cell, n);
+                prt_buf_putc(o, ' ');
+            } else {
+                prt_buf_putc(o, ' ');
+                prt_buf_put(o, cell, n);
+                pad(o, im->widths[c] - w + 1);
+            }
+        }
+        end_line(o);
+    }
+    char t[48];
+    int n = snprintf(t, sizeof t, "(%zu row%s)\n\n", nrows, nrows == 1 ? "" : "s");
+    prt_buf_put(o, t, (size_t)n);
+    im->table_printed = true;
+}
+
+int prt_sink_flush(prt_sink *s) {
+    sink_impl *im = s->impl;
+    int rc = 0;
+    if (s->desc->encoding == PRT_ENC_TABLE) {
+        if (s->buf.len) {
+            im->out.len = 0;
+            render_table(s, &im->out);
+            rc = write_all(s, im->out.data, im->out.len);
+        }
+    } else if (s->buf.len) {
+        rc = write_all(s, s->buf.data, s->buf.len);
+    }
+    s->buf.len = 0;
+    im->rows_flushed = s->rows;
+    return rc;
+}
+
+int prt_sink_maybe_flush(prt_sink *s) {
+    sink_impl *im = s->impl;
+    if (s->buf.len >= FLUSH_BYTES ||
+        (s->desc->encoding == PRT_ENC_TABLE && s->rows - im->rows_flushed >= TABLE_ROWS))
+        return prt_sink_flush(s);
+    return 0;
+}
+
+int prt_sink_commit(prt_sink *s, uint64_t *len) {
+    sink_impl *im = s->impl;
+    if (prt_sink_flush(s) != 0) return -1;
+    if (im->is_file && fsync(im->fd) != 0) {
+        prt_log_error("sink '%s': cannot fsync %s: %s", sink_name(s), im->path, strerror(errno));
+        return -1;
+    }
+    if (len) *len = im->file_len;
+    return 0;
+}
+
+int prt_sink_finish(prt_sink *s) {
+    sink_impl *im = s->impl;
+    if (s->desc->encoding == PRT_ENC_TABLE && !im->table_printed && !s->buf.len) {
+        im->out.len = 0;
+        render_table(s, &im->out);
+        return write_all(s, im->out.data, im->out.len);
+    }
+    return 0;
+}
+
+void prt_sink_close(prt_sink *s) {
+    if (!s) return;
+    sink_impl *im = s->impl;
+    if (im->is_file && im->fd >= 0) close(im->fd);
+    free(im->path);
+    free(im->widths);
+    prt_buf_free(&im->out);
+    free(im);
+    prt_buf_free(&s->buf);
+    free(s);
+}

@@ -1,0 +1,1006 @@
+"""suite_e2e.py - end-to-end tests: compile specs with pipec, run the binaries on generated data,
+and compare every output value with expectations computed independently in Python.
+
+Specs live in tests/e2e/ and pipelines/; data comes from tests/gen_events.py. Output is read by
+our own parsers (JSON numbers keep their text, CSV fields keep whether they were quoted), so a
+float is compared as the exact double, NULL is told from an empty string, and timestamps are
+compared as microseconds after checking their RFC 3339 form. The helpers at the top are shared
+with suite_badinput.py (imported as a module there).
+"""
+import base64
+import csv
+import datetime
+import io
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+import gen_events as gen  # noqa: E402
+
+E2E = os.path.join(HERE, "e2e")
+SUMMARY_RE = re.compile(r"done: in=(\d+) out=(\d+) dead=(\d+) dropped=(\d+)")
+ENV_VARS = ("INPUT", "OUT", "INBOX", "ARCHIVE", "STATE_DIR")
+
+
+# -- running ---------------------------------------------------------------------------------
+def build(ctx, spec):
+    """Compiles a spec (a path relative to the repository, or absolute) into ctx.tmp."""
+    spec = spec if os.path.isabs(spec) else os.path.join(ctx.root, spec)
+    return ctx.build_pipeline(spec, os.path.join(ctx.tmp, os.path.splitext(os.path.basename(spec))[0]))
+
+
+def run_bin(binary, env=None, args=(), cwd=None, stdin=None, timeout=300):
+    """Runs a generated binary with a clean set of our variables plus `env`; returns the
+    CompletedProcess (bytes). A death by signal (crash, sanitizer abort) fails the test."""
+    e = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    e.update(env or {})
+    p = subprocess.run([binary] + list(args), env=e, cwd=cwd, capture_output=True,
+                       timeout=timeout, input=stdin)
+    if p.returncode < 0:
+        raise AssertionError("%s died by signal %d\nstderr:\n%s" % (
+            binary, -p.returncode, p.stderr.decode("utf-8", "replace")[-4000:]))
+    return p
+
+
+def stderr_text(p):
+    return p.stderr.decode("utf-8", "replace")
+
+
+def summary(p):
+    """The counts of the `done: in=N out=N dead=N dropped=N` line (the last one)."""
+    m = SUMMARY_RE.findall(stderr_text(p))
+    assert m, "no 'done: in=.. out=.. dead=.. dropped=..' line on stderr:\n" + stderr_text(p)[-3000:]
+    i, o, d, dr = map(int, m[-1])
+    assert i == o + d + dr, "in != out + dead + dropped: %r" % (m[-1],)
+    return {"in": i, "out": o, "dead": d, "dropped": dr}
+
+
+def run_ok(binary, env=None, args=(), **kw):
+    p = run_bin(binary, env, args, **kw)
+    assert p.returncode == 0, "exit %d\nstderr:\n%s" % (p.returncode, stderr_text(p)[-4000:])
+    return p
+
+
+# -- reading outputs -------------------------------------------------------------------------
+class Num(str):
+    """A JSON number token, kept as its text."""
+
+
+def _pairs(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), "duplicate key in JSON object: %r" % keys
+    return pairs
+
+
+def read_jsonl(path, pairs=False):
+    """A JSON-lines file as a list of dicts (or lists of (key, value) pairs with pairs=True).
+    Fails unless the file is valid UTF-8, every line one JSON object, the last line terminated."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AssertionError("%s is not valid UTF-8: %s" % (path, e))
+    if not text:
+        return []
+    assert text.endswith("\n"), "%s: last line not terminated" % path
+    out = []
+    for n, line in enumerate(text[:-1].split("\n"), 1):
+        try:
+            obj = json.loads(line, parse_int=Num, parse_float=Num, object_pairs_hook=_pairs)
+        except ValueError as e:
+            raise AssertionError("%s:%d: not JSON (%s): %r" % (path, n, e, line[:300]))
+        assert isinstance(obj, list), "%s:%d: not an object" % (path, n)
+        out.append(obj if pairs else dict(obj))
+    return out
+
+
+class Field(str):
+    """A CSV field's text; .quoted says whether it was quoted."""
+    quoted = False
+
+
+def parse_csv(data):
+    """RFC 4180 parser that keeps quotedness (NULL = empty unquoted, '' = quoted empty).
+    Returns a list of records, each a list of Field. Accepts LF or CRLF record ends."""
+    recs, rec, i, n = [], [], 0, len(data)
+    if not data:
+        return recs
+    while True:
+        if i < n and data[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                k = data.find('"', j)
+                assert k >= 0, "CSV: unterminated quote at offset %d" % i
+                buf.append(data[j:k])
+                if k + 1 < n and data[k + 1] == '"':
+                    buf.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            f = Field("".join(buf))
+            f.quoted = True
+        else:
+            j = i
+            while j < n and data[j] not in ',\n' and not (data[j] == '\r' and data[j + 1:j + 2] == '\n'):
+                assert data[j] != '"', "CSV: quote inside unquoted field at offset %d" % j
+                j += 1
+            f = Field(data[i:j])
+            i = j
+        rec.append(f)
+        if i >= n:
+            recs.append(rec)
+            break
+        if data[i] == ',':
+            i += 1
+            continue
+        if data.startswith("\r\n", i):
+            i += 2
+        elif data[i] == '\n':
+            i += 1
+        else:
+            raise AssertionError("CSV: text after closing quote at offset %d: %r" % (i, data[i:i + 20]))
+        recs.append(rec)
+        rec = []
+        if i >= n:
+            break
+    return recs
+
+
+def read_csv(path):
+    """A CSV sink file: (header, rows of Field). Also checks that Python's csv module reads
+    the same texts (quoting round-trips)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AssertionError("%s is not valid UTF-8: %s" % (path, e))
+    assert text == "" or text.endswith("\n"), "%s: last line not terminated" % path
+    recs = parse_csv(text)
+    theirs = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    assert [list(map(str, r)) for r in recs] == theirs, \
+        "%s: our CSV reading differs from Python's csv module" % path
+    assert recs, "%s: no header line" % path
+    return [str(h) for h in recs[0]], recs[1:]
+
+
+# -- values ----------------------------------------------------------------------------------
+INT_RE = re.compile(r"-?(0|[1-9][0-9]*)\Z")
+TS_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z\Z")
+DATE_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)\Z")
+EPOCH_ORD = datetime.date(1970, 1, 1).toordinal()
+
+
+def days_of(y, m, d):
+    return datetime.date(y, m, d).toordinal() - EPOCH_ORD
+
+
+def ts_text_to_us(s):
+    """Microseconds of an output timestamp; asserts the exact form of docs: RFC 3339 UTC with
+    'Z', fraction only when non-zero, trailing zeros trimmed."""
+    m = TS_RE.match(s)
+    assert m, "timestamp not in RFC 3339 UTC form: %r" % s
+    y, mo, d, h, mi, se = (int(x) for x in m.groups()[:6])
+    frac = m.group(7)
+    if frac is not None:
+        assert not frac.endswith("0"), "timestamp fraction not trimmed: %r" % s
+    us = int((frac or "").ljust(6, "0") or 0)
+    return ((days_of(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000) + us
+
+
+def us_to_text(us):
+    """Our own rendering of a timestamp, for messages."""
+    secs, frac = divmod(us, 1000000)
+    return gen.fmt_ts(secs, frac)
+
+
+def date_text_to_days(s):
+    m = DATE_RE.match(s)
+    assert m, "date not YYYY-MM-DD: %r" % s
+    return days_of(*map(int, m.groups()))
+
+
+def sig_digits(text):
+    t = text.lower().lstrip("+-").split("e")[0].replace(".", "")
+    return t.strip("0") or "0"
+
+
+def same_double(a, b):
+    return struct.pack("<d", a) == struct.pack("<d", b)
+
+
+def check_float_text(text, exp):
+    v = float(text)
+    assert same_double(v, exp), "float %r reads back as %r, expected %r" % (text, v, exp)
+    assert sig_digits(text) == sig_digits(repr(exp)), \
+        "float %r is not the shortest round-trip form (%r)" % (text, repr(exp))
+
+
+BOOL_TEXT = {"true": True, "false": False, "t": True, "f": False, "1": True, "0": False,
+             "yes": True, "no": False}
+
+
+def check_json_value(typ, got, exp):
+    """Compares one JSON value with an expected Python value of a schema type."""
+    if exp is None:
+        assert got is None, "expected null, got %r" % (got,)
+        return
+    assert got is not None, "expected %r, got null" % (exp,)
+    if typ == "string":
+        assert type(got) is str and got == exp, "expected string %r, got %r" % (exp, got)
+    elif typ == "int":
+        assert isinstance(got, Num) and INT_RE.match(got), "expected integer %r, got %r" % (exp, got)
+        assert int(got) == exp, "expected %r, got %s" % (exp, got)
+    elif typ == "float":
+        assert isinstance(got, Num), "expected number %r, got %r" % (exp, got)
+        check_float_text(got, exp)
+    elif typ == "bool":
+        assert got is exp, "expected %r, got %r" % (exp, got)
+    elif typ == "timestamp":
+        assert type(got) is str, "expected timestamp string, got %r" % (got,)
+        assert ts_text_to_us(got) == exp, "expected %s, got %s" % (us_to_text(exp), got)
+    elif typ == "date":
+        assert type(got) is str and date_text_to_days(got) == exp, \
+            "expected date %s, got %r" % (datetime.date.fromordinal(exp + EPOCH_ORD), got)
+    else:
+        raise AssertionError("unknown type " + typ)
+
+
+def check_csv_value(typ, got, exp):
+    """Compares one CSV field (a Field) with an expected value: NULL is an unquoted empty field."""
+    if exp is None:
+        assert got == "" and not got.quoted, "expected NULL (empty field), got %r" % (str(got),)
+        return
+    if typ == "string":
+        assert got == exp, "expected %r, got %r" % (exp, str(got))
+        if exp == "":
+            assert got.quoted, "empty string written like NULL (should be \"\")"
+        return
+    assert got != "", "expected %r, got NULL" % (exp,)
+    if typ == "int":
+        assert INT_RE.match(got) and int(got) == exp, "expected %r, got %r" % (exp, str(got))
+    elif typ == "float":
+        check_float_text(str(got), exp)
+    elif typ == "bool":
+        assert BOOL_TEXT.get(got.lower()) is exp, "expected %r, got %r" % (exp, str(got))
+    elif typ == "timestamp":
+        assert ts_text_to_us(str(got)) == exp, "expected %s, got %r" % (us_to_text(exp), str(got))
+    elif typ == "date":
+        assert date_text_to_days(str(got)) == exp, "expected day %r, got %r" % (exp, str(got))
+
+
+def compare_rows(what, got_rows, exp_rows, columns, kind):
+    """got_rows: JSON objects as pair lists (kind 'json') or CSV records (kind 'csv', header
+    already removed); exp_rows: (label, tuple of values); columns: [(name, type)]. Checks count,
+    order, names and every value; reports up to 10 differences."""
+    errors = []
+    names = [c for c, _ in columns]
+    if len(got_rows) != len(exp_rows):
+        errors.append("%s: %d rows, expected %d" % (what, len(got_rows), len(exp_rows)))
+    for n, (got, (label, exp)) in enumerate(zip(got_rows, exp_rows)):
+        if len(errors) >= 10:
+            break
+        if kind == "json":
+            keys = [k for k, _ in got]
+            if keys != names:
+                errors.append("%s row %d (%s): keys %r, expected %r" % (what, n + 1, label, keys, names))
+                continue
+            vals = [v for _, v in got]
+        else:
+            if len(got) != len(names):
+                errors.append("%s row %d (%s): %d fields, expected %d" % (what, n + 1, label, len(got), len(names)))
+                continue
+            vals = got
+        for (name, typ), g, e in zip(columns, vals, exp):
+            try:
+                (check_json_value if kind == "json" else check_csv_value)(typ, g, e)
+            except AssertionError as ex:
+                errors.append("%s row %d (%s) field %s: %s" % (what, n + 1, label, name, ex))
+                break
+    if errors:
+        raise AssertionError("\n".join(errors))
+
+
+def check_dead_letter(path, pipeline, input_path, expected, rows_by_line=None, position_path=None):
+    """expected: {line: reason}. Every dead-letter line is a JSON object with the documented keys,
+    each expected line appears exactly once with its reason; raw matches the record (raw_base64
+    when it is not UTF-8); detail names the field for parse errors where we know it."""
+    recs = read_jsonl(path) if os.path.exists(path) else []
+    pos_path = position_path if position_path is not None else input_path
+    errors, seen = [], {}
+    for n, r in enumerate(recs, 1):
+        missing = {"pipeline", "position", "raw", "reason", "detail", "at"} - set(r)
+        if missing:
+            errors.append("dead letter %d: missing keys %s: %r" % (n, sorted(missing), r))
+            continue
+        if r["pipeline"] != pipeline:
+            errors.append("dead letter %d: pipeline %r" % (n, r["pipeline"]))
+        pos = r["position"]
+        if not isinstance(pos, str) or ":" not in pos:
+            errors.append("dead letter %d: position %r" % (n, pos))
+            continue
+        p, _, ln = pos.rpartition(":")
+        if p != pos_path or not ln.isdigit():
+            errors.append("dead letter %d: position %r, expected %s:LINE" % (n, pos, pos_path))
+            continue
+        ln = int(ln)
+        if ln in seen:
+            errors.append("dead letter: line %d twice" % ln)
+        seen[ln] = r
+        if not isinstance(r["detail"], str) or not r["detail"].strip():
+            errors.append("dead letter line %d: empty detail" % ln)
+        if not (isinstance(r["at"], str) and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", r["at"])):
+            errors.append("dead letter line %d: 'at' not a timestamp: %r" % (ln, r["at"]))
+    for ln, reason in sorted(expected.items()):
+        if len(errors) > 12:
+            break
+        r = seen.get(ln)
+        row = rows_by_line.get(ln) if rows_by_line else None
+        if r is None:
+            errors.append("line %d (%s) expected in the dead letter as %r, missing" %
+                          (ln, row.kind if row else "?", reason))
+            continue
+        if r["reason"] != reason:
+            errors.append("line %d (%s): reason %r, expected %r (detail %r)" %
+                          (ln, row.kind if row else "?", r["reason"], reason, r["detail"]))
+        if row is not None:
+            err = check_raw(r, row.raw, lenient=row.kind in ("huge_line", "unterminated_quote"))
+            if err:
+                errors.append("line %d (%s): %s" % (ln, row.kind, err))
+            if reason in ("parse", "schema") and row.field and row.field not in r["detail"]:
+                errors.append("line %d (%s): detail %r does not name field %r" %
+                              (ln, row.kind, r["detail"], row.field))
+    extra = sorted(set(seen) - set(expected))
+    if extra:
+        errors.append("unexpected dead letters at lines %s: %s" % (
+            extra[:10], [(seen[x]["reason"], seen[x]["detail"]) for x in extra[:3]]))
+    if errors:
+        raise AssertionError("\n".join(errors))
+    return seen
+
+
+def check_raw(r, raw, lenient=False):
+    """None when the dead letter's raw (and raw_base64) match the record's bytes."""
+    try:
+        valid = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        valid = None
+    if "raw_base64" in r:
+        try:
+            b = base64.b64decode(r["raw_base64"], validate=True)
+        except Exception as e:  # noqa: BLE001
+            return "raw_base64 is not base64: %s" % e
+        if b.rstrip(b"\r\n") != raw.rstrip(b"\r\n") and not (lenient and raw.startswith(b.rstrip(b"\r\n"))):
+            return "raw_base64 decodes to %r, expected %r" % (b[:100], raw[:100])
+    elif valid is None:
+        return "raw is not valid UTF-8 but there is no raw_base64"
+    if not isinstance(r["raw"], str):
+        return "raw is not a string"
+    if valid is None:
+        if "\ufffd" not in r["raw"]:
+            return "raw of invalid UTF-8 has no U+FFFD: %r" % r["raw"][:100]
+        squash = lambda s: re.sub("\ufffd+", "\ufffd", s)  # noqa: E731
+        if squash(r["raw"]).rstrip("\r\n") != squash(raw.decode("utf-8", "replace")).rstrip("\r\n"):
+            return "raw %r does not match the record %r" % (r["raw"][:100], raw[:100])
+        return None
+    got = r["raw"].rstrip("\r\n")
+    want = valid.rstrip("\r\n")
+    if got != want and not (lenient and want.startswith(got) and got):
+        return "raw %r, expected %r" % (got[:200], want[:200])
+    return None
+
+
+# -- expectations for tests/e2e/events.yaml -----------------------------------------------
+EVENT_COLS = [("event_id", "string"), ("event_time", "timestamp"), ("user_id", "int"),
+              ("event_type", "string"), ("product_id", "int"), ("price", "float"),
+              ("quantity", "int")]
+EVENTS_SINK_COLS = EVENT_COLS + [("revenue", "float"), ("big_spender", "bool"), ("day", "date"),
+                                 ("hour", "int")]
+PURCHASES_COLS = [("event_id", "string"), ("event_time", "timestamp"), ("user_id", "int"),
+                  ("revenue", "float"), ("qty", "int")]
+US_PER_DAY = 86400 * 1000000
+
+
+def kleene_or(a, b):
+    if a is True or b is True:
+        return True
+    if a is None or b is None:
+        return None
+    return False
+
+
+def events_expect(rows):
+    """(events sink rows, purchases sink rows, {line: reason}, dropped) for events.yaml."""
+    sink, purchases, dead, dropped = [], [], {}, 0
+    for row in rows:
+        reason = gen.expected_reason(row)
+        if reason:
+            dead[row.line] = reason
+            continue
+        v = row.values
+        q = v[6]
+        revenue = v[5] * (1 if q is None else q) if v[3] == "purchase" else 0.0
+        keep = kleene_or(v[3] != "view", None if q is None else q > 2)
+        if keep is not True:
+            dropped += 1
+            continue
+        label = "line %d %s" % (row.line, row.kind)
+        sink.append((label, v + (float(revenue), revenue > 100, v[1] // US_PER_DAY,
+                                 (v[1] // 3600000000) % 24)))
+        if v[3] == "purchase":
+            purchases.append((label, (v[0], v[1], v[2], float(revenue), q)))
+    return sink, purchases, dead, dropped
+
+
+def run_events(ctx, nrows, seed, huge=False, binary=None, **kw):
+    """Generates data, runs events.yaml on it and checks everything. Returns the counts."""
+    binary = binary or build(ctx, os.path.join(E2E, "events.yaml"))
+    data = os.path.join(ctx.tmp, "events_%d.csv" % seed)
+    out = os.path.join(ctx.tmp, "out_%d" % seed)
+    os.makedirs(out, exist_ok=True)
+    rows = gen.generate(data, nrows, seed=seed, huge=huge, **kw)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    sink, purchases, dead, dropped = events_expect(rows)
+    exp_counts = {"in": len(rows), "out": len(sink), "dead": len(dead), "dropped": dropped}
+    by_line = {r.line: r for r in rows}
+    check_dead_letter(os.path.join(out, "dead.jsonl"), "e2e_events", data, dead, by_line)
+    compare_rows("events.jsonl", read_jsonl(os.path.join(out, "events.jsonl"), pairs=True), sink,
+                 EVENTS_SINK_COLS, "json")
+    header, recs = read_csv(os.path.join(out, "purchases.csv"))
+    assert header == [c for c, _ in PURCHASES_COLS], "purchases.csv header %r" % header
+    compare_rows("purchases.csv", recs, purchases, PURCHASES_COLS, "csv")
+    assert counts == exp_counts, "summary %r, expected %r" % (counts, exp_counts)
+    return counts, rows
+
+
+# -- tests: generated events -----------------------------------------------------------------
+def test_events_every_kind_small(ctx):
+    counts, rows = run_events(ctx, 3000, seed=2)
+    kinds = {r.kind for r in rows}
+    missing = {k for k, _ in gen.BAD_KINDS} | set(gen.GOOD_ODD_KINDS) | {"unterminated_quote"}
+    assert not missing - kinds, "generator did not produce %s" % (missing - kinds)
+    assert counts["dropped"] > 0 and counts["dead"] > 0
+
+
+def test_events_several_seeds(ctx):
+    binary = build(ctx, os.path.join(E2E, "events.yaml"))
+    for seed in (3, 4, 5):
+        run_events(ctx, 700, seed=seed, binary=binary, bad_rate=0.1, odd_rate=0.1, blank_rate=0.05,
+                   crlf_rate=0.3)
+
+
+def test_events_no_bom_no_unterminated(ctx):
+    run_events(ctx, 500, seed=6, bom=False, unterminated=False)
+
+
+def test_acceptance_1m_rows(ctx):
+    """The acceptance test: 1M rows, ~3% bad of every kind incl. a > 1 MiB record and an
+    unterminated quote at EOF; every value compared, counts add up."""
+    counts, rows = run_events(ctx, 1000000, seed=1000, huge=True)
+    assert counts["in"] == 1000000
+    assert any(r.kind == "huge_line" for r in rows)
+    assert 0.025 < counts["dead"] / counts["in"] < 0.05, counts
+
+
+# -- tests: the example pipelines --------------------------------------------------------------
+QS_COLS = EVENT_COLS + [("revenue", "float")]
+
+
+def test_quickstart_example(ctx):
+    binary = build(ctx, "pipelines/quickstart.yaml")
+    sample = os.path.join(ctx.root, "pipelines", "data", "events.csv")
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    data = os.path.join(ctx.tmp, "events.csv")
+    rows = gen.generate(data, 400, seed=11)
+    runs = [(data, {"INPUT": data, "OUT": out}, rows)]
+    for input_path, env, rws in runs:
+        p = run_ok(binary, env, cwd=ctx.root)
+        counts = summary(p)
+        exp, dead = [], {}
+        for row in rws:
+            reason = gen.expected_reason(row)
+            if reason:
+                dead[row.line] = reason
+                continue
+            v = row.values
+            rev = v[5] * (1 if v[6] is None else v[6]) if v[3] == "purchase" else 0.0
+            exp.append(("line %d" % row.line, v + (float(rev),)))
+        compare_rows("quickstart.events.jsonl",
+                     read_jsonl(os.path.join(out, "quickstart.events.jsonl"), pairs=True),
+                     exp, QS_COLS, "json")
+        check_dead_letter(os.path.join(out, "quickstart.dead.jsonl"), "quickstart", input_path,
+                          dead, {r.line: r for r in rws})
+        assert counts == {"in": len(rws), "out": len(exp), "dead": len(dead), "dropped": 0}, counts
+        # the purchases table on stdout: its header names the columns, one line per purchase
+        table = p.stdout.decode("utf-8")
+        for col in ("event_time", "user_id", "revenue"):
+            assert col in table, "stdout table lacks column %r:\n%s" % (col, table[:2000])
+        npurch = sum(1 for _, v in exp if v[3] == "purchase")
+        lines = [ln for ln in table.splitlines() if ln.strip()]
+        assert len(lines) >= npurch + 1, "stdout table has %d lines for %d purchases" % (len(lines), npurch)
+    if os.path.exists(sample):
+        # the shipped sample, with the spec's default paths (relative to the repository)
+        out2 = os.path.join(ctx.tmp, "out2")
+        os.makedirs(out2)
+        p = run_ok(binary, {"OUT": out2}, cwd=ctx.root)
+        counts = summary(p)
+        assert counts["in"] > 0
+        n_out = len(read_jsonl(os.path.join(out2, "quickstart.events.jsonl")))
+        dl = os.path.join(out2, "quickstart.dead.jsonl")
+        n_dead = len(read_jsonl(dl)) if os.path.exists(dl) else 0
+        assert (n_out, n_dead) == (counts["out"], counts["dead"]), (n_out, n_dead, counts)
+
+
+UA_RULES = [("price_not_negative", lambda v: v[5] >= 0),
+            ("quantity_positive", lambda v: None if v[6] is None else v[6] > 0)]
+
+
+def _ua_expect(rows):
+    good, dead = [], {}
+    for row in rows:
+        reason = gen.expected_reason(row, UA_RULES)
+        if reason:
+            dead[row.line] = reason
+        else:
+            good.append(row.values)
+    return good, dead
+
+
+def _drop_into(folder, name, src):
+    """Puts a file into a hot folder the way writers should: write elsewhere, rename in."""
+    tmpname = os.path.join(os.path.dirname(folder), "." + name + ".part")
+    with open(src, "rb") as f, open(tmpname, "wb") as g:
+        g.write(f.read())
+    os.rename(tmpname, os.path.join(folder, name))
+
+
+def test_user_activity_hot_folder(ctx):
+    binary = build(ctx, "pipelines/user_activity.yaml")
+    d = {k: os.path.join(ctx.tmp, k.lower()) for k in ("INBOX", "ARCHIVE", "OUT", "STATE_DIR")}
+    for v in d.values():
+        os.makedirs(v)
+    files = []
+    for name, seed, n in (("a.csv", 21, 300), ("b.csv", 22, 200)):
+        src = os.path.join(ctx.tmp, "src_" + name)
+        files.append((name, src, gen.generate(src, n, seed=seed, prefix=name[0])))
+    for name, src, _ in files:
+        _drop_into(d["INBOX"], name, src)
+    p = run_ok(binary, d, args=["--once"], cwd=ctx.tmp, timeout=60)
+    counts = summary(p)
+    exp = []
+    total_dead = 0
+    for name, src, rows in files:
+        good, dead = _ua_expect(rows)
+        exp.append((name, good, dead, rows))
+        total_dead += len(dead)
+    n_in = sum(len(r) for _, _, r in files)
+    assert counts == {"in": n_in, "out": n_in - total_dead, "dead": total_dead, "dropped": 0}, counts
+    header, recs = read_csv(os.path.join(d["OUT"], "user_activity.csv"))
+    assert header == [c for c, _ in EVENT_COLS], header
+    # files in name order is expected; the other order is accepted (each file's rows in order)
+    all_good = [("%s %s" % (name, v[0]), v) for name, good, _, _ in exp for v in good]
+    try:
+        compare_rows("user_activity.csv", recs, all_good, EVENT_COLS, "csv")
+    except AssertionError:
+        all_good = [("%s %s" % (name, v[0]), v) for name, good, _, _ in exp[::-1] for v in good]
+        compare_rows("user_activity.csv (files in reverse order)", recs, all_good, EVENT_COLS, "csv")
+    # dead letters: positions name the file they came from
+    dl = read_jsonl(os.path.join(d["OUT"], "user_activity_errors.jsonl"))
+    for name, good, dead, rows in exp:
+        mine = {}
+        for r in dl:
+            p_, _, ln = r["position"].rpartition(":")
+            if os.path.basename(p_) == name:
+                assert int(ln) not in mine, "%s line %s twice in the dead letter" % (name, ln)
+                mine[int(ln)] = r["reason"]
+        assert mine == dead, "%s: dead letter %r, expected %r" % (name, sorted(mine.items())[:10],
+                                                                   sorted(dead.items())[:10])
+    # archived, byte for byte; the inbox is empty
+    assert not [f for f in os.listdir(d["INBOX"]) if f.endswith(".csv")], os.listdir(d["INBOX"])
+    archived = sorted(os.listdir(d["ARCHIVE"]))
+    assert len(archived) == 2, "archive holds %r" % archived
+    for name, src, _ in files:
+        cand = [a for a in archived if name.split(".")[0] in a]
+        assert cand, "%s not archived: %r" % (name, archived)
+        with open(os.path.join(d["ARCHIVE"], cand[0]), "rb") as f, open(src, "rb") as g:
+            assert f.read() == g.read(), "archived %s differs from the input" % name
+
+    # a second run with a new file: the new rows arrive, nothing is repeated, nothing lost
+    src_c = os.path.join(ctx.tmp, "src_c.csv")
+    rows_c = gen.generate(src_c, 100, seed=23, unterminated=False, prefix="c")
+    _drop_into(d["INBOX"], "c.csv", src_c)
+    p = run_ok(binary, d, args=["--once"], cwd=ctx.tmp, timeout=60)
+    counts = summary(p)
+    good_c, dead_c = _ua_expect(rows_c)
+    assert counts == {"in": 100, "out": len(good_c), "dead": len(dead_c), "dropped": 0}, \
+        "second run: %r (files of the first run read again?)" % counts
+    header, recs = read_csv(os.path.join(d["OUT"], "user_activity.csv"))
+    exp_all = all_good + [("c.csv %s" % v[0], v) for v in good_c]
+    assert len(recs) != len(good_c) or not all_good, \
+        "after a restart the output file holds only the second run's rows: the first run's " \
+        "%d committed rows were lost (sink truncated its file)" % len(all_good)
+    compare_rows("user_activity.csv after restart", recs, exp_all, EVENT_COLS, "csv")
+
+
+def test_user_activity_sigterm(ctx):
+    binary = build(ctx, "pipelines/user_activity.yaml")
+    d = {k: os.path.join(ctx.tmp, k.lower()) for k in ("INBOX", "ARCHIVE", "OUT", "STATE_DIR")}
+    for v in d.values():
+        os.makedirs(v)
+    src = os.path.join(ctx.tmp, "src.csv")
+    rows = gen.generate(src, 500, seed=31, unterminated=False)
+    good, dead = _ua_expect(rows)
+    e = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    e.update(d)
+    proc = subprocess.Popen([binary], env=e, cwd=ctx.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        _drop_into(d["INBOX"], "x.csv", src)
+        deadline = time.time() + 15
+        while time.time() < deadline and not os.listdir(d["ARCHIVE"]):
+            time.sleep(0.1)
+        assert os.listdir(d["ARCHIVE"]), "file not archived within 15 s"
+        assert proc.poll() is None, "the folder pipeline exited on its own (rc %r)" % proc.returncode
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "exit %r after SIGTERM\n%s" % (proc.returncode, err.decode("utf-8", "replace"))
+    counts = summary(subprocess.CompletedProcess([], 0, out, err))
+    assert counts == {"in": 500, "out": len(good), "dead": len(dead), "dropped": 0}, counts
+    header, recs = read_csv(os.path.join(d["OUT"], "user_activity.csv"))
+    compare_rows("user_activity.csv", recs, [("x.csv %s" % v[0], v) for v in good], EVENT_COLS, "csv")
+
+
+# -- tests: command line and configuration --------------------------------------------------------
+def test_missing_env_var_exit_2(ctx):
+    binary = build(ctx, os.path.join(E2E, "events.yaml"))
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    for missing, env in (("INPUT", {"OUT": out}), ("OUT", {"INPUT": os.path.join(ctx.tmp, "x.csv")})):
+        p = run_bin(binary, env, cwd=ctx.tmp)
+        err = [ln for ln in stderr_text(p).splitlines() if ln.strip()]
+        assert p.returncode == 2, "unset %s: exit %d, expected 2\n%s" % (missing, p.returncode, stderr_text(p))
+        assert len(err) == 1, "unset %s: expected one stderr line, got %r" % (missing, err)
+        assert missing in err[0], "unset %s: message does not name it: %r" % (missing, err[0])
+    assert not os.listdir(out), "output written despite bad configuration: %r" % os.listdir(out)
+
+
+def test_help_describes_pipeline(ctx):
+    for spec, name, desc in (("pipelines/quickstart.yaml", "quickstart", "Shop events"),
+                             (os.path.join(E2E, "events.yaml"), "e2e_events", "E2E test pipeline")):
+        binary = build(ctx, spec)
+        p = run_bin(binary, {}, args=["--help"], cwd=ctx.tmp)
+        text = (p.stdout + p.stderr).decode("utf-8", "replace")
+        assert p.returncode == 0, "--help exit %d: %s" % (p.returncode, text)
+        assert name in text, "--help does not name the pipeline %r:\n%s" % (name, text)
+        assert desc in text, "--help lacks the description:\n%s" % text
+        assert "done:" not in text, "--help ran the pipeline"
+
+
+def test_relative_input_path_in_position(ctx):
+    binary = build(ctx, os.path.join(E2E, "events.yaml"))
+    rows = gen.generate(os.path.join(ctx.tmp, "rel.csv"), 200, seed=41)
+    p = run_ok(binary, {"INPUT": "rel.csv", "OUT": "."}, cwd=ctx.tmp)
+    summary(p)
+    _, _, dead, _ = events_expect(rows)
+    check_dead_letter(os.path.join(ctx.tmp, "dead.jsonl"), "e2e_events", "rel.csv", dead,
+                      {r.line: r for r in rows})
+
+
+# -- tests: types, NULLs, encodings ----------------------------------------------------------------
+def _csv_line(fields):
+    out = []
+    for f in fields:
+        if f is None:
+            out.append("")
+        elif f == "" or any(c in f for c in ',"\r\n') or f != f.strip():
+            out.append('"' + f.replace('"', '""') + '"')
+        else:
+            out.append(f)
+    return ",".join(out)
+
+
+def _epoch_text_us(text, unit):
+    """Independent reading of an epoch number: s and ms may carry a fraction."""
+    from decimal import Decimal
+    mult = {"s": 1000000, "ms": 1000, "us": 1}[unit]
+    v = Decimal(text) * mult
+    assert v == int(v)
+    return int(v)
+
+
+def _fmt_us(text):
+    dt = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    return ((dt.date().toordinal() - EPOCH_ORD) * 86400 + dt.hour * 3600 + dt.minute * 60 + dt.second) * 1000000
+
+
+def _date_days(text):
+    return days_of(*map(int, text.split("-")))
+
+
+TYPES_HEADER = ["id", "big", "ts_s", "ts_ms", "ts_us", "ts_fmt", "day", "flag", "score", "label", "kind"]
+# Each good row: the texts (None = empty, unquoted), in TYPES_HEADER order.
+TYPES_GOOD = [
+    ["1", "10", "1714557600", "1714557600123", "1714557600123456", "2024-05-01 10:00:00", "2024-05-01", "true", "0.75", "plain", "alpha"],
+    ["2", None, "0", None, None, None, None, "t", None, None, None],
+    ["-3", "-7", "1714557600.5", "1714557600000.5", "1", "1999-12-31 23:59:59", "2000-02-29", "TRUE", "1", "a, \"b\"", "beta"],
+    ["0", "42", "-1", "-1500", "-1", "1970-01-01 00:00:00", "1969-12-31", "yes", "2.5", "", "alpha"],
+    ["-1", "-9223372036854775808", "86400", "0", "0", "2024-02-29 23:59:59", "1970-01-01", "1", "0.6", " padded ", None],
+    ["5", "2305843009213693952", "253402300000", "1", "999999", "2038-01-19 03:14:08", "9999-12-31", "Yes", "999.5", "x", "beta"],
+    ["6", "-2305843009213693952", "1700000000", None, "1700000000000001", None, None, "false", "0.9", "line\nbreak", "alpha"],
+    ["7", "2305843009213693951", "1700000000", None, None, None, None, "f", "0.1", "tab\there", None],
+    ["8", "9223372036854775807", "1700000000", None, None, None, None, "no", None, "nul\x00byte", None],
+    ["9", "100", "1700000000", None, None, None, None, "0", "-5", "UPPER lower", "beta"],
+    ["10", "1", "1700000000", None, None, None, None, None, "0.5", "null flag", "alpha"],
+    ["11", "1", "1700000000", None, None, None, None, None, None, "null both", None],
+    ["12", "1", "1700000000", None, None, None, None, None, "0.51", "null flag2", "beta"],
+    ["2147483647", "3", "1700000000", None, None, None, None, "True", "1000", "max int32", None],
+    ["-2147483648", "-3", "1700000000", None, None, None, None, "FALSE", "-1000", "min int32", "alpha"],
+]
+# Bad rows: texts, expected reason, the field the detail should name (or None).
+TYPES_BAD = [
+    (["1", "1", "abc", None, None, None, None, "t", None, None, None], "parse", "ts_s"),
+    (["1", "1", "1", "12.5.1", None, None, None, "t", None, None, None], "parse", "ts_ms"),
+    (["1", "1", "1", None, None, "2024-05-01T10:00:00", None, "t", None, None, None], "parse", "ts_fmt"),
+    (["1", "1", "1", None, None, "2024-02-30 10:00:00", None, "t", None, None, None], "parse", "ts_fmt"),
+    (["1", "1", "1", None, None, None, "2023-02-29", "t", None, None, None], "parse", "day"),
+    (["1", "1", "1", None, None, None, "2024-05-01T00:00:00Z", "t", None, None, None], "parse", "day"),
+    (["1", "1", "1", None, None, None, "2024/05/01", "t", None, None, None], "parse", "day"),
+    (["1", "1", "1", None, None, None, None, "maybe", None, None, None], "parse", "flag"),
+    (["1", "1", "1", None, None, None, None, "2", None, None, None], "parse", "flag"),
+    (["1", "1", "1", None, None, None, None, "t", "nan", None, None], "parse", "score"),
+    (["1", "1", "1", None, None, None, None, "t", "-inf", None, None], "parse", "score"),
+    (["2147483648", "1", "1", None, None, None, None, "t", None, None, None], "parse", "id"),
+    (["1", "9223372036854775808", "1", None, None, None, None, "t", None, None, None], "parse", "big"),
+    ([None, "1", "1", None, None, None, None, "t", None, None, None], "parse", "id"),
+    (["1", "1", None, None, None, None, None, "t", None, None, None], "parse", "ts_s"),
+    (["1", "1", "1", None, None, None, None, "t", None, None, "gamma"], "schema", "kind"),
+    (["1", "1", "1", None, None, None, None, "t", None, None, "Alpha"], "schema", "kind"),
+    (["1", "1", "1", None, None, None, None, "t", "1000.5", None, None], "score_range", None),
+    (["1", "1", "1", None, None, None, None, "t", None, "much too long label", None], "label_short", None),
+    (["1", "1", "1", None, None, None, None, "t", "-2000", "much too long label", None], "score_range", None),
+    (["1", "1", "bad", None, None, None, None, "t", "-2000", None, None], "parse", "ts_s"),
+]
+TYPES_COLS = [("id", "int"), ("big", "int"), ("ts_s", "timestamp"), ("ts_ms", "timestamp"),
+              ("ts_us", "timestamp"), ("ts_fmt", "timestamp"), ("day", "date"), ("flag", "bool"),
+              ("score", "float"), ("label", "string"), ("kind", "string"),
+              ("ratio", "int"), ("times4", "int"), ("day_of_s", "date"), ("hour_fmt", "int"),
+              ("later", "timestamp"), ("up", "string"), ("not_flag", "bool"), ("score2", "float")]
+SHAPED_COLS = [("id", "int"), ("label", "string"), ("ts_ms", "timestamp"), ("day", "date"),
+               ("flag", "bool"), ("score", "float"), ("ratio", "int")]
+
+
+def _types_values(t):
+    """Independent parse of a good TYPES_GOOD row plus the derived fields."""
+    opt = lambda x, f: None if x is None else f(x)  # noqa: E731
+    id_ = int(t[0])
+    big = opt(t[1], int)
+    ts_s = _epoch_text_us(t[2], "s")
+    ts_ms = opt(t[3], lambda x: _epoch_text_us(x, "ms"))
+    ts_us = opt(t[4], lambda x: _epoch_text_us(x, "us"))
+    ts_fmt = opt(t[5], _fmt_us)
+    day = opt(t[6], _date_days)
+    flag = opt(t[7], lambda x: BOOL_TEXT[x.lower()])
+    score = opt(t[8], float)
+    label, kind = t[9], t[10]
+    if big is None or id_ == 0:
+        ratio = None
+    else:
+        q = abs(big) // abs(id_)
+        ratio = q if (big < 0) == (id_ < 0) else -q
+        if not (gen.INT64_MIN <= ratio <= gen.INT64_MAX):
+            ratio = None
+    times4 = None if big is None else big * 4
+    if times4 is not None and not (gen.INT64_MIN <= times4 <= gen.INT64_MAX):
+        times4 = None
+    day_of_s = ts_s // US_PER_DAY
+    hour_fmt = None if ts_fmt is None else (ts_fmt // 3600000000) % 24
+    later = ts_s + 90 * 1000000
+    up = None if label is None else label.upper()
+    not_flag = None if flag is None else (not flag)
+    score2 = (0.0 if score is None else score) * 2
+    return (id_, big, ts_s, ts_ms, ts_us, ts_fmt, day, flag, score, label, kind,
+            ratio, times4, day_of_s, hour_fmt, later, up, not_flag, score2)
+
+
+def test_types_and_nulls(ctx):
+    binary = build(ctx, os.path.join(E2E, "types.yaml"))
+    data = os.path.join(ctx.tmp, "types.csv")
+    lines, line_of = [",".join(TYPES_HEADER)], []
+    order = []          # ("good", i) or ("bad", i), interleaved
+    for i in range(max(len(TYPES_GOOD), len(TYPES_BAD))):
+        if i < len(TYPES_GOOD):
+            order.append(("good", i))
+        if i < len(TYPES_BAD):
+            order.append(("bad", i))
+    line = 2
+    dead, exp_rows, shaped, dropped = {}, [], [], 0
+    for kind, i in order:
+        texts = TYPES_GOOD[i] if kind == "good" else TYPES_BAD[i][0]
+        lines.append(_csv_line(texts))
+        if kind == "bad":
+            dead[line] = TYPES_BAD[i][1]
+        else:
+            v = _types_values(texts)
+            flag, score = v[7], v[8]
+            keep = kleene_or(flag, None if score is None else score > 0.5)
+            if keep is True:
+                exp_rows.append(("good row %d" % i, v))
+                if v[10] is not None:
+                    shaped.append(("good row %d" % i, (v[0], v[9], v[3], v[6], v[7], v[8], v[11])))
+            else:
+                dropped += 1
+        line += 1 + lines[-1].count("\n")
+    with open(data, "w", newline="") as f:
+        f.write("\n".join(lines) + "\n")
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    fields = {}
+    ln = 2
+    for kind, i in order:
+        if kind == "bad":
+            fields[ln] = TYPES_BAD[i][2]
+        ln += 1 + _csv_line(TYPES_GOOD[i] if kind == "good" else TYPES_BAD[i][0]).count("\n")
+    seen = check_dead_letter(os.path.join(out, "types.dead.jsonl"), "e2e_types", data, dead)
+    for l, f in fields.items():
+        if f and f not in seen[l]["detail"]:
+            raise AssertionError("line %d: detail %r does not name field %r" % (l, seen[l]["detail"], f))
+    compare_rows("types.jsonl", read_jsonl(os.path.join(out, "types.jsonl"), pairs=True), exp_rows,
+                 TYPES_COLS, "json")
+    header, recs = read_csv(os.path.join(out, "types.csv"))
+    assert header == [c for c, _ in SHAPED_COLS], header
+    compare_rows("types.csv", recs, shaped, SHAPED_COLS, "csv")
+    assert counts == {"in": len(order), "out": len(exp_rows), "dead": len(dead), "dropped": dropped}, counts
+
+
+ENC_ROWS = [
+    # name, x, t, n  (texts; None = NULL)
+    ("plain", "0.1", "2024-05-01T10:00:00Z", "1"),
+    ("fraction half", "1e21", "2024-05-01T10:00:00.5Z", "-1"),
+    ("fraction micro", "-0", "2024-05-01T10:00:00.000001Z", "0"),
+    ("fraction zeros", "-0.0", "2024-05-01T10:00:00.000Z", "9223372036854775807"),
+    ("fraction 6", "5e-324", "2024-05-01T10:00:00.123456Z", "-9223372036854775808"),
+    ("offset", "1.7976931348623157e308", "2024-05-01T12:30:00+02:30", None),
+    ("neg offset", "123456789012345680000", "2024-04-30T23:00:00.25-11:00", "42"),
+    ("pre 1970", "0.30000000000000004", "1969-12-31T23:59:59.5Z", None),
+    ("epoch", "1e-7", "1970-01-01T00:00:00Z", None),
+    ("late", "2.5", "9999-12-31T23:59:59.999999Z", None),
+    ("big int float", "1e16", "2000-02-29T00:00:00Z", None),
+    ("tiny", "2.2250738585072014e-308", "2024-01-01T00:00:00.1Z", None),
+    ("int float", "100", "2024-01-01T00:00:00.01Z", None),
+    (None, None, None, None),
+    ("", "3.14159", None, None),
+    ('quote " and comma ,', "7", None, None),
+    ("new\nline", "8", None, None),
+    ("crlf\r\ninside", "9", None, None),
+    ("back\\slash and tab\t and bell \x07", "10", None, None),
+    ("nul \x00 byte", "11", None, None),
+    ("  spaces  ", "12", None, None),
+    ("unicode \u00e9\u65e5\U0001F600 \u2028", "13", None, None),
+    ("12345", "14", None, None),
+    ("null", "15", None, None),
+    ("\"\"", "16", None, None),
+]
+ENC_COLS = [("name", "string"), ("x", "float"), ("t", "timestamp"), ("n", "int"),
+            ("x_plus", "float"), ("x_half", "float")]
+ENC_TS = {  # independent expected microseconds of the timestamp texts
+    "2024-05-01T10:00:00Z": 1714557600000000,
+    "2024-05-01T10:00:00.5Z": 1714557600500000,
+    "2024-05-01T10:00:00.000001Z": 1714557600000001,
+    "2024-05-01T10:00:00.000Z": 1714557600000000,
+    "2024-05-01T10:00:00.123456Z": 1714557600123456,
+    "2024-05-01T12:30:00+02:30": 1714557600000000,
+    "2024-04-30T23:00:00.25-11:00": 1714557600250000,
+    "1969-12-31T23:59:59.5Z": -500000,
+    "1970-01-01T00:00:00Z": 0,
+    "9999-12-31T23:59:59.999999Z": 253402300799999999,
+    "2000-02-29T00:00:00Z": 951782400000000,
+    "2024-01-01T00:00:00.1Z": 1704067200100000,
+    "2024-01-01T00:00:00.01Z": 1704067200010000,
+}
+ENC_TS_TEXT = {  # the exact output text each must have
+    1714557600000000: "2024-05-01T10:00:00Z", 1714557600500000: "2024-05-01T10:00:00.5Z",
+    1714557600000001: "2024-05-01T10:00:00.000001Z", 1714557600123456: "2024-05-01T10:00:00.123456Z",
+    1714557600250000: "2024-05-01T10:00:00.25Z", -500000: "1969-12-31T23:59:59.5Z",
+    0: "1970-01-01T00:00:00Z", 253402300799999999: "9999-12-31T23:59:59.999999Z",
+    951782400000000: "2000-02-29T00:00:00Z", 1704067200100000: "2024-01-01T00:00:00.1Z",
+    1704067200010000: "2024-01-01T00:00:00.01Z",
+}
+
+
+def test_output_encoding(ctx):
+    binary = build(ctx, os.path.join(E2E, "encoding.yaml"))
+    data = os.path.join(ctx.tmp, "enc.csv")
+    with open(data, "w", newline="") as f:
+        f.write("name,x,t,n\n")
+        for r in ENC_ROWS:
+            f.write(_csv_line(r) + "\n")
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    assert counts == {"in": len(ENC_ROWS), "out": len(ENC_ROWS), "dead": 0, "dropped": 0}, counts
+    exp = []
+    for r in ENC_ROWS:
+        x = None if r[1] is None else float(r[1])
+        t = None if r[2] is None else ENC_TS[r[2]]
+        n = None if r[3] is None else int(r[3])
+        exp.append((repr(r[0]), (r[0], x, t, n, None if x is None else x + 0.2,
+                                 None if x is None else x / 2)))
+    jrows = read_jsonl(os.path.join(out, "enc.jsonl"), pairs=True)
+    compare_rows("enc.jsonl", jrows, exp, ENC_COLS, "json")
+    # exact texts: timestamps, -0, and the raw JSON of NULL
+    with open(os.path.join(out, "enc.jsonl"), encoding="utf-8") as f:
+        raw_lines = f.read().split("\n")
+    for line, (label, v) in zip(raw_lines, exp):
+        obj = dict(json.loads(line, parse_int=Num, parse_float=Num, object_pairs_hook=_pairs))
+        if v[2] is not None:
+            assert obj["t"] == ENC_TS_TEXT[v[2]], "%s: timestamp %r, expected %r" % (label, obj["t"], ENC_TS_TEXT[v[2]])
+        if v[1] is not None and v[1] == 0 and math_signbit(v[1]):
+            assert obj["x"].startswith("-"), "%s: -0.0 written as %r" % (label, obj["x"])
+        if v[0] is None:
+            assert '"name":null' in line.replace(" ", ""), "%s: NULL not written as null: %r" % (label, line)
+    header, recs = read_csv(os.path.join(out, "enc.csv"))
+    assert header == [c for c, _ in ENC_COLS], header
+    compare_rows("enc.csv", recs, exp, ENC_COLS, "csv")
+    # every CSV line that needs no quoting still round-trips through the csv module (read_csv)
+
+
+def math_signbit(x):
+    return struct.pack("<d", x)[7] & 0x80 != 0
+
+
+def test_column_mapping_and_header_order(ctx):
+    binary = build(ctx, os.path.join(E2E, "column_map.yaml"))
+    data = os.path.join(ctx.tmp, "cols.csv")
+    with open(data, "w", newline="") as f:
+        f.write("ignored,Label Text,id,also ignored\n"
+                "x,first,1,y\n"
+                "x,\"sec,ond\",2,y\n"
+                "x,third,abc,y\n")
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    compare_rows("cols.jsonl", read_jsonl(os.path.join(out, "cols.jsonl"), pairs=True),
+                 [("1", (1, "first")), ("2", (2, "sec,ond"))], [("id", "int"), ("label", "string")], "json")
+    check_dead_letter(os.path.join(out, "cols.dead.jsonl"), "e2e_column_map", data, {4: "parse"})
+    assert counts == {"in": 3, "out": 2, "dead": 1, "dropped": 0}, counts
+
+
+def test_header_in_other_order(ctx):
+    """Columns map to fields by header name, whatever their order; extra columns are ignored."""
+    binary = build(ctx, os.path.join(E2E, "events.yaml"))
+    data = os.path.join(ctx.tmp, "reordered.csv")
+    order = [6, 5, 4, 3, 2, 1, 0]
+    hdr = [gen.HEADER[i] for i in order] + ["comment"]
+    with open(data, "w", newline="") as f:
+        f.write(",".join(hdr) + "\n")
+        f.write("3,2.5,7,cart,42,2024-05-01T10:00:00Z,e1,hello\n")
+        f.write(",9.5,8,purchase,43,2024-05-01T11:00:00Z,e2,\n")
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    exp = [("e1", ("e1", 1714557600000000, 42, "cart", 7, 2.5, 3, 0.0, False, 19844, 10)),
+           ("e2", ("e2", 1714561200000000, 43, "purchase", 8, 9.5, None, 9.5, False, 19844, 11))]
+    compare_rows("events.jsonl", read_jsonl(os.path.join(out, "events.jsonl"), pairs=True), exp,
+                 EVENTS_SINK_COLS, "json")
+    assert counts == {"in": 2, "out": 2, "dead": 0, "dropped": 0}, counts
