@@ -33,7 +33,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PIPELINE_SPECS := $(wildcard pipelines/*.yaml)
 
-.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update
+.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs
 all: $(PIPEC) $(RUNTIME_LIB)
 
 $(BUILD)/%.o: %.c
@@ -94,6 +94,10 @@ demo: deps all $(BIN)/quickstart
 	@echo "== valid events:   out/quickstart.events.jsonl ($$(wc -l < out/quickstart.events.jsonl) rows)"
 	@echo "== rejected rows:  out/quickstart.dead.jsonl ($$(wc -l < out/quickstart.dead.jsonl) rows, each with its position and reason)"
 	@echo "== the plan:       ./$(BIN)/pipec explain pipelines/quickstart.yaml"
+
+# Splices the key reference printed by `pipec docs` into docs/spec.md.
+docs: all
+	$(Q)/usr/bin/python3 docs/splice.py
 
 golden-update: all
 	$(Q)/usr/bin/python3 tests/run.py --update-golden

@@ -266,7 +266,7 @@ static TVal *field_model(Emitter *em, const IrField *f, int index) {
     tv_set_str(a, m, "c_name", f->c_name);
     tv_set_str(a, m, "type", type_name(f->type));
     tv_set_str(a, m, "ctype", f->enum_array ? "int32_t" : type_c_name(f->type));
-    tv_set_str(a, m, "zero", zero_of(f->type));
+    tv_set_str(a, m, "zero", f->enum_array ? "0" : zero_of(f->type));
     tv_set_int(a, m, "null_bit", f->null_bit);
     tv_set_int(a, m, "null_word", f->null_bit < 0 ? 0 : f->null_bit / 64);
     tv_set_int(a, m, "null_shift", f->null_bit < 0 ? 0 : f->null_bit % 64);

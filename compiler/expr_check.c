@@ -166,7 +166,7 @@ static Type check_arith(Expr *e, Type a, Type b) {
         if (a == T_INTERVAL && type_is_integer(b)) r = T_INTERVAL;
     }
     if (r != T_ERROR) {
-        e->optype = r == T_INT32 ? T_DATE : r;
+        e->optype = r;   /* the emitter reads the operand types from the children */
         return r;
     }
     static const char *const names[] = {"+", "-", "*", "/", "%"};
@@ -479,7 +479,7 @@ Type expr_check(Arena *a, Expr *e, const ExprScope *scope) {
     return check(&c, e);
 }
 
-SrcLoc expr_loc(const Expr *e) { return expr_pos(e, e->off); }
+SrcLoc expr_loc(const Expr *e) { return e ? expr_pos(e, e->off) : (SrcLoc){0}; }
 
 static void collect(const Expr *e, const char **out, int max, int *n) {
     if (e->kind == EX_FIELD && e->field) {

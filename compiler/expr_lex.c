@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 SrcLoc expr_pos(const Expr *e, size_t off) { return yaml_scalar_loc(e->src, off); }
 

@@ -2,12 +2,21 @@
  * A render is lex (tmpl_lex.c) -> parse (tmpl_parse.c) -> exec (tmpl_eval.c, tmpl_filter.c), all
  * allocating from the caller's arena. Invariants: a template is parsed once per render call; on
  * failure `out` is left exactly as it was (partial output is discarded) and every problem has
- * been reported through diag with the template's file:line:col.
+ * been reported through diag with the template's file:line:col. diag keeps a pointer to the
+ * template text, which lives in the caller's arena: keep the arena until diagnostics are done.
+ *
+ * Beyond tmpl.h's summary, these Jinja2 forms work the same way: `{%+` (no lstrip) and `+%}` (keep
+ * the newline), loop.revindex/revindex0, list literals `[a, b]`, unary minus, chained comparisons,
+ * adjacent string literals, and the optional Jinja2 arguments default(v, boolean),
+ * replace(a, b, count), trim(chars), indent(width or prefix, first, blank). Not supported (a
+ * syntax error, never silently different): `*` `/` `%`, `x if c else y`, `is` tests, calls,
+ * slices, dict literals, macros, include/extends, raw, block set, `for ... if`.
  *
  * Where we knowingly differ from Jinja2 (with StrictUndefined): `set` of an undefined value and
  * `items` of an undefined value are errors at once (Jinja2 defers or ignores them); `a.b` on a
  * map only looks up the key (Jinja2 would find dict methods such as `items` first); upper, lower
- * and trim know only ASCII letters and spaces. */
+ * and trim know only ASCII letters and spaces; a name read in a nested loop and set later in the
+ * outer loop's body resolves to the outer value (Jinja2's scoping makes it undefined there). */
 #include "tmpl_internal.h"
 #include <errno.h>
 #include <stdio.h>

@@ -205,17 +205,8 @@ static bool f_items(TEval *ev, const TExpr *at, Val in, const Val *args, int nar
 static bool f_c_string(TEval *ev, const TExpr *at, Val in, const Val *args, int nargs, Val *out) {
     (void)at, (void)args, (void)nargs;
     SBuf b = {0};
-    sbuf_putc(&b, '"');
-    unsigned char prev = 0;
-    for (const unsigned char *c = (const unsigned char *)tmpl_str(ev->a, in.tv); *c; prev = *c++) {
-        if (*c == '\\' || *c == '"') sbuf_printf(&b, "\\%c", *c);
-        else if (*c == '\n') sbuf_puts(&b, "\\n");
-        else if (*c == '\t') sbuf_puts(&b, "\\t");
-        else if (*c < 0x20 || *c >= 0x7f) sbuf_printf(&b, "\\%03o", *c);
-        else if (*c == '?' && prev == '?') sbuf_puts(&b, "\\?");
-        else sbuf_putc(&b, (char)*c);
-    }
-    sbuf_putc(&b, '"');
+    const char *s = tmpl_str(ev->a, in.tv);
+    sbuf_put_c_string(&b, s, strlen(s));
     put_str(ev, sbuf_cstr(&b), out);
     sbuf_free(&b);
     return true;

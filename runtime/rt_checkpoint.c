@@ -45,7 +45,8 @@ int prt_mkdir_p(const char *dir) {
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        prt_log_error("cannot create directory %s: %s", dir, errno ? strerror(errno) : "not a directory");
+        prt_log_error("cannot create directory %s: %s", dir,
+                      errno ? strerror(errno) : "not a directory");
         return -1;
     }
     return 0;

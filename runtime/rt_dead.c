@@ -28,7 +28,9 @@ prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const ch
     if (!q) abort();
     q->pipeline = pipeline;
     if (d) q->desc = *d;
-    else q->desc = (prt_sink_desc){.name = "dead_letter", .kind = PRT_SINK_STDOUT, .encoding = PRT_ENC_JSONL};
+    else
+        q->desc = (prt_sink_desc){.name = "dead_letter", .kind = PRT_SINK_STDOUT,
+                                  .encoding = PRT_ENC_JSONL};
     q->desc.ncolumns = 6;
     q->desc.columns = dead_columns;
     q->sink = prt_sink_open(&q->desc, path, keep_len, d ? -1 : 2);

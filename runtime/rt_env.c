@@ -6,7 +6,8 @@
 #include <stdlib.h>
 
 static bool name_char(char c, bool first) {
-    return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (!first && c >= '0' && c <= '9');
+    return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (!first && c >= '0' && c <= '9');
 }
 
 prt_env_status prt_env_expand(const char *in, char **out, char *name, size_t namecap) {

@@ -170,18 +170,17 @@ static uint32_t char_offset(prt_str s, int64_t k) {
 
 bool prt_str_substr(prt_str s, int64_t start, bool has_len, int64_t len, prt_str *out) {
     if (has_len && len < 0) return false;
-    int64_t from = start - 1;   /* 0-based, may be negative */
-    int64_t to;                  /* exclusive; INT64_MAX = to the end */
-    if (!has_len) to = INT64_MAX;
-    else if (__builtin_add_overflow(from, len, &to)) to = from < 0 ? from + len : INT64_MAX;
-    if (from < 0) from = 0;
-    if (to <= from) {
+    /* characters [start, end) counted from 1, clipped at 1; len >= 0 so only + can overflow */
+    int64_t end;
+    if (!has_len || __builtin_add_overflow(start, len, &end)) end = INT64_MAX;
+    if (start < 1) start = 1;
+    if (end <= start) {
         *out = (prt_str){s.p, 0};
         return true;
     }
-    uint32_t b = char_offset(s, from);
+    uint32_t b = char_offset(s, start - 1);
     prt_str rest = {s.p + b, s.n - b};
-    uint32_t e = to == INT64_MAX ? rest.n : char_offset(rest, to - from);
+    uint32_t e = end == INT64_MAX ? rest.n : char_offset(rest, end - start);
     *out = (prt_str){rest.p, e};
     return true;
 }

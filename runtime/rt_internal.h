@@ -55,7 +55,7 @@ typedef struct prt_reader {
     bool eof, bom_pending;
     bool skipping;             /* inside a too-long record whose head was discarded */
     uint64_t skip_total;
-    uint64_t skip_line;
+    uint64_t skip_line, skip_off;   /* where the skipped record started */
     char skip_last;
     size_t keep_n;
     char keep[PRT_READER_KEEP];
@@ -74,9 +74,14 @@ void prt_reader_start(prt_reader *r, int fd, uint64_t offset, uint64_t line);
 int prt_reader_next(prt_reader *r, prt_rd_rec *out);
 /* Compacts the buffer and reads one chunk: 0, or -1 with r->err set (EINTR included). */
 int prt_reader_fill(prt_reader *r);
-/* The position just after the last record returned (and any blank lines after it). */
-static inline uint64_t prt_reader_offset(const prt_reader *r) { return r->base + r->start; }
-static inline uint64_t prt_reader_line(const prt_reader *r) { return r->start_line; }
+/* The position just after the last record returned (and any blank lines after it); inside a
+ * too-long record being skipped, the start of that record. */
+static inline uint64_t prt_reader_offset(const prt_reader *r) {
+    return r->skipping ? r->skip_off : r->base + r->start;
+}
+static inline uint64_t prt_reader_line(const prt_reader *r) {
+    return r->skipping ? r->skip_line : r->start_line;
+}
 void prt_reader_free(prt_reader *r);
 
 /* ---- rt_checkpoint.c ----------------------------------------------------------------------- */

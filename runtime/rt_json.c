@@ -112,6 +112,7 @@ static const char *fail(jparser *j, const char *msg, const char *p) {
 }
 
 static inline const char *skip_ws(const char *p, const char *e) {
+    if (p < e && (unsigned char)*p > ' ') return p;   /* the usual case: no whitespace */
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
 }
@@ -130,20 +131,28 @@ static inline int hex4(const char *p) {
 
 /* Validates the string at p (on its opening quote); sets its body [*b, *be) and whether it holds
  * escapes; returns the position after the closing quote, or NULL. */
-static const char *scan_string(jparser *j, const char *p, const char **b, const char **be, bool *esc) {
+static inline __attribute__((always_inline)) const char *scan_string(jparser *j, const char *p,
+                                                                   const char **b, const char **be,
+                                                                   bool *esc) {
     const char *e = j->end;
     const unsigned char *s = (const unsigned char *)++p;
     *b = p;
     *esc = false;
     for (;;) {
-        while ((const char *)s + 8 <= e) {
+        uint64_t mask = 0;
+        while ((const char *)s + 8 <= e) {   /* 8 bytes at a time to the next special byte */
             uint64_t w = prt__load64((const char *)s);
-            if ((w & PRT__HIGHS) || PRT__HAS_LESS(w, 0x20) || PRT__HAS_BYTE(w, '"') || PRT__HAS_BYTE(w, '\\'))
+            mask = PRT__JSON_SPECIAL(w);
+            if (mask) {
+                s += __builtin_ctzll(mask) >> 3;   /* the lowest flag is exact */
                 break;
+            }
             s += 8;
         }
-        while ((const char *)s < e && *s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') s++;
-        if ((const char *)s >= e) return fail(j, "unterminated string", p - 1);
+        if (!mask) {
+            while ((const char *)s < e && *s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') s++;
+            if ((const char *)s >= e) return fail(j, "unterminated string", p - 1);
+        }
         unsigned c = *s;
         if (c == '"') {
             *be = (const char *)s;

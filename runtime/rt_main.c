@@ -53,7 +53,8 @@ static int expand(const prt_pipeline *p, const char *label, const char *in, char
     case PRT_ENV_OK:
         return 0;
     case PRT_ENV_UNSET:
-        fprintf(stderr, "%s: error: environment variable %s is not set (used by %s)\n", p->name, name, label);
+        fprintf(stderr, "%s: error: environment variable %s is not set (used by %s)\n", p->name,
+                name, label);
         return 2;
     default:
         fprintf(stderr, "%s: error: %s: %s\n", p->name, label, name);
@@ -78,7 +79,8 @@ static int expand_all(driver *d) {
         }
     }
     if (p->dead_letter && p->dead_letter->kind == PRT_SINK_FILE) {
-        if (expand(p, "dead_letter.path", p->dead_letter->path ? p->dead_letter->path : "", &d->dead_path)) return 2;
+        const char *dp = p->dead_letter->path ? p->dead_letter->path : "";
+        if (expand(p, "dead_letter.path", dp, &d->dead_path)) return 2;
         if (!d->dead_path[0]) {
             fprintf(stderr, "%s: error: dead_letter.path is empty\n", p->name);
             return 2;
@@ -127,7 +129,8 @@ static int commit(driver *d) {
     for (int i = 0; i < p->nsinks && rc == 0; i++) {
         uint64_t len;
         rc = prt_sink_commit(d->run.sinks[i], &len);
-        if (rc == 0 && prt_sink_is_file(d->run.sinks[i])) ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
+        if (rc == 0 && prt_sink_is_file(d->run.sinks[i]))
+            ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
     }
     if (rc == 0) {
         uint64_t len;
@@ -194,11 +197,13 @@ static void dead_flagged(driver *d, const prt_rd_rec *rr) {
     char detail[128];
     int n;
     if (rr->flags & PRT_RECF_TOO_LONG)
-        n = snprintf(detail, sizeof detail, "record of %" PRIu64 " bytes is longer than max_record (%zu)",
-                     rr->full_len, d->src.rd.max_record);
+        n = snprintf(detail, sizeof detail,
+                     "record of %" PRIu64 " bytes is longer than max_record (%zu)", rr->full_len,
+                     d->src.rd.max_record);
     else
         n = snprintf(detail, sizeof detail, "unterminated quote at end of file");
-    prt_deadq_put(d->dead, d->src.cur_name, rr->rec.line, rr->rec.p, rr->rec.n, "parse", detail, (size_t)n);
+    prt_deadq_put(d->dead, d->src.cur_name, rr->rec.line, rr->rec.p, rr->rec.n, "parse", detail,
+                  (size_t)n);
     d->run.stats.in++;
     d->run.stats.dead++;
     d->dirty = true;
@@ -274,7 +279,8 @@ static void summary(driver *d) {
     const prt_stats *st = &d->run.stats;
     prt_buf b = {0};
     char t[160];
-    int n = snprintf(t, sizeof t, "done: in=%" PRIu64 " out=%" PRIu64 " dead=%" PRIu64 " dropped=%" PRIu64,
+    int n = snprintf(t, sizeof t,
+                     "done: in=%" PRIu64 " out=%" PRIu64 " dead=%" PRIu64 " dropped=%" PRIu64,
                      st->in, st->out, st->dead, st->dropped);
     prt_buf_put(&b, t, (size_t)n);
     if (d->p->nsinks > 0) prt_buf_lit(&b, " sinks:");
@@ -318,21 +324,20 @@ static int open_all(driver *d) {
                                         committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
     }
-    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_path, committed_len(d, "dead_letter", have_ck));
+    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_path,
+                             committed_len(d, "dead_letter", have_ck));
     if (!d->dead) return 1;
     d->ri.dead = d->dead;
     d->ri.position_name = "?";
+    d->src_open = true;   /* prt_source_open leaves it closable even when it fails */
     if (prt_source_open(&d->src, &p->source, d->src_path, d->src_archive, have_ck ? &d->ck : NULL,
-                        prt_chunk_from_env()) != 0) {
-        d->src_open = true;
+                        prt_chunk_from_env()) != 0)
         return 1;
-    }
-    d->src_open = true;
     d->batch = malloc(sizeof *d->batch * BATCH_MAX);
     if (!d->batch) abort();
     if (have_ck && d->ck.has_source)
-        prt_log_info("resuming from checkpoint: offset %" PRIu64 ", line %" PRIu64 "%s", d->ck.src_offset,
-                     d->ck.src_line, d->ck.src_finished ? " (file finished)" : "");
+        prt_log_info("resuming from checkpoint: offset %" PRIu64 ", line %" PRIu64 "%s",
+                     d->ck.src_offset, d->ck.src_line, d->ck.src_finished ? " (file finished)" : "");
     return 0;
 }
 
@@ -363,7 +368,6 @@ static void run_loop(driver *d) {
         }
         if (r == FILE_STOP) break;
     }
-    run_batch(d);   /* nothing is left in hand by now; kept for safety */
     if (commit(d) != 0) {
         d->rc = 1;
         return;

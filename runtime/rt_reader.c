@@ -196,6 +196,7 @@ int prt_reader_fill(prt_reader *r) {
         r->skip_total = pending;
         r->skip_last = r->buf[r->end - 1];
         r->skip_line = r->start_line;
+        r->skip_off = r->base + r->start;
         r->base += r->end;
         r->start = r->end = r->scan = 0;
     }

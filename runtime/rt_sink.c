@@ -18,7 +18,8 @@ enum { FLUSH_BYTES = 1 << 20, TABLE_ROWS = 1000 };
 
 typedef struct sink_impl {
     int fd;
-    bool is_file;
+    bool is_file;              /* a regular file: truncated on open, fsynced at commits */
+    bool owns_fd;
     char *path;                /* for messages: the file path, "stdout" or "stderr" */
     uint64_t file_len;         /* bytes written to the file so far */
     uint64_t rows_flushed;     /* sink->rows at the last flush */
@@ -76,10 +77,15 @@ prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_l
         im->path = strdup(path);
         if (mkdir_parent(path) != 0) goto fail;
         im->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        im->owns_fd = im->fd >= 0;
         struct stat st;
         if (im->fd < 0 || fstat(im->fd, &st) != 0) {
             prt_log_error("sink '%s': cannot open %s: %s", sink_name(s), path, strerror(errno));
             goto fail;
+        }
+        if (!S_ISREG(st.st_mode)) {   /* a device or a FIFO: written to, never cut back */
+            im->is_file = false;
+            goto opened;
         }
         uint64_t len = keep_len < 0 ? 0 : (uint64_t)keep_len;
         if ((uint64_t)st.st_size < len) {
@@ -94,6 +100,7 @@ prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_l
         }
         im->file_len = len;
     }
+opened:
     if (d->encoding == PRT_ENC_CSV && (!im->is_file || im->file_len == 0)) {
         for (int i = 0; i < d->ncolumns; i++) {
             if (i) prt_buf_putc(&s->buf, ',');
@@ -248,7 +255,7 @@ int prt_sink_finish(prt_sink *s) {
 void prt_sink_close(prt_sink *s) {
     if (!s) return;
     sink_impl *im = s->impl;
-    if (im->is_file && im->fd >= 0) close(im->fd);
+    if (im->owns_fd) close(im->fd);
     free(im->path);
     free(im->widths);
     prt_buf_free(&im->out);

@@ -107,9 +107,12 @@ int prt_source_open(prt_source *s, const prt_source_desc *d, const char *path,
     prt_reader_init(&s->rd, d->format == PRT_FMT_CSV, d->delimiter, d->quote, d->max_record, chunk);
     if (d->kind == PRT_SRC_FOLDER) {
         struct stat st;
-        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            prt_log_error("source: cannot open folder %s: %s", path,
-                          errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+        if (stat(path, &st) != 0) {
+            prt_log_error("source: cannot open folder %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            prt_log_error("source: cannot open folder %s: not a directory", path);
             return -1;
         }
         if (s->archive && prt_mkdir_p(s->archive) != 0) return -1;
@@ -127,8 +130,8 @@ int prt_source_open(prt_source *s, const prt_source_desc *d, const char *path,
     }
     if (!ours || stat(ck->src_path, &st) != 0) return 0;
     if ((uint64_t)st.st_ino != ck->src_ino) {
-        prt_log_warn("source: %s is not the file the checkpoint recorded (another inode); reading it from the start",
-                     ck->src_path);
+        prt_log_warn("source: %s is not the file the checkpoint recorded (another inode); "
+                     "reading it from the start", ck->src_path);
         return 0;
     }
     if (ck->src_finished) {

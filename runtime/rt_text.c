@@ -793,14 +793,17 @@ void prt_buf_put_json_str(prt_buf *b, const char *p, size_t n) {
     while (i < n) {
         size_t run = i;
         for (;;) {
+            uint64_t mask = 0;
             while (i + 8 <= n) {
-                uint64_t w = prt__load64(p + i);
-                if ((w & PRT__HIGHS) || PRT__HAS_LESS(w, 0x20) || PRT__HAS_BYTE(w, '"') ||
-                    PRT__HAS_BYTE(w, '\\'))
+                mask = PRT__JSON_SPECIAL(prt__load64(p + i));
+                if (mask) {
+                    i += (size_t)__builtin_ctzll(mask) >> 3;   /* the lowest flag is exact */
                     break;
+                }
                 i += 8;
             }
-            while (i < n && !json_special(s[i])) i++;
+            if (!mask)
+                while (i < n && !json_special(s[i])) i++;
             if (i < n && s[i] >= 0x80) {   /* valid UTF-8 stays in the run */
                 int len = prt__utf8_seq(s + i, n - i);
                 if (len > 0) { i += (size_t)len; continue; }

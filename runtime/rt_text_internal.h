@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the word-at-a-time scans assume a little-endian machine"
+#endif
+
 /* The length of the well-formed UTF-8 sequence starting at s[0] (a byte >= 0x80), or minus the
  * length of its maximal invalid subpart (>= 1 byte), which a decoder replaces by one U+FFFD. */
 static inline int prt__utf8_seq(const unsigned char *s, size_t n) {
@@ -41,5 +45,10 @@ static inline uint64_t prt__load64(const char *p) {
 #define PRT__HAS_LESS(w, b) (((w) - PRT__ONES * (b)) & ~(w) & PRT__HIGHS)
 /* Non-zero iff some byte of w equals c. */
 #define PRT__HAS_BYTE(w, c) PRT__HAS_LESS((w) ^ (PRT__ONES * (unsigned char)(c)), 1)
+
+/* Flags (little-endian: lowest set bit = first such byte, exactly) the bytes of w that a JSON
+ * string body cannot copy as they are: >= 0x80, control characters, '"' and '\\'. */
+#define PRT__JSON_SPECIAL(w) \
+    (((w) & PRT__HIGHS) | PRT__HAS_LESS(w, 0x20) | PRT__HAS_BYTE(w, '"') | PRT__HAS_BYTE(w, '\\'))
 
 #endif

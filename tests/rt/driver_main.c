@@ -46,9 +46,10 @@ static void process_batch(prt_run *run, const prt_batch *b) {
         }
         row r;
         static const prt_field none = {"", 0, false};
-        const prt_field *fid = col_at[COL_ID] >= 0 && col_at[COL_ID] < n ? &f[col_at[COL_ID]] : &none;
-        const prt_field *fname = col_at[COL_NAME] >= 0 && col_at[COL_NAME] < n ? &f[col_at[COL_NAME]] : &none;
-        const prt_field *famt = col_at[COL_AMOUNT] >= 0 && col_at[COL_AMOUNT] < n ? &f[col_at[COL_AMOUNT]] : &none;
+        const prt_field *col[NCOLS];
+        for (int c = 0; c < NCOLS; c++)
+            col[c] = col_at[c] >= 0 && col_at[c] < n && col_at[c] < 16 ? &f[col_at[c]] : &none;
+        const prt_field *fid = col[COL_ID], *fname = col[COL_NAME], *famt = col[COL_AMOUNT];
         if (!prt_parse_i64(fid->p, fid->n, &r.id)) {
             prt_dead_parse(run, rec, "id", "int64", fid->p, fid->n);
             continue;

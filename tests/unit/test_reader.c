@@ -100,7 +100,8 @@ static void test_too_long(void) {
     EXPECT("abcdefghijklmnopqrstuvwxyz\r\nok", false, 8, "1:abcdefgh!l26|2:ok|");
     EXPECT("\"a\nbcdefghijkl\"\nok\n", true, 8, "1:\"a\nbcdef!l15|3:ok|");
     EXPECT("x\nabcdefghijklmnop", true, 8, "1:x|2:abcdefgh!l16|");
-    EXPECT("x\n\"abcdefghijklmnop\n\n", true, 8, "1:x|2:\"abcdefg!l19|");   /* unterminated at EOF too: the rest, as is */
+    /* too long and unterminated at EOF: the rest, as it is */
+    EXPECT("x\n\"abcdefghijklmnop\n\n", true, 8, "1:x|2:\"abcdefg!l19|");
     /* longer than the kept head: only PRT_READER_KEEP bytes come back */
     size_t big = 5000;
     char *data = malloc(big + 8);
@@ -178,7 +179,44 @@ static void test_offsets(void) {
     close(fd);
 }
 
+/* While a too-long record is skipped, the position stays at its start (a commit then resumes
+ * there, not in its middle). */
+static void test_position_while_skipping(void) {
+    const char *data = "ok\nabcdefghijklmnopqrstuvwxyz\nend\n";
+    char path[] = "/tmp/test_reader_XXXXXX";
+    int fd = mkstemp(path);
+    if (write(fd, data, strlen(data)) != (ssize_t)strlen(data)) abort();
+    lseek(fd, 0, SEEK_SET);
+    unlink(path);
+    prt_reader r;
+    prt_reader_init(&r, false, ',', '"', 4, 3);
+    prt_reader_start(&r, fd, 0, 1);
+    prt_rd_rec rr;
+    int recs = 0, checked = 0;
+    for (;;) {
+        int k = prt_reader_next(&r, &rr);
+        if (k == PRT_RD_EOF) break;
+        if (k == PRT_RD_REC) {
+            recs++;
+            continue;
+        }
+        if (recs == 1) {   /* between "ok" and the long record's end */
+            CHECK_INT(prt_reader_offset(&r), 3);
+            CHECK_INT(prt_reader_line(&r), 2);
+            checked++;
+        }
+        prt_reader_fill(&r);
+    }
+    CHECK(checked > 3);
+    CHECK_INT(recs, 3);
+    CHECK_INT(prt_reader_offset(&r), strlen(data));
+    CHECK_INT(prt_reader_line(&r), 4);
+    prt_reader_free(&r);
+    close(fd);
+}
+
 int main(void) {
+    test_position_while_skipping();
     test_basic();
     test_quotes();
     test_too_long();
