@@ -69,6 +69,7 @@ static inline void prt_buf_reserve(prt_buf *b, size_t need) {
     if (b->cap - b->len < need) prt_buf_grow(b, need);
 }
 static inline void prt_buf_put(prt_buf *b, const void *p, size_t n) {
+    if (n == 0) return;   /* memcpy with a NULL buffer is undefined even for 0 bytes */
     prt_buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;

@@ -266,13 +266,21 @@ static inline char *put_u64_rev(char *end, uint64_t v) {
     return end;
 }
 
+static inline int count_digits(uint64_t v) {
+    int n = 1;
+    while (v >= 10000) { v /= 10000; n += 4; }
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
 void prt_buf_put_i64(prt_buf *b, int64_t v) {
-    char tmp[24];
-    char *end = tmp + sizeof tmp;
+    /* Written in place, back to front: no temporary and no variable-length copy. */
+    prt_buf_reserve(b, 21);
+    char *o = b->data + b->len;
     uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    char *s = put_u64_rev(end, mag);
-    if (v < 0) *--s = '-';
-    prt_buf_put(b, s, (size_t)(end - s));
+    if (v < 0) *o++ = '-';
+    char *end = o + count_digits(mag);
+    put_u64_rev(end, mag);
+    b->len = (size_t)(end - b->data);
 }
 
 /* Appends 0.<digits> * 10^point (digits without leading or trailing zeros) the way ECMAScript's
@@ -716,7 +724,27 @@ bool prt_parse_date_format(const char *p, size_t n, const char *fmt, int32_t *ou
 /* Timestamp and date formatting                                                                */
 
 /* Writes YYYY-MM-DD at o (years outside 0..9999 get a sign and more digits); returns the end. */
+/* Records arrive roughly in time order, so consecutive timestamps mostly share their day: one
+ * remembered day skips the calendar arithmetic for all but the first of each day. */
+static _Thread_local int32_t ymd_cache_days = INT32_MIN;
+static _Thread_local char ymd_cache[10];
+
+static char *put_ymd_slow(char *o, int32_t days);
+
 static char *put_ymd(char *o, int32_t days) {
+    if (days == ymd_cache_days) {
+        memcpy(o, ymd_cache, 10);
+        return o + 10;
+    }
+    char *end = put_ymd_slow(o, days);
+    if (end - o == 10) {
+        memcpy(ymd_cache, o, 10);
+        ymd_cache_days = days;
+    }
+    return end;
+}
+
+static char *put_ymd_slow(char *o, int32_t days) {
     int64_t y;
     unsigned m, d;
     prt_civil_from_days(days, &y, &m, &d);

@@ -271,69 +271,78 @@ class Generator:
 
     def rows(self):
         """All records in file order (huge and unterminated included), lines not yet set."""
+        return list(self.iter_rows())
+
+    def iter_rows(self):
         rng = random.Random(self.seed)
         nbad = nodd = 0
         huge_at = rng.randrange(self.nrows // 4, max(self.nrows // 4 + 1, self.nrows // 2)) \
             if self.huge else -1
         last = self.nrows - 1 if self.unterminated else -1
-        out = []
         for i in range(self.nrows):
             if i == huge_at:
                 b = self._base(rng, i)
                 t = self._texts(b)
                 t[0] = "h%d-" % i + "x" * (MAX_RECORD + 1000)
-                out.append(Row("huge_line", ",".join(t).encode(), "parse", None, None))
+                yield Row("huge_line", ",".join(t).encode(), "parse", None, None)
                 continue
             if i == last:
                 b = self._base(rng, i)
                 t = self._texts(b)
                 t[1] = '"' + t[1]      # opens a quote that never closes
-                out.append(Row("unterminated_quote", ",".join(t).encode(), "parse", None, None))
+                yield Row("unterminated_quote", ",".join(t).encode(), "parse", None, None)
                 continue
             r = rng.random()
             if r < self.bad_rate and self.bad_kinds:
                 kind, reason = self.bad_kinds[nbad % len(self.bad_kinds)]
                 nbad += 1
-                out.append(self._bad(rng, i, kind, reason))
+                yield self._bad(rng, i, kind, reason)
             elif r < self.bad_rate + self.odd_rate:
                 kind = GOOD_ODD_KINDS[nodd % len(GOOD_ODD_KINDS)]
                 nodd += 1
-                out.append(self._good(rng, i, kind))
+                yield self._good(rng, i, kind)
             else:
-                out.append(self._good(rng, i, "plain"))
-        return out
+                yield self._good(rng, i, "plain")
 
-    def write(self, path):
-        """Writes the file; returns the rows with their line numbers set."""
+    def write(self, path, keep=True):
+        """Writes the file; returns the rows with their line numbers set (keep=True), or the
+        number of records and of rows the quickstart rules send to the dead letter (keep=False,
+        for files too big to hold: nothing is kept)."""
         rng = random.Random(self.seed * 7919 + 13)
         gc_was = gc.isenabled()
         gc.disable()        # millions of small objects, no cycles: the collector only costs time
+        rows, nrec, ndead = [], 0, 0
         try:
-            rows = self.rows()
+            with open(path, "wb") as f:
+                chunks = [b"\xef\xbb\xbf"] if self.bom else []
+                chunks.append(",".join(HEADER).encode() + b"\n")
+                line = 2
+                for row in self.iter_rows():
+                    if nrec and rng.random() < self.blank_rate:
+                        k = rng.choice([1, 1, 2])
+                        for _ in range(k):
+                            chunks.append(b"\r\n" if rng.random() < 0.5 else b"\n")
+                        line += k
+                    row.line = line
+                    chunks.append(row.raw)
+                    if row.kind == "unterminated_quote":
+                        chunks.append(b"\n")        # inside the open quote: part of the record
+                    else:
+                        chunks.append(b"\r\n" if rng.random() < self.crlf_rate else b"\n")
+                    line += row.nlines
+                    nrec += 1
+                    if keep:
+                        rows.append(row)
+                    elif expected_reason(row):
+                        ndead += 1
+                    if len(chunks) >= 65536:
+                        f.write(b"".join(chunks))
+                        chunks = []
+                f.write(b"".join(chunks))
         finally:
             if gc_was:
                 gc.enable()
-        chunks = []
-        if self.bom:
-            chunks.append(b"\xef\xbb\xbf")
-        chunks.append(",".join(HEADER).encode() + b"\n")
-        line = 2
-        for n, row in enumerate(rows):
-            if n and rng.random() < self.blank_rate:
-                k = rng.choice([1, 1, 2])
-                for _ in range(k):
-                    chunks.append(b"\r\n" if rng.random() < 0.5 else b"\n")
-                line += k
-            row.line = line
-            chunks.append(row.raw)
-            if row.kind == "unterminated_quote":
-                chunks.append(b"\n")        # inside the open quote: part of the record
-            else:
-                chunks.append(b"\r\n" if rng.random() < self.crlf_rate else b"\n")
-            line += row.nlines
-        with open(path, "wb") as f:
-            f.write(b"".join(chunks))
-        return rows
+        return rows if keep else (nrec, ndead)
 
 
 # -- expectations ---------------------------------------------------------------------------

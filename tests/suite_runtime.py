@@ -419,3 +419,22 @@ def test_table_on_stdout(ctx):
     write(os.path.join(ctx.tmp, "in.csv"), "id,name,amount\n1,\"a,b\",2\n")
     p = run_drv(ctx, IN="in.csv", OUT="o.jsonl", SHOW="csv")
     assert p.stdout == "id,name,amount\n1,\"a,b\",2\n"
+
+
+def test_sigterm_while_blocked_on_stdin(ctx):
+    proc = subprocess.Popen([driver(ctx)], cwd=ctx.tmp, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env_for(ctx, IN="-", OUT="o.jsonl"))
+    try:
+        proc.stdin.write(b"id,name,amount\n1,a,1\n2,b,-2\n")
+        proc.stdin.flush()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 0, err
+    assert summary(err).startswith("done: in=2 out=1 dead=0 dropped=1"), err
+    assert [r["id"] for r in jsonl(os.path.join(ctx.tmp, "o.jsonl"))] == [1]

@@ -76,6 +76,7 @@ static void map_header(prt_run *run, const prt_field *cols, int ncols) {
     col_price = find_column(cols, ncols, "price");
     if (col_price < 0) prt_log_warn("column %s is not in this file's header: its records go to the dead letter", "price");
     col_quantity = find_column(cols, ncols, "quantity");
+    if (col_quantity < 0) prt_log_warn("column %s is not in this file's header: its values are NULL", "quantity");
 }
 
 /* Decodes, checks, derives, filters and routes one batch of records. */
@@ -203,7 +204,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 20 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 207 "quickstart.c"
+#line 208 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -240,7 +241,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 244 "quickstart.c"
+#line 245 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -278,14 +279,14 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 27 "pipelines/quickstart.yaml"
             bool _t5 = r.f_event_type == 2;
-#line 282 "quickstart.c"
+#line 283 "quickstart.c"
             if (_t5) {
                 prt_sink *sink = run->sinks[1];
                 prt_buf *b = &sink->buf;
 #line 31 "pipelines/quickstart.yaml"
                 bool _t6n = (((r.nulls[0] >> 1) & 1));
                 double _t6 = _t6n ? 0 : prt_f64_round(r.f_revenue, (int64_t)2);
-#line 289 "quickstart.c"
+#line 290 "quickstart.c"
                 { prt_buf_put_timestamp(b, r.f_event_time); prt_buf_putc(b, 0); }
                 { prt_buf_put_i64(b, r.f_user_id); prt_buf_putc(b, 0); }
                 if (_t6n) prt_buf_putc(b, 0);
