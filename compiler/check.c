@@ -23,46 +23,9 @@ typedef struct Checker {
 
 /* ---- small value helpers ---------------------------------------------------------------- */
 
+/* Durations use the grammar of interval literals (the runtime's prt_str_to_interval). */
 bool parse_duration(const char *text, int64_t *out_us) {
-    static const struct { const char *name; int64_t us; } units[] = {
-        {"us", 1}, {"microsecond", 1}, {"microseconds", 1},
-        {"ms", 1000}, {"millisecond", 1000}, {"milliseconds", 1000},
-        {"s", 1000000}, {"sec", 1000000}, {"second", 1000000}, {"seconds", 1000000},
-        {"m", 60000000}, {"min", 60000000}, {"minute", 60000000}, {"minutes", 60000000},
-        {"h", 3600000000LL}, {"hour", 3600000000LL}, {"hours", 3600000000LL},
-        {"d", 86400000000LL}, {"day", 86400000000LL}, {"days", 86400000000LL},
-    };
-    const char *p = text;
-    int64_t total = 0;
-    bool any = false;
-    while (*p) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        if (!isdigit((unsigned char)*p)) return false;
-        errno = 0;
-        char *end;
-        long long n = strtoll(p, &end, 10);
-        if (errno) return false;
-        p = end;
-        while (*p == ' ') p++;
-        const char *u = p;
-        while (isalpha((unsigned char)*p)) p++;
-        size_t ulen = (size_t)(p - u);
-        if (ulen == 0) return false;
-        bool found = false;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            if (strlen(units[i].name) == ulen && strncmp(units[i].name, u, ulen) == 0) {
-                if (n > INT64_MAX / units[i].us) return false;
-                total += n * units[i].us;
-                found = true;
-                break;
-            }
-        }
-        if (!found) return false;
-        any = true;
-    }
-    *out_us = total;
-    return any;
+    return prt_str_to_interval((prt_str){text, (uint32_t)strlen(text)}, out_us);
 }
 
 static bool parse_size(const char *text, int64_t *out) {

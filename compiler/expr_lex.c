@@ -6,6 +6,7 @@
  * distinguished here: the parser matches identifiers case-insensitively, so a field may be named
  * like a keyword where the grammar allows it (`timestamp`, `date`). */
 #include "expr_internal.h"
+#include "pipec_rt.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -251,54 +252,8 @@ bool expr_parse_timestamp_text(const char *s, size_t n, int64_t *out) {
     return true;
 }
 
-/* "10 seconds", "1 hour 30 minutes", "500ms", "-2 days", "1.5 h" */
+/* "10 seconds", "1 hour 30 minutes", "500ms", "-2 days", "1.5 h": the runtime's grammar, so a
+ * literal and a cast of the same text at run time agree. */
 bool expr_parse_interval_text(const char *s, size_t n, int64_t *out) {
-    static const struct { const char *name; int64_t us; } units[] = {
-        {"microseconds", 1}, {"microsecond", 1}, {"us", 1},
-        {"milliseconds", 1000}, {"millisecond", 1000}, {"ms", 1000},
-        {"seconds", 1000000}, {"second", 1000000}, {"secs", 1000000}, {"sec", 1000000}, {"s", 1000000},
-        {"minutes", 60000000}, {"minute", 60000000}, {"mins", 60000000}, {"min", 60000000},
-        {"m", 60000000},
-        {"hours", INT64_C(3600000000)}, {"hour", INT64_C(3600000000)}, {"h", INT64_C(3600000000)},
-        {"days", INT64_C(86400000000)}, {"day", INT64_C(86400000000)}, {"d", INT64_C(86400000000)},
-    };
-    size_t i = 0;
-    int64_t total = 0;
-    int parts = 0;
-    for (;;) {
-        while (i < n && s[i] == ' ') i++;
-        if (i >= n) break;
-        int sign = 1;
-        if (s[i] == '-' || s[i] == '+') sign = s[i++] == '-' ? -1 : 1;
-        size_t ns = i;
-        while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.')) i++;
-        if (i == ns) return false;
-        char num[64];
-        if (i - ns >= sizeof num) return false;
-        memcpy(num, s + ns, i - ns);
-        num[i - ns] = 0;
-        char *end;
-        double v = strtod(num, &end);
-        if (*end) return false;
-        while (i < n && s[i] == ' ') i++;
-        size_t us_ = i;
-        while (i < n && isalpha((unsigned char)s[i])) i++;
-        if (i == us_) return false;
-        int64_t mult = 0;
-        for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
-            if (strlen(units[k].name) == i - us_ && strncasecmp(units[k].name, s + us_, i - us_) == 0) {
-                mult = units[k].us;
-                break;
-            }
-        }
-        if (!mult) return false;
-        double part = v * (double)mult;
-        if (part > 9.2e18) return false;
-        int64_t p = (int64_t)(part + 0.5);
-        if (__builtin_add_overflow(total, sign * p, &total)) return false;
-        parts++;
-    }
-    if (!parts) return false;
-    *out = total;
-    return true;
+    return prt_str_to_interval((prt_str){s, (uint32_t)n}, out);
 }

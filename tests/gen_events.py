@@ -96,7 +96,7 @@ def fmt_ts(secs, frac_us=0, offset_min=0):
             d = _DAY_TEXT[days] = (datetime.date(1970, 1, 1) + datetime.timedelta(days=days)).isoformat()
         return "%sT%02d:%02d:%02dZ" % (d, rem // 3600, rem // 60 % 60, rem % 60)
     dt = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=secs + offset_min * 60)
-    s = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    s = "%04d-%02d-%02dT%02d:%02d:%02d" % (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
     if frac_us:
         s += ("." + "%06d" % frac_us).rstrip("0")
     if offset_min == 0:

@@ -42,8 +42,10 @@ def _build_and_run(ctx, cases_path):
     san = SAN if ctx.san else []
     driver = os.path.join(ctx.tmp, "emit_driver")
     _cc(ctx, WARN + ["-O1", "-g"] + san + ["-iquote", os.path.join(ROOT, "compiler"),
+                                             "-iquote", os.path.join(ROOT, "runtime"),
                                              "-o", driver, os.path.join(HERE, "expr", "emit_driver.c")]
-        + [os.path.join(ROOT, "compiler", c) for c in COMPILER] + ["-lyaml"])
+        + [os.path.join(ROOT, "compiler", c) for c in COMPILER]
+        + [os.path.join(ROOT, "runtime", c) for c in RUNTIME] + ["-lyaml", "-lm"])
     gen_c = os.path.join(ctx.tmp, "expr_cases.c")
     ctx.run([driver, cases_path, gen_c])
     prog = os.path.join(ctx.tmp, "expr_cases")
