@@ -261,12 +261,12 @@ static bool valid_field_name(const char *s) {
 
 static const char *const reserved_names[] = {
     "and", "or", "not", "is", "null", "true", "false", "in", "between", "case", "when", "then",
-    "else", "end", "cast", "as", "timestamp", "date", "interval", NULL,
+    "else", "end", "cast", "as", NULL,
 };
 
 static bool check_new_name(const YNode *k, const char *what) {
     if (!valid_field_name(k->text)) {
-        diag_error(k->loc, "%s name '%s' must be letters, digits and underscores, starting with a letter", what, k->text);
+        diag_error(k->loc, "%s name '%s' must be letters, digits and underscores, not starting with a digit", what, k->text);
         return false;
     }
     for (const char *const *r = reserved_names; *r; r++)
@@ -598,6 +598,14 @@ static void check_dead_letter(Checker *ck, const YNode *dl) {
     }
 }
 
+static void check_distinct_files(Checker *ck) {
+    const Spec *s = ck->spec;
+    if (!s->dead_letter.present || s->dead_letter.kind != SINK_FILE || !s->dead_letter.path) return;
+    for (int i = 0; i < s->nsinks; i++)
+        if (s->sinks[i].kind == SINK_FILE && s->sinks[i].path && strcmp(s->sinks[i].path, s->dead_letter.path) == 0)
+            diag_error(s->dead_letter.loc, "the dead letter writes the same file as sink '%s'", s->sinks[i].name);
+}
+
 static void check_checkpoint(Checker *ck, const YNode *cp) {
     Spec *s = ck->spec;
     if (!opts_check_map(cp, checkpoint_opts, "checkpoint", NULL)) return;
@@ -629,6 +637,8 @@ static void check_guarantee(Checker *ck, const YNode *root) {
             weak = arena_printf(ck->a, "sink '%s' writes to standard output, which cannot be rolled back", s->sinks[i].name);
             weak_loc = s->sinks[i].loc;
         }
+    if (!weak && !s->dead_letter.present)
+        weak = "rejected records go to standard error, which cannot be rolled back (configure a dead_letter file)";
     if (!weak && s->dead_letter.present && s->dead_letter.kind == SINK_STDOUT) {
         weak = "the dead letter writes to standard output, which cannot be rolled back";
         weak_loc = s->dead_letter.loc;
@@ -691,6 +701,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
         diag_error(n->loc, "windows are not available in this version of pipec");
     if ((n = yaml_get(root, "sinks")) && n->kind == YN_MAP) check_sinks(&ck, n);
     if ((n = yaml_get(root, "dead_letter")) && n->kind == YN_MAP) check_dead_letter(&ck, n);
+    check_distinct_files(&ck);
     if ((n = yaml_get(root, "checkpoint")) && n->kind == YN_MAP) check_checkpoint(&ck, n);
     if ((n = yaml_get(root, "metrics")))
         diag_error(n->loc, "the metrics endpoint is not available in this version of pipec");

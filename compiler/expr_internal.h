@@ -37,7 +37,6 @@ int expr_lex(Arena *a, const YNode *scalar, Token **out);
 bool expr_parse_timestamp_text(const char *s, size_t n, int64_t *out_us);
 bool expr_parse_date_text(const char *s, size_t n, int32_t *out_days);
 bool expr_parse_interval_text(const char *s, size_t n, int64_t *out_us);
-int64_t expr_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* ---- the tree ---- */
 typedef enum {

@@ -168,89 +168,13 @@ int expr_lex(Arena *a, const YNode *sc, Token **out) {
     return bad ? -1 : toks.len;
 }
 
-/* ---- compile-time literal text ---- */
+/* ---- compile-time literal text ----
+ * Literals are read by the runtime's own parsers, so `timestamp '...'` in a spec accepts exactly
+ * what a timestamp field or a cast accepts at run time. */
 
-int64_t expr_days_from_civil(int64_t y, unsigned m, unsigned d) {
-    /* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
+bool expr_parse_date_text(const char *s, size_t n, int32_t *out) { return prt_parse_date(s, n, out); }
 
-static bool digits(const char *s, size_t n, size_t *i, int count, int *out) {
-    int v = 0;
-    for (int k = 0; k < count; k++) {
-        if (*i >= n || !isdigit((unsigned char)s[*i])) return false;
-        v = v * 10 + (s[(*i)++] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static bool parse_ymd(const char *s, size_t n, size_t *i, int64_t *days) {
-    int y, m, d;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!digits(s, n, i, 4, &y) || *i >= n || s[(*i)++] != '-' || !digits(s, n, i, 2, &m) ||
-        *i >= n || s[(*i)++] != '-' || !digits(s, n, i, 2, &d))
-        return false;
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap(y))) return false;
-    *days = expr_days_from_civil(y, (unsigned)m, (unsigned)d);
-    return true;
-}
-
-bool expr_parse_date_text(const char *s, size_t n, int32_t *out) {
-    size_t i = 0;
-    int64_t days;
-    if (!parse_ymd(s, n, &i, &days) || i != n) return false;
-    *out = (int32_t)days;
-    return true;
-}
-
-bool expr_parse_timestamp_text(const char *s, size_t n, int64_t *out) {
-    size_t i = 0;
-    int64_t days, us = 0;
-    if (!parse_ymd(s, n, &i, &days)) return false;
-    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
-        int hh, mm, ss = 0;
-        i++;
-        if (!digits(s, n, &i, 2, &hh) || i >= n || s[i++] != ':' || !digits(s, n, &i, 2, &mm))
-            return false;
-        if (i < n && s[i] == ':') {
-            i++;
-            if (!digits(s, n, &i, 2, &ss)) return false;
-            if (i < n && s[i] == '.') {
-                i++;
-                int64_t frac = 0, scale = 100000;
-                if (i >= n || !isdigit((unsigned char)s[i])) return false;
-                while (i < n && isdigit((unsigned char)s[i])) {
-                    frac += (s[i] - '0') * scale;
-                    scale /= 10;
-                    i++;
-                }
-                us += frac;
-            }
-        }
-        if (hh > 23 || mm > 59 || ss > 60) return false;
-        us += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000;
-        if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-            i++;
-        } else if (i < n && (s[i] == '+' || s[i] == '-')) {
-            int sign = s[i++] == '-' ? -1 : 1, oh, om;
-            if (!digits(s, n, &i, 2, &oh)) return false;
-            if (i < n && s[i] == ':') i++;
-            if (!digits(s, n, &i, 2, &om) || oh > 23 || om > 59) return false;
-            us -= sign * ((int64_t)oh * 3600 + om * 60) * 1000000;
-        }
-    }
-    if (i != n) return false;
-    *out = days * 86400 * INT64_C(1000000) + us;
-    return true;
-}
+bool expr_parse_timestamp_text(const char *s, size_t n, int64_t *out) { return prt_parse_timestamp(s, n, out); }
 
 /* "10 seconds", "1 hour 30 minutes", "500ms", "-2 days", "1.5 h": the runtime's grammar, so a
  * literal and a cast of the same text at run time agree. */

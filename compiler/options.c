@@ -1,5 +1,5 @@
 /* options.c - the option tables of the spec format (see options.h) and the generic map check.
- * Keep every user-visible key here: the checker, `pipec schema` and docs/spec.md read these. */
+ * Keep every user-visible key here: the checker and `pipec docs` (docs/spec.md) read these. */
 #include "options.h"
 #include <stdio.h>
 #include <string.h>

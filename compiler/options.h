@@ -1,7 +1,7 @@
 /* options.h - the option tables: every key a spec may hold, declared once with its kind, whether
  * it is required, its default and a one-line description. The checker validates maps against
- * them (unknown keys get a "did you mean"), and `pipec schema` and docs/spec.md are generated
- * from the same tables, so they cannot drift apart. */
+ * them (unknown keys get a "did you mean"), and the key reference of docs/spec.md (`pipec docs`) is
+ * generated from the same tables, so they cannot drift apart. */
 #ifndef PIPEC_OPTIONS_H
 #define PIPEC_OPTIONS_H
 #include <stdbool.h>

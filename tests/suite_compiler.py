@@ -43,7 +43,8 @@ def test_generated_c_is_reproducible(ctx):
 def test_generated_c_is_warning_free(ctx):
     """Every spec we ship or test compiles under the project's own strict flags with -Werror."""
     specs = sorted(glob.glob(os.path.join(ctx.root, "pipelines", "*.yaml")) +
-                   glob.glob(os.path.join(ctx.root, "tests", "e2e", "*.yaml")))
+                   glob.glob(os.path.join(ctx.root, "tests", "e2e", "*.yaml")) +
+                   glob.glob(os.path.join(ctx.root, "tests", "specs", "*.yaml")))
     assert specs
     for spec in specs:
         rel = os.path.relpath(spec, ctx.root)
@@ -110,3 +111,17 @@ def test_docs_reference_is_current(ctx):
     assert begin in doc and end in doc, "docs/spec.md lacks the generated reference markers"
     inside = doc.split(begin, 1)[1].split(end, 1)[0]
     assert inside == ref, "docs/spec.md's key reference is stale: run make docs"
+
+
+def test_specs_run_golden(ctx):
+    """Each tests/specs/NAME.yaml runs on NAME.input (stdin) and its standard output, sinks and
+    dead letter together, equals NAME.out (with the dead letter's `at` time masked)."""
+    import re
+    for spec in sorted(glob.glob(os.path.join(ctx.root, "tests", "specs", "*.yaml"))):
+        base = spec[:-5]
+        binary = ctx.build_pipeline(spec)
+        with open(base + ".input", "rb") as f:
+            p = subprocess.run([binary], stdin=f, capture_output=True, cwd=ctx.tmp)
+        assert p.returncode == 0, p.stderr.decode()
+        got = re.sub(r'"at":"[^"]*"', '"at":"-"', p.stdout.decode())
+        _golden(ctx, got, os.path.relpath(base + ".out", ctx.root))

@@ -1269,3 +1269,208 @@ def test_random_values_round_trip(ctx):
     compare_rows("enc.jsonl", [rows[i] for i in keep], [exp[i] for i in keep], ENC_COLS, "json")
     header, recs = read_csv(os.path.join(out, "enc.csv"))
     compare_rows("enc.csv", [recs[i] for i in keep], [exp[i] for i in keep], ENC_COLS, "csv")
+
+
+def test_sink_where_and_columns(ctx):
+    """A sink's `where` keeps only rows where it is true (NULL is not true); `columns` shapes it."""
+    binary = build(ctx, os.path.join(E2E, "exprs.yaml"))
+    data = os.path.join(ctx.tmp, "exprs.csv")
+    with open(data, "w", newline="") as f:
+        f.write("a,b,x,s\n" + "".join(_csv_line(r) + "\n" for r in EXPR_ROWS))
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    run_ok(binary, {"INPUT": data, "OUT": out})
+    exp = []
+    for r in EXPR_ROWS:
+        a = None if r[0] is None else int(r[0])
+        if a is not None and a > 0:
+            exp.append((repr(r), (a, _trunc_div(a, 2), r[3] if r[3] is not None else "none")))
+    header, recs = read_csv(os.path.join(out, "positive.csv"))
+    assert header == ["a", "half", "label"], header
+    compare_rows("positive.csv", recs, exp, [("a", "int"), ("half", "int"), ("label", "string")], "csv")
+
+
+def test_csv_options_and_defaults(ctx):
+    binary = build(ctx, os.path.join(E2E, "csv_options.yaml"))
+    data = os.path.join(ctx.tmp, "opts.csv")
+    with open(data, "w", newline="") as f:
+        f.write("id;name;qty;kind;price\n"
+                "1;alice;5;b;2.5\n"
+                "2;NA;NA;NA;NA\n"
+                "3;'NA';;a;\n"
+                "4;'semi;colon';'7';'b';'1e2'\n"
+                "5;'it''s';2;a;3\n"
+                '6;"dq";2;a;3\n'
+                "7;x;2;c;1\n"
+                "8;'';2;a;1\n"
+                "9;'multi\nline';2;a;1\n"
+                "10;x;'';a;1\n")
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    exp = [("1", (1, "alice", 5, "b", 2.5)),
+           ("2", (2, None, 1, "a", None)),
+           ("3", (3, "NA", 1, "a", None)),
+           ("4", (4, "semi;colon", 7, "b", 100.0)),
+           ("5", (5, "it's", 2, "a", 3.0)),
+           ("6", (6, '"dq"', 2, "a", 3.0)),
+           ("8", (8, "", 2, "a", 1.0)),
+           ("9", (9, "multi\nline", 2, "a", 1.0))]
+    compare_rows("opts.jsonl", read_jsonl(os.path.join(out, "opts.jsonl"), pairs=True), exp,
+                 [("id", "int"), ("name", "string"), ("qty", "int"), ("kind", "string"), ("price", "float")],
+                 "json")
+    # line 8: kind 'c' (schema); line 12: a quoted '' is an empty string, not a missing int
+    check_dead_letter(os.path.join(out, "opts.dead.jsonl"), "e2e_csv_options", data,
+                      {8: "schema", 12: "parse"})
+    assert counts == {"in": 10, "out": 8, "dead": 2, "dropped": 0}, counts
+
+
+def test_sigterm_mid_file_commits_a_prefix(ctx):
+    """SIGTERM while a file is being read: exit 0, and what was written is exactly the results of
+    the first `in` records: no gap, no partial row, counts that add up."""
+    binary = build(ctx, os.path.join(E2E, "events.yaml"))
+    data = os.path.join(ctx.tmp, "events.csv")
+    rows = gen.generate(data, 400000, seed=77)
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    e = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    e.update(INPUT=data, OUT=out)
+    proc = subprocess.Popen([binary], env=e, cwd=ctx.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    so, se = proc.communicate(timeout=60)
+    assert proc.returncode == 0, "exit %r after SIGTERM\n%s" % (proc.returncode, se.decode("utf-8", "replace"))
+    counts = summary(subprocess.CompletedProcess([], 0, so, se))
+    n = counts["in"]
+    sink, purchases, dead, dropped = events_expect(rows[:n])
+    assert counts == {"in": n, "out": len(sink), "dead": len(dead), "dropped": dropped}, counts
+    compare_jsonl("events.jsonl", os.path.join(out, "events.jsonl"), sink, EVENTS_SINK_COLS)
+    check_dead_letter(os.path.join(out, "dead.jsonl"), "e2e_events", data, dead, {r.line: r for r in rows[:n]})
+    header, recs = read_csv(os.path.join(out, "purchases.csv"))
+    compare_rows("purchases.csv", recs, purchases, PURCHASES_COLS, "csv")
+
+
+def _us(y, mo, d, h=0, mi=0, s=0, frac=0):
+    return (days_of(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000000 + frac
+
+
+FORMAT_COLS = [("id", "int"), ("f1", "timestamp"), ("f2", "timestamp"), ("f3", "timestamp"),
+               ("f4", "date"), ("f5", "timestamp"), ("r", "timestamp")]
+FORMAT_GOOD = [  # texts, expected values (after id)
+    (["01.05.2024 10:00", "2024-05-01T12:00:00.5+02:00", "01 May 2024 10:00 pm", "01/05/24", "2024060",
+      "2024-05-01T10:00:00.1234567Z"],
+     [_us(2024, 5, 1, 10), _us(2024, 5, 1, 10, 0, 0, 500000), _us(2024, 5, 1, 22), days_of(2024, 5, 1),
+      _us(2024, 2, 29), _us(2024, 5, 1, 10, 0, 0, 123456)]),
+    (["1.5.2024 9:05", "2024-05-01T10:00:00.000001Z", "1 jan 2024 12:00 am", "31/12/69", "1970001",
+      "1969-12-31T23:59:59.9999999Z"],
+     [_us(2024, 5, 1, 9, 5), _us(2024, 5, 1, 10, 0, 0, 1), _us(2024, 1, 1, 0), days_of(1969, 12, 31), 0, -1]),
+    ([None, "2024-05-01T10:00:00.5-0130", "15 JANUARY 2024 12:30 pm", "29/02/00", "2023365", "2024-05-01 10:00"],
+     [None, _us(2024, 5, 1, 11, 30, 0, 500000), _us(2024, 1, 15, 12, 30), days_of(2000, 2, 29),
+      _us(2023, 12, 31), _us(2024, 5, 1, 10)]),
+    ([None, None, None, None, None, "2024-05-01"], [None, None, None, None, None, _us(2024, 5, 1)]),
+    ([None, None, None, None, None, "2024-05-01T10:00:00+05"], [None, None, None, None, None, _us(2024, 5, 1, 5)]),
+]
+FORMAT_BAD = [  # texts, field
+    (["31.04.2024 10:00", None, None, None, None, None], "f1"),
+    ([None, None, "01 Foo 2024 10:00 pm", None, None, None], "f3"),
+    ([None, None, "01 May 2024 13:00 pm", None, None, None], "f3"),
+    ([None, None, None, None, "2023366", None], "f5"),
+    ([None, None, None, "2024-05-01", None, None], "f4"),
+    ([None, None, None, None, None, "2024-05-01T10:00:60Z"], "r"),
+    ([None, "2024-05-01T10:00:00.5", None, None, None, None], "f2"),
+]
+
+
+def test_timestamp_and_date_patterns(ctx):
+    binary = build(ctx, os.path.join(E2E, "formats.yaml"))
+    data = os.path.join(ctx.tmp, "formats.csv")
+    exp, dead, fields = [], {}, {}
+    with open(data, "w", newline="") as f:
+        f.write("id,f1,f2,f3,f4,f5,r\n")
+        line, n = 2, 0
+        for texts, vals in FORMAT_GOOD:
+            f.write(_csv_line([str(n)] + texts) + "\n")
+            exp.append((" ".join(t for t in texts if t), tuple([n] + vals)))
+            n, line = n + 1, line + 1
+        for texts, field in FORMAT_BAD:
+            f.write(_csv_line([str(n)] + texts) + "\n")
+            dead[line] = "parse"
+            fields[line] = field
+            n, line = n + 1, line + 1
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    seen = check_dead_letter(os.path.join(out, "formats.dead.jsonl"), "e2e_formats", data, dead)
+    for ln, fld in fields.items():
+        assert "'%s'" % fld in seen[ln]["detail"], "line %d: detail %r does not name %s" % (ln, seen[ln]["detail"], fld)
+    compare_rows("formats.jsonl", read_jsonl(os.path.join(out, "formats.jsonl"), pairs=True), exp,
+                 FORMAT_COLS, "json")
+    assert counts == {"in": n, "out": len(exp), "dead": len(dead), "dropped": 0}, counts
+
+
+EXPR2_ROWS = [  # i, x, s, d
+    ("5", "2.5", "h\u00e9llo", "2024-02-28"),
+    ("2147483647", "-2.5", "\u0391\u03b2\u0393", "2024-12-31"),
+    ("-2147483648", "0", "\u0436\u0443\u043a", "1969-12-31"),
+    (None, None, None, None),
+    ("1", "123.456", " 42 ", "2024-01-01"),
+    ("150", "-7.5", "abc", "2000-02-28"),
+    ("-1", "0.05", "12x", "2024-03-01"),
+]
+EXPR2_COLS = [("id", "int"), ("i", "int"), ("x", "float"), ("s", "string"), ("d", "date"),
+              ("i_plus", "int"), ("i_wide", "int"), ("i_mul", "int"), ("xdiv0", "float"),
+              ("xmod", "float"), ("xbig", "float"), ("r0", "float"), ("r1", "float"), ("ri", "int"),
+              ("cat_i", "string"), ("cat_x", "string"), ("cat_d", "string"), ("to_int", "int"),
+              ("to_f", "int"), ("nocase", "string"), ("in_null", "bool"), ("d_plus", "date"),
+              ("d_diff", "int"), ("up", "string"), ("low", "string"), ("len", "int"), ("sub", "string")]
+
+
+def _expr2_values(n, r):
+    import math
+    i = None if r[0] is None else int(r[0])
+    x = None if r[1] is None else float(r[1])
+    s = r[2]
+    d = None if r[3] is None else _date_days(r[3])
+    i32 = lambda v: v if v is not None and gen.INT32_MIN <= v <= gen.INT32_MAX else None  # noqa: E731
+    fin = lambda v: v if v is not None and abs(v) != float("inf") else None  # noqa: E731
+    xs = {2.5: "2.5", -2.5: "-2.5", 0.0: "0", 123.456: "123.456", -7.5: "-7.5", 0.05: "0.05"}
+    ds = None if d is None else r[3]
+    to_int = None
+    if s is not None and re.fullmatch(r"[+-]?[0-9]+", s.strip(" \t\r\n")):
+        to_int = int(s.strip(" \t\r\n"))
+    return (n, i, x, s, d,
+            i32(None if i is None else i + 1), None if i is None else i + 1,
+            i32(None if i is None else i * 1000000), None,
+            None if x is None else math.fmod(x, 2),
+            fin(None if x is None else x * 1e308),
+            None if x is None else math.copysign(math.floor(abs(x) + 0.5), x),
+            {2.5: 2.5, -2.5: -2.5, 0.0: 0.0, 123.456: 123.5, -7.5: -7.5, 0.05: 0.1, None: None}[x],
+            i,
+            None if i is None else "#%d" % i,
+            None if x is None else "x=" + xs[x],
+            None if ds is None else ds + "!",
+            to_int,
+            None if x is None else int(x),
+            None if i is None else ("big" if i > 100 else None),
+            None if i is None else (True if i == 1 else None),
+            None if d is None else d + 1,
+            None if d is None else d - days_of(2024, 1, 1),
+            None if s is None else s.upper(), None if s is None else s.lower(),
+            None if s is None else len(s), None if s is None else s[1:3])
+
+
+def test_expression_details(ctx):
+    binary = build(ctx, os.path.join(E2E, "exprs2.yaml"))
+    data = os.path.join(ctx.tmp, "e2.csv")
+    with open(data, "w", newline="") as f:
+        f.write("id,i,x,s,d\n" + "".join(_csv_line([str(n)] + list(r)) + "\n" for n, r in enumerate(EXPR2_ROWS)))
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    exp = [("i=%s x=%s s=%r d=%s" % r, _expr2_values(n, r)) for n, r in enumerate(EXPR2_ROWS)]
+    compare_rows("exprs2.jsonl", read_jsonl(os.path.join(out, "exprs2.jsonl"), pairs=True), exp,
+                 EXPR2_COLS, "json")
+    assert counts == {"in": len(EXPR2_ROWS), "out": len(EXPR2_ROWS), "dead": 0, "dropped": 0}, counts
