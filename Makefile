@@ -48,13 +48,13 @@ $(RUNTIME_LIB): $(RUNTIME_OBJ)
 $(PIPEC): $(COMPILER_OBJ) $(RUNTIME_LIB)
 	@mkdir -p $(BIN)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(COMPILER_OBJ) $(RUNTIME_LIB) -lyaml -lm
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(COMPILER_OBJ) $(RUNTIME_LIB) -lyaml -lsqlite3 -lm
 
 # Unit tests link the compiler's modules (not main.c) and the runtime.
 $(BUILD)/tests/%: tests/unit/%.c $(COMPILER_LIB_OBJ) $(RUNTIME_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(COMPILER_LIB_OBJ) $(RUNTIME_LIB) -lyaml -lm
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(COMPILER_LIB_OBJ) $(RUNTIME_LIB) -lyaml -lsqlite3 -lm
 
 unit: $(UNIT_BIN)
 
@@ -86,14 +86,16 @@ san-check: deps
 bench: deps all pipelines
 	$(Q)/usr/bin/python3 bench/run.py
 
-# The first run on a fresh machine: no servers, bundled data, seconds.
+# The first run on a fresh machine: no servers, a generated sample, seconds.
 demo: deps all $(BIN)/quickstart
-	@rm -rf out/quickstart.*
-	@echo "== pipec demo: pipelines/quickstart.yaml on pipelines/data/events.csv"
-	@OUT=out ./$(BIN)/quickstart
-	@echo "== valid events:   out/quickstart.events.jsonl ($$(wc -l < out/quickstart.events.jsonl) rows)"
-	@echo "== rejected rows:  out/quickstart.dead.jsonl ($$(wc -l < out/quickstart.dead.jsonl) rows, each with its position and reason)"
-	@echo "== the plan:       ./$(BIN)/pipec explain pipelines/quickstart.yaml"
+	@rm -rf out/quickstart.db* out/quickstart.dead.jsonl && mkdir -p out
+	@/usr/bin/python3 pipelines/data/generate_events.py -o out/events.csv
+	@echo "== pipec demo: pipelines/quickstart.yaml on out/events.csv ($$(($$(wc -l < out/events.csv) - 1)) shop events, a few of them bad)"
+	@INPUT=out/events.csv OUT=out ./$(BIN)/quickstart
+	@echo "== revenue per minute and event type: out/quickstart.db, table revenue_per_minute"
+	@echo "   sqlite3 out/quickstart.db 'select * from revenue_per_minute limit 5'"
+	@echo "== rejected rows: out/quickstart.dead.jsonl ($$(wc -l < out/quickstart.dead.jsonl) rows, each with its position, reason and detail)"
+	@echo "== the plan: ./$(BIN)/pipec explain pipelines/quickstart.yaml"
 
 # Splices the key reference printed by `pipec docs` into docs/spec.md.
 docs: all

@@ -129,6 +129,7 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = inc;
     argv[n++] = (char *)o->c_file;
     argv[n++] = lib;
+    argv[n++] = "-lsqlite3";
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

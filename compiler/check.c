@@ -401,29 +401,39 @@ static void add_scope_field(Checker *ck, const char *name, Type type, const char
     f->nenum = nenum;
 }
 
-static Expr *check_expr(Checker *ck, const YNode *node, int nvisible, const char *what, Type *type_out) {
+/* Parses and checks an expression against `nvisible` fields of `fields`. */
+static Expr *check_expr_in(Checker *ck, const YNode *node, const ExprField *fields, int nvisible, const char *what, Type *type_out) {
     if (node->kind != YN_SCALAR) {
         diag_error(node->loc, "%s must be an expression, not %s", what, yaml_kind_name(node->kind));
         return NULL;
     }
     Expr *e = expr_parse(ck->a, node);
     if (!e) return NULL;
-    ExprScope scope = {ck->spec->scope_fields, nvisible, what};
+    ExprScope scope = {fields, nvisible, what};
     Type t = expr_check(ck->a, e, &scope);
     if (t == T_ERROR) return NULL;
     *type_out = t;
     return e;
 }
 
-static Expr *check_bool_expr(Checker *ck, const YNode *node, int nvisible, const char *what) {
+/* The same over the record's fields (schema first, then derived). */
+static Expr *check_expr(Checker *ck, const YNode *node, int nvisible, const char *what, Type *type_out) {
+    return check_expr_in(ck, node, ck->spec->scope_fields, nvisible, what, type_out);
+}
+
+static Expr *check_bool_expr_in(Checker *ck, const YNode *node, const ExprField *fields, int nvisible, const char *what) {
     Type t;
-    Expr *e = check_expr(ck, node, nvisible, what, &t);
+    Expr *e = check_expr_in(ck, node, fields, nvisible, what, &t);
     if (!e) return NULL;
     if (t != T_BOOL && t != T_NULL) {
         diag_error(expr_loc(e), "%s must be true or false, but this expression is %s", what, type_name(t));
         return NULL;
     }
     return e;
+}
+
+static Expr *check_bool_expr(Checker *ck, const YNode *node, int nvisible, const char *what) {
+    return check_bool_expr_in(ck, node, ck->spec->scope_fields, nvisible, what);
 }
 
 static void check_rules(Checker *ck, const YNode *rules) {
@@ -482,6 +492,257 @@ static void check_derive(Checker *ck, const YNode *derive) {
     }
 }
 
+/* ---- windows ----------------------------------------------------------------------------- */
+
+static const char *const agg_names[] = {"count", "sum", "avg", "min", "max", "first", "last", "count_distinct"};
+
+/* Finds a field visible to windows (schema and derived) by name, with "did you mean". */
+static int find_scope_field(Checker *ck, const YNode *name_node, const char *what) {
+    const Spec *s = ck->spec;
+    if (name_node->kind != YN_SCALAR) {
+        diag_error(name_node->loc, "%s must name a field", what);
+        return -1;
+    }
+    int i = scope_index(s, name_node->text);
+    if (i >= 0) return i;
+    const char *cands[256];
+    int n = 0;
+    for (int j = 0; j < s->nscope_fields && n < 256; j++) cands[n++] = s->scope_fields[j].name;
+    const char *best = suggest_closest(name_node->text, cands, n);
+    if (best) diag_error(name_node->loc, "unknown field '%s' in %s (did you mean '%s'?)", name_node->text, what, best);
+    else diag_error(name_node->loc, "unknown field '%s' in %s", name_node->text, what);
+    return -1;
+}
+
+/* Parses `NAME(ARG)` of a select entry. The argument is checked as an expression over the record;
+ * its positions are those of the argument inside the YAML scalar. */
+static bool check_aggregate(Checker *ck, const YNode *v, AggSpec *ag, const char *what) {
+    if (v->kind != YN_SCALAR) {
+        diag_error(v->loc, "%s must be an aggregate such as count(), sum(x) or avg(x)", what);
+        return false;
+    }
+    const char *t = v->text;
+    size_t i = 0;
+    while (t[i] == ' ') i++;
+    size_t name_start = i;
+    while (isalnum((unsigned char)t[i]) || t[i] == '_') i++;
+    size_t name_len = i - name_start;
+    while (t[i] == ' ') i++;
+    size_t close = strlen(t);
+    while (close > 0 && t[close - 1] == ' ') close--;
+    if (name_len == 0 || t[i] != '(' || close == 0 || t[close - 1] != ')') {
+        diag_error(yaml_scalar_loc(v, name_start), "%s must be an aggregate call such as count(), sum(x) or avg(x)", what);
+        return false;
+    }
+    char *name = arena_strndup(ck->a, t + name_start, name_len);
+    for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
+    static const AggKind kinds[] = {AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX, AGG_FIRST, AGG_LAST, AGG_COUNT_DISTINCT};
+    int which = -1;
+    for (int k = 0; k < 8; k++)
+        if (strcmp(name, agg_names[k]) == 0) which = k;
+    if (which < 0) {
+        const char *best = suggest_closest(name, agg_names, 8);
+        diag_error(yaml_scalar_loc(v, name_start), "unknown aggregate '%s'%s%s%s (aggregates: count, sum, avg, min, max, first, last, count_distinct)",
+                   name, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+        return false;
+    }
+    ag->kind = kinds[which];
+    ag->text = t;
+    size_t arg_start = i + 1, arg_end = close - 1;
+    while (arg_start < arg_end && t[arg_start] == ' ') arg_start++;
+    while (arg_end > arg_start && t[arg_end - 1] == ' ') arg_end--;
+    if (arg_start == arg_end) {
+        if (ag->kind != AGG_COUNT) {
+            diag_error(yaml_scalar_loc(v, i), "%s() needs an argument", name);
+            return false;
+        }
+        ag->kind = AGG_COUNT_ALL;
+        ag->type = T_INT64;
+        return true;
+    }
+    if (arg_end - arg_start == 1 && t[arg_start] == '*' && ag->kind == AGG_COUNT) {
+        ag->kind = AGG_COUNT_ALL;
+        ag->type = T_INT64;
+        return true;
+    }
+    /* A scalar node of its own for the argument, placed where the argument starts. */
+    YNode *arg = arena_alloc(ck->a, sizeof(YNode));
+    arg->kind = YN_SCALAR;
+    arg->loc = yaml_scalar_loc(v, arg_start);
+    arg->text = arena_strndup(ck->a, t + arg_start, arg_end - arg_start);
+    arg->len = arg_end - arg_start;
+    arg->style = YS_PLAIN;
+    Type at;
+    ag->arg = check_expr(ck, arg, ck->spec->nscope_fields, what, &at);
+    if (!ag->arg) return false;
+    ag->arg_type = at;
+    switch (ag->kind) {
+    case AGG_COUNT:
+    case AGG_COUNT_DISTINCT:
+        ag->type = T_INT64;
+        break;
+    case AGG_SUM:
+    case AGG_AVG:
+        if (!type_is_numeric(at)) {
+            diag_error(arg->loc, "%s() needs a number, but this is %s", name, type_name(at));
+            return false;
+        }
+        ag->type = ag->kind == AGG_AVG || at == T_FLOAT64 ? T_FLOAT64 : T_INT64;
+        break;
+    default:
+        if (at == T_NULL || at == T_INTERVAL) {
+            diag_error(arg->loc, "%s() of %s is not supported", name, type_name(at));
+            return false;
+        }
+        ag->type = at;
+        break;
+    }
+    if (at == T_NULL) {
+        diag_error(arg->loc, "the argument of %s() is always null", name);
+        return false;
+    }
+    return true;
+}
+
+static void add_out_field(Checker *ck, WindowSpec *w, const char *name, Type type, const ExprField *like) {
+    ExprField *f = &w->out_fields[w->nout++];
+    f->name = name;
+    f->type = type;
+    if (like) {
+        f->enum_values = like->enum_values;
+        f->nenum = like->nenum;
+    }
+    (void)ck;
+}
+
+static bool is_whole_days(int64_t us) { return us > 0 && us % 86400000000LL == 0; }
+
+static void check_window(Checker *ck, const YNode *k, const YNode *v, WindowSpec *w) {
+    Spec *s = ck->spec;
+    w->name = k->text;
+    w->loc = k->loc;
+    w->time_field = -1;
+    char *what = arena_printf(ck->a, "window '%s'", k->text);
+    if (!opts_check_map(v, window_opts, what, NULL)) return;
+    const YNode *tum = yaml_get(v, "tumbling"), *hop = yaml_get(v, "hopping"), *ses = yaml_get(v, "session");
+    int kinds = (tum != NULL) + (hop != NULL) + (ses != NULL);
+    if (kinds != 1) {
+        diag_error(v->loc, "%s needs exactly one of tumbling, hopping or session", what);
+        return;
+    }
+    if (tum) {
+        w->kind = WIN_TUMBLING;
+        parse_duration(tum->text, &w->size_us);
+    } else if (hop) {
+        w->kind = WIN_HOPPING;
+        if (!opts_check_map(hop, hopping_opts, arena_printf(ck->a, "hopping of %s", what), NULL)) return;
+        parse_duration(yaml_get(hop, "size")->text, &w->size_us);
+        parse_duration(yaml_get(hop, "every")->text, &w->every_us);
+        if (w->size_us % w->every_us != 0 || w->size_us < w->every_us) {
+            diag_error(yaml_get(hop, "size")->loc, "the size of a hopping window must be a multiple of its 'every'");
+            return;
+        }
+        if (w->size_us / w->every_us > 10000) {
+            diag_error(yaml_get(hop, "every")->loc, "a hopping window of more than 10000 steps (size / every) is not supported");
+            return;
+        }
+    } else {
+        w->kind = WIN_SESSION;
+        if (!opts_check_map(ses, session_opts, arena_printf(ck->a, "session of %s", what), NULL)) return;
+        parse_duration(yaml_get(ses, "gap")->text, &w->gap_us);
+    }
+    const YNode *n;
+    if ((n = yaml_get(v, "time"))) {
+        w->time_field = find_scope_field(ck, n, what);
+        if (w->time_field >= 0 && s->scope_fields[w->time_field].type != T_TIMESTAMP) {
+            diag_error(n->loc, "the time of %s must be a timestamp field; '%s' is %s", what, n->text,
+                       type_name(s->scope_fields[w->time_field].type));
+            w->time_field = -1;
+            return;
+        }
+    }
+    if ((n = yaml_get(v, "lateness")) && (!parse_duration(n->text, &w->lateness_us) || w->lateness_us < 0)) {
+        diag_error(n->loc, "lateness must be a duration such as 0s, 10s or 1h");
+        return;
+    }
+    if ((n = yaml_get(v, "late"))) w->late_drop = strcmp(n->text, "drop") == 0;
+    if ((n = yaml_get(v, "timezone"))) {
+        if (strcmp(n->text, "UTC") != 0 && strcmp(n->text, "Etc/UTC") != 0) {
+            if (w->kind != WIN_TUMBLING || !is_whole_days(w->size_us)) {
+                diag_error(n->loc, "timezone applies to tumbling windows of whole days (1d, 7d, ...)");
+                return;
+            }
+            char err[256];
+            prt_tz *tz = prt_tz_load(n->text, err, sizeof err);
+            if (!tz) {
+                diag_error(n->loc, "%s", err);
+                return;
+            }
+            prt_tz_free(tz);
+            w->timezone = n->text;
+        }
+    }
+    if ((n = yaml_get(v, "group_by"))) {
+        w->group_by = arena_alloc(ck->a, sizeof(int) * (size_t)(n->nitems + 1));
+        for (int i = 0; i < n->nitems; i++) {
+            int f = find_scope_field(ck, n->items[i], arena_printf(ck->a, "group_by of %s", what));
+            if (f < 0) continue;
+            for (int j = 0; j < w->ngroup; j++)
+                if (w->group_by[j] == f) diag_error(n->items[i]->loc, "'%s' is listed twice in group_by", n->items[i]->text);
+            w->group_by[w->ngroup++] = f;
+        }
+    }
+    if ((n = yaml_get(v, "where"))) {
+        w->where = check_bool_expr(ck, n, s->nscope_fields, arena_printf(ck->a, "where of %s", what));
+        w->where_text = n->text;
+    }
+    const YNode *sel = yaml_get(v, "select");
+    if (!sel) return;
+    if (sel->npairs == 0) {
+        diag_error(sel->loc, "select of %s needs at least one aggregate", what);
+        return;
+    }
+    w->aggs = arena_alloc(ck->a, sizeof(AggSpec) * (size_t)sel->npairs);
+    w->out_fields = arena_alloc(ck->a, sizeof(ExprField) * (size_t)(2 + w->ngroup + sel->npairs));
+    add_out_field(ck, w, "window_start", T_TIMESTAMP, NULL);
+    add_out_field(ck, w, "window_end", T_TIMESTAMP, NULL);
+    for (int i = 0; i < w->ngroup; i++) {
+        const ExprField *g = &s->scope_fields[w->group_by[i]];
+        add_out_field(ck, w, g->name, g->type, g);
+    }
+    for (int i = 0; i < sel->npairs; i++) {
+        const YNode *ak = sel->pairs[i].key;
+        if (!check_new_name(ak, "window output")) continue;
+        bool clash = false;
+        for (int j = 0; j < w->nout; j++)
+            if (strcmp(w->out_fields[j].name, ak->text) == 0) clash = true;
+        if (clash) {
+            diag_error(ak->loc, "'%s' is already an output field of %s", ak->text, what);
+            continue;
+        }
+        AggSpec *ag = &w->aggs[w->naggs];
+        ag->name = ak->text;
+        ag->loc = ak->loc;
+        if (!check_aggregate(ck, sel->pairs[i].value, ag, arena_printf(ck->a, "'%s' of %s", ak->text, what))) continue;
+        w->naggs++;
+        add_out_field(ck, w, ag->name, ag->type, NULL);
+    }
+}
+
+static void check_windows(Checker *ck, const YNode *windows) {
+    Spec *s = ck->spec;
+    s->windows = arena_alloc(ck->a, sizeof(WindowSpec) * (size_t)(windows->npairs + 1));
+    for (int i = 0; i < windows->npairs; i++) {
+        const YNode *k = windows->pairs[i].key;
+        if (!check_new_name(k, "window")) continue;
+        if (strcmp(k->text, "rows") == 0) {
+            diag_error(k->loc, "'rows' names the records themselves and cannot name a window");
+            continue;
+        }
+        check_window(ck, k, windows->pairs[i].value, &s->windows[s->nwindows++]);
+    }
+}
+
 /* ---- sinks and dead letter --------------------------------------------------------------- */
 
 static Encoding encoding_of(const char *fmt) {
@@ -490,8 +751,7 @@ static Encoding encoding_of(const char *fmt) {
     return ENC_JSONL;
 }
 
-static void check_columns(Checker *ck, SinkSpec *sk, const YNode *cols) {
-    Spec *s = ck->spec;
+static void check_columns(Checker *ck, SinkSpec *sk, const YNode *cols, ExprField *scope, int nscope) {
     if (cols->npairs == 0) {
         diag_error(cols->loc, "columns of sink '%s' is empty", sk->name);
         return;
@@ -502,7 +762,7 @@ static void check_columns(Checker *ck, SinkSpec *sk, const YNode *cols) {
         for (int j = 0; j < sk->ncolumns; j++)
             if (strcmp(sk->columns[j].name, k->text) == 0) diag_error(k->loc, "column '%s' is listed twice", k->text);
         Type t;
-        Expr *e = check_expr(ck, v, s->nscope_fields, arena_printf(ck->a, "column '%s' of sink '%s'", k->text, sk->name), &t);
+        Expr *e = check_expr_in(ck, v, scope, nscope, arena_printf(ck->a, "column '%s' of sink '%s'", k->text, sk->name), &t);
         if (!e) continue;
         if (t == T_NULL || t == T_INTERVAL) {
             diag_error(expr_loc(e), "column '%s' of sink '%s' is %s, which a sink cannot store%s", k->text, sk->name,
@@ -515,6 +775,34 @@ static void check_columns(Checker *ck, SinkSpec *sk, const YNode *cols) {
         c->text = v->text;
         c->expr = e;
         c->type = t;
+    }
+}
+
+/* Resolves `key: [...]` against the sink's columns (its explicit columns, or every field). */
+static void check_sink_key(Checker *ck, SinkSpec *sk, const ExprField *scope, int nscope) {
+    const YNode *kn = sk->key_node;
+    int ncols = sk->ncolumns ? sk->ncolumns : nscope;
+    const char **names = arena_alloc(ck->a, sizeof(char *) * (size_t)(ncols + 1));
+    for (int i = 0; i < ncols; i++) names[i] = sk->ncolumns ? sk->columns[i].name : scope[i].name;
+    if (kn->nitems == 0) {
+        diag_error(kn->loc, "the key of sink '%s' needs at least one column", sk->name);
+        return;
+    }
+    sk->key = arena_alloc(ck->a, sizeof(int) * (size_t)kn->nitems);
+    for (int i = 0; i < kn->nitems; i++) {
+        const YNode *it = kn->items[i];
+        int found = -1;
+        for (int j = 0; it->kind == YN_SCALAR && j < ncols; j++)
+            if (strcmp(names[j], it->text) == 0) found = j;
+        if (found < 0) {
+            const char *best = it->kind == YN_SCALAR ? suggest_closest(it->text, names, ncols) : NULL;
+            diag_error(it->loc, "key column '%s' is not a column of sink '%s'%s%s%s", it->kind == YN_SCALAR ? it->text : "?",
+                       sk->name, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+            continue;
+        }
+        for (int j = 0; j < sk->nkey; j++)
+            if (sk->key[j] == found) diag_error(it->loc, "key column '%s' is listed twice", it->text);
+        sk->key[sk->nkey++] = found;
     }
 }
 
@@ -531,27 +819,55 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
     const YNode *conn_node = NULL;
     const ConnDef *c = find_connector(v, sink_conns, what, ignore, &conn_node);
     if (c && check_conn_opts(conn_node, c, what)) {
-        sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : SINK_STDOUT;
-        sk->encoding = encoding_of(opt_text(conn_node, "format", c->opts));
-        if (sk->kind == SINK_FILE) {
+        sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : strcmp(c->name, "sqlite") == 0 ? SINK_SQLITE : SINK_STDOUT;
+        if (sk->kind == SINK_SQLITE) {
+            sk->encoding = ENC_ROWS;
+            sk->table = opt_text(conn_node, "table", c->opts);
+            sk->upsert = strcmp(opt_text(conn_node, "mode", c->opts), "upsert") == 0;
+            sk->key_node = yaml_get(conn_node, "key");
+            if (sk->upsert && !sk->key_node)
+                diag_error(conn_node->loc, "sink '%s' upserts, so it needs 'key: [columns]'", sk->name);
+        } else {
+            sk->encoding = encoding_of(opt_text(conn_node, "format", c->opts));
+        }
+        if (sk->kind == SINK_FILE || sk->kind == SINK_SQLITE) {
             sk->path = opt_text(conn_node, "path", c->opts);
             check_env_refs(yaml_get(conn_node, "path"));
         }
     }
     const YNode *n;
+    sk->from_window = -1;
     if ((n = yaml_get(v, "from")) && n->kind == YN_SCALAR && strcmp(n->text, "rows") != 0) {
-        diag_error(n->loc, "sink '%s' reads from '%s', but the only source of rows is 'rows' (windows are not available in this version of pipec)", sk->name, n->text);
+        for (int i = 0; i < s->nwindows; i++)
+            if (strcmp(s->windows[i].name, n->text) == 0) sk->from_window = i;
+        if (sk->from_window < 0) {
+            const char *cands[65] = {"rows"};
+            int nc = 1;
+            for (int i = 0; i < s->nwindows && nc < 65; i++) cands[nc++] = s->windows[i].name;
+            const char *best = suggest_closest(n->text, cands, nc);
+            diag_error(n->loc, "sink '%s' reads from '%s', which is neither 'rows' nor a window%s%s%s", sk->name, n->text,
+                       best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+            return;
+        }
+    }
+    /* A sink's expressions see the records, or the rows of its window. */
+    ExprField *scope = s->scope_fields;
+    int nscope = s->nscope_fields;
+    if (sk->from_window >= 0) {
+        scope = s->windows[sk->from_window].out_fields;
+        nscope = s->windows[sk->from_window].nout;
     }
     if ((n = yaml_get(v, "where"))) {
-        sk->where = check_bool_expr(ck, n, s->nscope_fields, arena_printf(ck->a, "where of sink '%s'", sk->name));
+        sk->where = check_bool_expr_in(ck, n, scope, nscope, arena_printf(ck->a, "where of sink '%s'", sk->name));
         sk->where_text = n->text;
     }
     if ((n = yaml_get(v, "columns"))) {
         if (n->kind != YN_MAP)
             diag_error(n->loc, "columns of sink '%s' must be a map: output column -> expression", sk->name);
         else
-            check_columns(ck, sk, n);
+            check_columns(ck, sk, n, scope, nscope);
     }
+    if (sk->key_node) check_sink_key(ck, sk, scope, nscope);
 }
 
 static void check_sinks(Checker *ck, const YNode *sinks) {
@@ -697,8 +1013,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
         s->filter = check_bool_expr(&ck, n, s->nscope_fields, "the filter");
         s->filter_text = n->text;
     }
-    if ((n = yaml_get(root, "windows")))
-        diag_error(n->loc, "windows are not available in this version of pipec");
+    if ((n = yaml_get(root, "windows")) && n->kind == YN_MAP) check_windows(&ck, n);
     if ((n = yaml_get(root, "sinks")) && n->kind == YN_MAP) check_sinks(&ck, n);
     if ((n = yaml_get(root, "dead_letter")) && n->kind == YN_MAP) check_dead_letter(&ck, n);
     check_distinct_files(&ck);

@@ -65,6 +65,21 @@ static const char *emit_truth(Emitter *em, SBuf *code, int ind, const Expr *e) {
 /* Appends C that writes one value in the sink's encoding to the prt_buf `buf`. */
 static void encode_value(Arena *a, SBuf *o, int ind, Encoding enc, const char *buf, CVal v) {
     bool nullable = strcmp(v.isnull, "0") != 0;
+    if (enc == ENC_ROWS) {
+        static const char *const fns[] = {
+            [T_BOOL] = "prt_row_bool", [T_INT32] = "prt_row_i64", [T_INT64] = "prt_row_i64",
+            [T_FLOAT64] = "prt_row_f64", [T_TIMESTAMP] = "prt_row_ts", [T_DATE] = "prt_row_date",
+        };
+        indent(o, ind);
+        if (nullable) sbuf_printf(o, "if (%s) prt_row_null(%s);\n", v.isnull, buf);
+        if (nullable) {
+            indent(o, ind);
+            sbuf_puts(o, "else ");
+        }
+        if (v.type == T_STRING) sbuf_printf(o, "{ prt_str s_ = %s; prt_row_str(%s, s_.p, s_.n); }\n", v.val, buf);
+        else sbuf_printf(o, "%s(%s, %s);\n", fns[v.type], buf, v.val);
+        return;
+    }
     if (nullable) {
         indent(o, ind);
         if (enc == ENC_JSONL) sbuf_printf(o, "if (%s) prt_buf_lit(%s, \"null\");\n", v.isnull, buf);
@@ -130,24 +145,28 @@ static void put_literal(SBuf *o, int ind, const char *buf, const char *text) {
     sbuf_puts(o, ");\n");
 }
 
-/* The value of a plain field as a CVal (enums converted to their string). */
-static CVal field_value(Emitter *em, const IrField *f) {
+/* The value of a plain field of the struct `var` (the record `r`, or a window row `o`) as a CVal
+ * (enums converted to their string). */
+static CVal field_value_in(Emitter *em, const IrField *f, const char *var) {
     CVal v;
     v.type = f->type;
-    v.val = f->enum_array ? arena_printf(em->a, "%s[r.%s]", f->enum_array, f->c_name)
-                          : arena_printf(em->a, "r.%s", f->c_name);
-    v.isnull = f->null_bit < 0 ? "0" : arena_printf(em->a, "((r.nulls[%d] >> %d) & 1)", f->null_bit / 64, f->null_bit % 64);
+    v.val = f->enum_array ? arena_printf(em->a, "%s[%s.%s]", f->enum_array, var, f->c_name)
+                          : arena_printf(em->a, "%s.%s", var, f->c_name);
+    v.isnull = f->null_bit < 0 ? "0" : arena_printf(em->a, "((%s.nulls[%d] >> %d) & 1)", var, f->null_bit / 64, f->null_bit % 64);
     return v;
 }
 
-static const char *sink_code(Emitter *em, const IrSink *is) {
+static CVal field_value(Emitter *em, const IrField *f) { return field_value_in(em, f, "r"); }
+
+static const char *sink_code(Emitter *em, const IrSink *is, int ind) {
     SBuf o = {0};
-    const int ind = 4;
     Encoding enc = is->spec->encoding;
+    int w = is->spec->from_window;
+    const IrField *fields = w >= 0 ? em->ir->windows[w].out : em->ir->fields;
     CVal *vals = arena_alloc(em->a, sizeof(CVal) * (size_t)is->ncols);
     for (int j = 0; j < is->ncols; j++) {
         const IrColumn *c = &is->cols[j];
-        vals[j] = c->field >= 0 ? field_value(em, &em->ir->fields[c->field]) : emit_expr(em, &o, ind, c->expr);
+        vals[j] = c->field >= 0 ? field_value_in(em, &fields[c->field], w >= 0 ? "o" : "r") : emit_expr(em, &o, ind, c->expr);
     }
     for (int j = 0; j < is->ncols; j++) {
         const IrColumn *c = &is->cols[j];
@@ -369,11 +388,30 @@ static TVal *condition_model(Emitter *em, const Expr *e, const char *text, int i
 }
 
 static const char *encoding_c(Encoding e) {
-    return e == ENC_CSV ? "PRT_ENC_CSV" : e == ENC_TABLE ? "PRT_ENC_TABLE" : "PRT_ENC_JSONL";
+    static const char *const names[] = {"PRT_ENC_CSV", "PRT_ENC_JSONL", "PRT_ENC_TABLE", "PRT_ENC_ROWS"};
+    return names[e];
 }
 
 static const char *encoding_name(Encoding e) {
-    return e == ENC_CSV ? "csv" : e == ENC_TABLE ? "table" : "jsonl";
+    static const char *const names[] = {"csv", "jsonl", "table", "rows"};
+    return names[e];
+}
+
+static const char *sink_kind_c(SinkKind k) {
+    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE"};
+    return names[k];
+}
+
+static const char *col_type_c(Type t) {
+    switch (t) {
+    case T_BOOL: return "PRT_T_BOOL";
+    case T_INT32: return "PRT_T_INT32";
+    case T_INT64: return "PRT_T_INT64";
+    case T_FLOAT64: return "PRT_T_FLOAT64";
+    case T_TIMESTAMP: return "PRT_T_TIMESTAMP";
+    case T_DATE: return "PRT_T_DATE";
+    default: return "PRT_T_STRING";
+    }
 }
 
 static TVal *sink_model(Emitter *em, const IrSink *is) {
@@ -383,15 +421,220 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set_str(a, m, "name", sk->name);
     tv_set_str(a, m, "encoding", encoding_name(sk->encoding));
     tv_set_str(a, m, "encoding_c", encoding_c(sk->encoding));
-    tv_set_str(a, m, "kind_c", sk->kind == SINK_FILE ? "PRT_SINK_FILE" : "PRT_SINK_STDOUT");
+    tv_set_str(a, m, "kind_c", sink_kind_c(sk->kind));
+    tv_set_bool(a, m, "db", sk->kind == SINK_SQLITE);
+    tv_set_str(a, m, "table_c", c_str_or_null(a, sk->table));
+    tv_set_str(a, m, "mode_c", sk->upsert ? "PRT_MODE_UPSERT" : "PRT_MODE_INSERT");
+    TVal *key = tv_list(a), *types = tv_list(a);
+    for (int j = 0; j < sk->nkey; j++) tv_push(a, key, tv_int(a, sk->key[j]));
+    for (int j = 0; j < is->ncols; j++) tv_push(a, types, tv_str(a, col_type_c(is->cols[j].type)));
+    tv_set(a, m, "key", key);
+    tv_set(a, m, "column_types", types);
     tv_set_str(a, m, "path_c", c_str_or_null(a, sk->path));
     tv_set_str(a, m, "columns_array", arena_printf(a, "columns_%s", sk->name));
     TVal *cols = tv_list(a);
     for (int j = 0; j < is->ncols; j++) tv_push(a, cols, tv_str(a, is->cols[j].name));
     tv_set(a, m, "columns", cols);
-    if (sk->where) tv_set(a, m, "where", condition_model(em, sk->where, sk->where_text, 3));
+    int ind = sk->from_window >= 0 ? 2 : 3;
+    if (sk->where) tv_set(a, m, "where", condition_model(em, sk->where, sk->where_text, ind));
     else tv_set_bool(a, m, "where", false);
-    tv_set_str(a, m, "code", sink_code(em, is));
+    tv_set_str(a, m, "code", sink_code(em, is, ind + 1));
+    tv_set_int(a, m, "index", is - em->ir->sinks);
+    tv_set_bool(a, m, "rows", sk->from_window < 0);
+    return m;
+}
+
+/* ---- windows ----------------------------------------------------------------------------- */
+
+static const char *agg_kind_id(AggKind k) {
+    static const char *const ids[] = {"count_all", "count", "sum", "avg", "min", "max", "first", "last", "count_distinct"};
+    return ids[k];
+}
+
+/* C that hashes a value into the running hash `h`. */
+static const char *hash_code(Arena *a, Type t, const char *val) {
+    switch (t) {
+    case T_STRING: return arena_printf(a, "h = prt_hash_bytes(%s.p, %s.n, h);", val, val);
+    case T_FLOAT64: return arena_printf(a, "{ double d_ = %s == 0 ? 0.0 : %s; uint64_t u_; memcpy(&u_, &d_, 8); h = prt_hash_u64(u_, h); }", val, val);
+    default: return arena_printf(a, "h = prt_hash_u64((uint64_t)(int64_t)%s, h);", val);
+    }
+}
+
+/* C that compares two values `x` and `y` of a type, giving <0, 0, >0 in `c`. */
+static const char *cmp_code(Arena *a, Type t, const char *x, const char *y) {
+    if (t == T_STRING) return arena_printf(a, "c = prt_str_cmp(%s, %s);", x, y);
+    return arena_printf(a, "c = (%s > %s) - (%s < %s);", x, y, x, y);
+}
+
+/* C that adds a value's bytes to a count_distinct set. */
+static const char *dset_add_code(Arena *a, Type t, const char *set, const char *val) {
+    switch (t) {
+    case T_STRING: return arena_printf(a, "prt_dset_add(&%s, %s.p, %s.n);", set, val, val);
+    case T_FLOAT64: return arena_printf(a, "{ double d_ = %s == 0 ? 0.0 : %s; prt_dset_add(&%s, &d_, 8); }", val, val, set);
+    case T_BOOL: return arena_printf(a, "{ uint8_t b_ = %s; prt_dset_add(&%s, &b_, 1); }", val, set);
+    default: return arena_printf(a, "{ int64_t i_ = %s; prt_dset_add(&%s, &i_, 8); }", val, set);
+    }
+}
+
+/* `all_sinks` are the sink models already built, in spec order. */
+/* State serialization of one entry member of a C type (save: `e->NAME`; load: `e.NAME`). */
+static void ser_member(Arena *a, SBuf *save, SBuf *load, const char *ctype, const char *name) {
+    if (strcmp(ctype, "prt_str") == 0) {
+        sbuf_printf(save, "        prt_state_put_bytes(b, e->%s.p, e->%s.n);\n", name, name);
+        sbuf_printf(load, "        e.%s = prt_state_get_str(rd);\n", name);
+    } else if (strcmp(ctype, "double") == 0) {
+        sbuf_printf(save, "        prt_state_put_f64(b, e->%s);\n", name);
+        sbuf_printf(load, "        e.%s = prt_state_get_f64(rd);\n", name);
+    } else if (strcmp(ctype, "prt_dset *") == 0) {
+        sbuf_printf(save, "        prt_state_put_dset(b, e->%s);\n", name);
+        sbuf_printf(load, "        e.%s = prt_state_get_dset(rd);\n", name);
+    } else {
+        sbuf_printf(save, "        prt_state_put_u64(b, (uint64_t)(int64_t)e->%s);\n", name);
+        sbuf_printf(load, "        e.%s = (%s)(int64_t)prt_state_get_u64(rd);\n", name, ctype);
+    }
+    (void)a;
+}
+
+/* The members of an aggregate's accumulator, as in the entry struct of the template. */
+static void ser_aggregate(Arena *a, SBuf *save, SBuf *load, const AggSpec *ag, const char *c) {
+    const char *vtype = ag->arg ? type_c_name(ag->arg_type) : "int64_t";
+    switch (ag->kind) {
+    case AGG_COUNT_ALL:
+    case AGG_COUNT:
+        ser_member(a, save, load, "int64_t", c);
+        break;
+    case AGG_SUM:
+        ser_member(a, save, load, type_c_name(ag->type), c);
+        ser_member(a, save, load, "int64_t", arena_printf(a, "%s_n", c));
+        ser_member(a, save, load, "bool", arena_printf(a, "%s_ovf", c));
+        break;
+    case AGG_AVG:
+        ser_member(a, save, load, "double", c);
+        ser_member(a, save, load, "int64_t", arena_printf(a, "%s_n", c));
+        break;
+    case AGG_MIN:
+    case AGG_MAX:
+        ser_member(a, save, load, vtype, c);
+        ser_member(a, save, load, "bool", arena_printf(a, "%s_has", c));
+        break;
+    case AGG_FIRST:
+    case AGG_LAST:
+        ser_member(a, save, load, vtype, c);
+        ser_member(a, save, load, "bool", arena_printf(a, "%s_has", c));
+        ser_member(a, save, load, "bool", arena_printf(a, "%s_null", c));
+        ser_member(a, save, load, "int64_t", arena_printf(a, "%s_t", c));
+        break;
+    case AGG_COUNT_DISTINCT:
+        ser_member(a, save, load, "prt_dset *", c);
+        break;
+    }
+}
+
+static TVal *window_model(Emitter *em, int wi, const TVal *all_sinks) {
+    Arena *a = em->a;
+    const Ir *ir = em->ir;
+    const IrWindow *iw = &ir->windows[wi];
+    const WindowSpec *w = iw->spec;
+    const Spec *s = ir->spec;
+    TVal *m = tv_map(a);
+    const char *p = iw->prefix;
+    tv_set_str(a, m, "p", p);
+    tv_set_str(a, m, "name", w->name);
+    tv_set_str(a, m, "kind", w->kind == WIN_TUMBLING ? "tumbling" : w->kind == WIN_HOPPING ? "hopping" : "session");
+    tv_set_int(a, m, "size", w->size_us);
+    tv_set_int(a, m, "every", w->kind == WIN_HOPPING ? w->every_us : w->size_us);
+    tv_set_int(a, m, "gap", w->gap_us);
+    tv_set_int(a, m, "lateness", w->lateness_us);
+    tv_set_bool(a, m, "late_drop", w->late_drop);
+    tv_set_bool(a, m, "tz", w->timezone != NULL);
+    tv_set_str(a, m, "tz_name", w->timezone ? w->timezone : "UTC");
+    tv_set_int(a, m, "ndays", w->size_us / 86400000000LL);
+    tv_set_str(a, m, "time_c", w->time_field >= 0 ? s->scope_fields[w->time_field].c_value : "run->batch_now_us");
+    tv_set_bool(a, m, "event_time", w->time_field >= 0);
+    tv_set_int(a, m, "out_null_words", iw->out_null_words);
+    if (w->where) tv_set(a, m, "where", condition_model(em, w->where, w->where_text, 3));
+    else tv_set_bool(a, m, "where", false);
+
+    TVal *keys = tv_list(a);
+    for (int i = 0; i < w->ngroup; i++) {
+        const IrField *src = &ir->fields[w->group_by[i]];
+        const IrField *out = &iw->out[2 + i];
+        TVal *k = tv_map(a);
+        const char *kc = arena_printf(a, "k_%s", src->name);
+        tv_set_str(a, k, "c", kc);
+        tv_set_str(a, k, "out_c", out->c_name);
+        tv_set_str(a, k, "ctype", src->enum_array ? "int32_t" : type_c_name(src->type));
+        tv_set_bool(a, k, "is_str", src->type == T_STRING && !src->enum_array);
+        tv_set_str(a, k, "val", arena_printf(a, "r.%s", src->c_name));
+        tv_set_str(a, k, "isnull", src->null_bit < 0 ? "0" : arena_printf(a, "((r.nulls[%d] >> %d) & 1)", src->null_bit / 64, src->null_bit % 64));
+        tv_set_int(a, k, "bit", i);
+        tv_set_int(a, k, "out_bit", out->null_bit);
+        tv_set_int(a, k, "out_word", out->null_bit < 0 ? 0 : out->null_bit / 64);
+        tv_set_int(a, k, "out_shift", out->null_bit < 0 ? 0 : out->null_bit % 64);
+        Type kt = src->enum_array ? T_INT32 : src->type;
+        tv_set_str(a, k, "hash", hash_code(a, kt, arena_printf(a, "e->%s", kc)));
+        tv_set_str(a, k, "cmp", cmp_code(a, kt, arena_printf(a, "x->%s", kc), arena_printf(a, "y->%s", kc)));
+        tv_set_str(a, k, "eq", kt == T_STRING ? arena_printf(a, "prt_str_eq(e->%s, k->%s)", kc, kc)
+                                             : arena_printf(a, "e->%s == k->%s", kc, kc));
+        tv_push(a, keys, k);
+    }
+    tv_set(a, m, "keys", keys);
+
+    TVal *aggs = tv_list(a);
+    for (int i = 0; i < w->naggs; i++) {
+        const AggSpec *ag = &w->aggs[i];
+        const IrField *out = &iw->out[2 + w->ngroup + i];
+        TVal *g = tv_map(a);
+        const char *ac = arena_printf(a, "a_%s", ag->name);
+        tv_set_str(a, g, "c", ac);
+        tv_set_str(a, g, "kind", agg_kind_id(ag->kind));
+        tv_set_str(a, g, "out_c", out->c_name);
+        tv_set_int(a, g, "out_word", out->null_bit < 0 ? 0 : out->null_bit / 64);
+        tv_set_int(a, g, "out_shift", out->null_bit < 0 ? 0 : out->null_bit % 64);
+        tv_set_str(a, g, "vtype", ag->arg ? type_c_name(ag->arg_type) : "int64_t");
+        tv_set_str(a, g, "otype", type_c_name(ag->type));
+        tv_set_bool(a, g, "is_str", ag->arg && ag->arg_type == T_STRING);
+        tv_set_bool(a, g, "int_sum", ag->kind == AGG_SUM && ag->type == T_INT64);
+        if (ag->arg) {
+            SBuf code = {0};
+            CVal v = emit_expr(em, &code, 4, ag->arg);
+            tv_set_str(a, g, "code", code_text(a, &code));
+            tv_set_str(a, g, "val", v.val);
+            tv_set_str(a, g, "isnull", v.isnull);
+            tv_set_str(a, g, "cmp_new", cmp_code(a, ag->arg_type, "v_", arena_printf(a, "e->%s", ac)));
+            tv_set_str(a, g, "cmp_merge", cmp_code(a, ag->arg_type, arena_printf(a, "s->%s", ac), arena_printf(a, "d->%s", ac)));
+            tv_set_str(a, g, "dset_add", dset_add_code(a, ag->arg_type, arena_printf(a, "e->%s", ac), "v_"));
+            sbuf_free(&code);
+        } else {
+            tv_set_str(a, g, "code", "");
+        }
+        tv_push(a, aggs, g);
+    }
+    tv_set(a, m, "aggs", aggs);
+
+    SBuf save = {0}, load = {0};
+    for (int i = 0; i < w->ngroup; i++) {
+        const IrField *src = &ir->fields[w->group_by[i]];
+        ser_member(a, &save, &load, src->enum_array ? "int32_t" : type_c_name(src->type), arena_printf(a, "k_%s", src->name));
+    }
+    for (int i = 0; i < w->naggs; i++) ser_aggregate(a, &save, &load, &w->aggs[i], arena_printf(a, "a_%s", w->aggs[i].name));
+    tv_set_str(a, m, "save_code", code_text(a, &save));
+    tv_set_str(a, m, "load_code", code_text(a, &load));
+    sbuf_free(&save);
+    sbuf_free(&load);
+
+    TVal *sinks = tv_list(a);
+    for (int i = 0; i < ir->nsinks; i++)
+        if (ir->sinks[i].spec->from_window == wi) tv_push(a, sinks, all_sinks->items[i]);
+    tv_set(a, m, "sinks", sinks);
+    TVal *out = tv_list(a);
+    for (int i = 0; i < iw->nout; i++) {
+        TVal *f = tv_map(a);
+        tv_set_str(a, f, "c_name", iw->out[i].c_name);
+        tv_set_str(a, f, "ctype", iw->out[i].enum_array ? "int32_t" : type_c_name(iw->out[i].type));
+        tv_push(a, out, f);
+    }
+    tv_set(a, m, "out", out);
     return m;
 }
 
@@ -441,6 +684,7 @@ static const char *help_text(Emitter *em) {
     for (int i = 0; i < s->nsinks; i++) {
         const SinkSpec *sk = &s->sinks[i];
         if (sk->kind == SINK_FILE) sbuf_printf(&h, "  %s: file %s (%s)\n", sk->name, sk->path, encoding_name(sk->encoding));
+        else if (sk->kind == SINK_SQLITE) sbuf_printf(&h, "  %s: SQLite %s, table %s (%s)\n", sk->name, sk->path, sk->table, sk->upsert ? "upsert" : "insert");
         else sbuf_printf(&h, "  %s: standard output (%s)\n", sk->name, encoding_name(sk->encoding));
         collect_env(&env, sk->path);
     }
@@ -523,10 +767,13 @@ static TVal *build_model(Emitter *em) {
     TVal *sinks = tv_list(a);
     for (int i = 0; i < ir->nsinks; i++) tv_push(a, sinks, sink_model(em, &ir->sinks[i]));
     tv_set(a, m, "sinks", sinks);
+    TVal *windows = tv_list(a);
+    for (int i = 0; i < ir->nwindows; i++) tv_push(a, windows, window_model(em, i, sinks));
+    tv_set(a, m, "windows", windows);
 
     if (s->dead_letter.present) {
         TVal *dl = tv_map(a);
-        tv_set_str(a, dl, "kind_c", s->dead_letter.kind == SINK_FILE ? "PRT_SINK_FILE" : "PRT_SINK_STDOUT");
+        tv_set_str(a, dl, "kind_c", sink_kind_c(s->dead_letter.kind));
         tv_set_str(a, dl, "encoding_c", encoding_c(s->dead_letter.encoding));
         tv_set_str(a, dl, "path_c", c_str_or_null(a, s->dead_letter.path));
         tv_set(a, m, "dead_letter", dl);

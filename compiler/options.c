@@ -52,14 +52,25 @@ const OptDef checkpoint_opts[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
+const OptDef hopping_opts[] = {
+    {"size", OPT_DURATION, true, NULL, NULL, "the window's length"},
+    {"every", OPT_DURATION, true, NULL, NULL, "how far each window starts after the previous; size must be a multiple"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef session_opts[] = {
+    {"gap", OPT_DURATION, true, NULL, NULL, "a session ends after this long without a record of its group"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
 const OptDef window_opts[] = {
     {"tumbling", OPT_DURATION, false, NULL, NULL, "fixed, non-overlapping windows of this size"},
     {"hopping", OPT_MAP, false, NULL, NULL, "{size, every}: overlapping windows"},
     {"session", OPT_MAP, false, NULL, NULL, "{gap}: windows closed by a gap of inactivity"},
     {"time", OPT_STRING, false, NULL, NULL, "the timestamp field giving event time; omit for processing time"},
-    {"lateness", OPT_DURATION, false, "0s", NULL, "watermark = max event time seen - lateness"},
+    {"lateness", OPT_STRING, false, "0s", NULL, "watermark = max event time seen - lateness (a duration, 0s allowed)"},
     {"late", OPT_ENUM, false, "dead_letter", "dead_letter|drop", "what happens to a record for a closed window"},
-    {"timezone", OPT_STRING, false, "UTC", NULL, "day windows align to local midnight of this IANA zone"},
+    {"timezone", OPT_STRING, false, "UTC", NULL, "tumbling windows of whole days align to local midnight of this IANA zone"},
     {"group_by", OPT_LIST, false, NULL, NULL, "fields to group by"},
     {"where", OPT_EXPR, false, NULL, NULL, "only records for which this is true are aggregated"},
     {"select", OPT_MAP, true, NULL, NULL, "output field -> aggregate"},
@@ -197,7 +208,7 @@ const ConnDef sink_conns[] = {
     {"postgres", false, postgres_sink_opts, "a PostgreSQL table"},
     {"kafka", false, kafka_sink_opts, "a Kafka topic"},
     {"parquet", false, parquet_sink_opts, "Parquet files in a data lake"},
-    {"sqlite", false, sqlite_sink_opts, "an SQLite table"},
+    {"sqlite", true, sqlite_sink_opts, "an SQLite table, written in one transaction per commit together with the checkpoint"},
     {NULL, false, NULL, NULL},
 };
 

@@ -43,6 +43,8 @@ extern const OptDef field_opts[];
 extern const OptDef sink_common_opts[];    /* from, where, columns */
 extern const OptDef checkpoint_opts[];
 extern const OptDef window_opts[];
+extern const OptDef hopping_opts[];
+extern const OptDef session_opts[];
 extern const ConnDef source_conns[];
 extern const ConnDef format_conns[];
 extern const ConnDef sink_conns[];

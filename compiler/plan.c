@@ -31,15 +31,71 @@ static void set_access(Arena *a, ExprField *xf, const IrField *f) {
     xf->enum_names_c = f->enum_array;
 }
 
-static IrColumn *field_columns(Arena *a, const Ir *ir) {
-    IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)ir->nfields);
-    for (int i = 0; i < ir->nfields; i++) {
-        cols[i].name = ir->fields[i].name;
-        cols[i].type = ir->fields[i].type;
+static IrColumn *field_columns(Arena *a, const IrField *fields, int n) {
+    IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        cols[i].name = fields[i].name;
+        cols[i].type = fields[i].type;
         cols[i].field = i;
-        cols[i].text = ir->fields[i].name;
+        cols[i].text = fields[i].name;
     }
     return cols;
+}
+
+/* Bytes of one aggregate's accumulator in a state entry (see templates/pipeline.c.tmpl). */
+static size_t agg_bytes(const AggSpec *ag) {
+    switch (ag->kind) {
+    case AGG_COUNT_ALL: case AGG_COUNT: return 8;
+    case AGG_SUM: case AGG_AVG: return 24;
+    case AGG_COUNT_DISTINCT: return 8;
+    case AGG_FIRST: case AGG_LAST: return type_size(ag->type) + 24;
+    default: return type_size(ag->type) + 8;
+    }
+}
+
+static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
+    const WindowSpec *w = &ir->spec->windows[wi];
+    IrWindow *iw = &ir->windows[wi];
+    iw->spec = w;
+    iw->prefix = arena_printf(a, "w%d", wi);
+    iw->nout = w->nout;
+    iw->out = arena_alloc(a, sizeof(IrField) * (size_t)(w->nout + 1));
+    int nbits = 0;
+    size_t bytes = 24 + 8;   /* entry header and key null bits */
+    for (int i = 0; i < w->nout; i++) {
+        IrField *f = &iw->out[i];
+        ExprField *xf = &w->out_fields[i];
+        f->name = xf->name;
+        f->type = xf->type;
+        f->c_name = arena_printf(a, "f_%s", f->name);
+        bool is_key = i >= 2 && i < 2 + w->ngroup;
+        bool is_count = false;
+        if (i >= 2 + w->ngroup) {
+            AggKind k = w->aggs[i - 2 - w->ngroup].kind;
+            is_count = k == AGG_COUNT_ALL || k == AGG_COUNT || k == AGG_COUNT_DISTINCT;
+            bytes += agg_bytes(&w->aggs[i - 2 - w->ngroup]);
+        }
+        if (is_key) {
+            const IrField *src = &ir->fields[w->group_by[i - 2]];
+            f->enum_array = src->enum_array;
+            f->null_bit = src->null_bit < 0 ? -1 : nbits++;
+            bytes += src->enum_array ? 4 : type_size(src->type);
+        } else {
+            f->null_bit = i < 2 || is_count ? -1 : nbits++;
+        }
+        xf->c_value = arena_printf(a, "o.%s", f->c_name);
+        xf->c_null = f->null_bit < 0 ? NULL : arena_printf(a, "((o.nulls[%d] >> %d) & 1)", f->null_bit / 64, f->null_bit % 64);
+        xf->enum_names_c = f->enum_array;
+        *h = fnv1a(*h, f->name);
+        *h = fnv1a(*h, type_name(f->type));
+    }
+    *h = fnv1a(*h, w->name);
+    *h = fnv1a(*h, w->kind == WIN_TUMBLING ? "tumbling" : w->kind == WIN_HOPPING ? "hopping" : "session");
+    char num[64];
+    snprintf(num, sizeof num, "%lld/%lld/%lld", (long long)w->size_us, (long long)w->every_us, (long long)w->gap_us);
+    *h = fnv1a(*h, num);
+    iw->out_null_words = nbits / 64 + 1;
+    iw->entry_bytes = (bytes + 7) / 8 * 8;
 }
 
 Ir *plan_build(Arena *a, Spec *spec) {
@@ -87,6 +143,10 @@ Ir *plan_build(Arena *a, Spec *spec) {
     }
     ir->csv_min_fields = needed;
 
+    ir->nwindows = spec->nwindows;
+    ir->windows = arena_alloc(a, sizeof(IrWindow) * (size_t)(spec->nwindows + 1));
+    for (int i = 0; i < spec->nwindows; i++) plan_window(a, ir, i, &h);
+
     ir->nsinks = spec->nsinks;
     ir->sinks = arena_alloc(a, sizeof(IrSink) * (size_t)(spec->nsinks + 1));
     for (int i = 0; i < spec->nsinks; i++) {
@@ -94,9 +154,15 @@ Ir *plan_build(Arena *a, Spec *spec) {
         IrSink *is = &ir->sinks[i];
         is->spec = sk;
         h = fnv1a(h, sk->name);
+        const IrField *fields = ir->fields;
+        int nfields = ir->nfields;
+        if (sk->from_window >= 0) {
+            fields = ir->windows[sk->from_window].out;
+            nfields = ir->windows[sk->from_window].nout;
+        }
         if (sk->ncolumns == 0) {
-            is->cols = field_columns(a, ir);
-            is->ncols = ir->nfields;
+            is->cols = field_columns(a, fields, nfields);
+            is->ncols = nfields;
         } else {
             is->ncols = sk->ncolumns;
             is->cols = arena_alloc(a, sizeof(IrColumn) * (size_t)sk->ncolumns);
@@ -109,8 +175,8 @@ Ir *plan_build(Arena *a, Spec *spec) {
                 c->field = -1;
                 const char *fname;
                 if (expr_is_field(c->expr, &fname)) {
-                    for (int k = 0; k < ir->nfields; k++)
-                        if (strcmp(ir->fields[k].name, fname) == 0) c->field = k;
+                    for (int k = 0; k < nfields; k++)
+                        if (strcmp(fields[k].name, fname) == 0) c->field = k;
                 }
             }
         }
@@ -164,6 +230,54 @@ static void explain_decode(const Ir *ir, const IrField *f, FILE *out) {
     if (!sf->nullable && !sf->default_text) fprintf(out, ", required");
 }
 
+static void explain_duration(int64_t us, FILE *out) {
+    static const struct { int64_t us; const char *unit; } units[] = {
+        {86400000000LL, "d"}, {3600000000LL, "h"}, {60000000LL, "m"}, {1000000, "s"}, {1000, "ms"}, {1, "us"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (us % units[i].us == 0) {
+            fprintf(out, "%lld%s", (long long)(us / units[i].us), units[i].unit);
+            return;
+        }
+}
+
+static void explain_window(const Ir *ir, const IrWindow *iw, FILE *out) {
+    const WindowSpec *w = iw->spec;
+    const Spec *s = ir->spec;
+    fprintf(out, "window %s: ", w->name);
+    if (w->kind == WIN_TUMBLING) {
+        fprintf(out, "tumbling ");
+        explain_duration(w->size_us, out);
+    } else if (w->kind == WIN_HOPPING) {
+        fprintf(out, "hopping ");
+        explain_duration(w->size_us, out);
+        fprintf(out, " every ");
+        explain_duration(w->every_us, out);
+        fprintf(out, " (%lld panes of ", (long long)(w->size_us / w->every_us));
+        explain_duration(w->every_us, out);
+        fprintf(out, ")");
+    } else {
+        fprintf(out, "session, gap ");
+        explain_duration(w->gap_us, out);
+    }
+    if (w->time_field >= 0) fprintf(out, " over event time %s, lateness ", s->scope_fields[w->time_field].name);
+    else fprintf(out, " over processing time, lateness ");
+    explain_duration(w->lateness_us, out);
+    if (w->lateness_us == 0) fprintf(out, "0s");
+    fprintf(out, ", late records %s", w->late_drop ? "dropped (counted)" : "to the dead letter (reason late)");
+    if (w->timezone) fprintf(out, ", days aligned to local midnight in %s", w->timezone);
+    fputc('\n', out);
+    if (w->ngroup) {
+        fprintf(out, "  group by:");
+        for (int i = 0; i < w->ngroup; i++) fprintf(out, "%s %s", i ? "," : "", s->scope_fields[w->group_by[i]].name);
+        fputc('\n', out);
+    }
+    if (w->where_text) fprintf(out, "  where %s\n", w->where_text);
+    fprintf(out, "  select:");
+    for (int i = 0; i < w->naggs; i++) fprintf(out, "%s %s %s = %s", i ? "," : "", w->aggs[i].name, type_name(w->aggs[i].type), w->aggs[i].text);
+    fprintf(out, "\n  state: about %zu bytes per open group%s\n", iw->entry_bytes,
+            w->kind == WIN_HOPPING ? " and pane" : "");
+}
+
 void plan_explain(const Ir *ir, FILE *out) {
     const Spec *s = ir->spec;
     fprintf(out, "pipeline %s (from %s)\n", s->name, s->file);
@@ -183,17 +297,28 @@ void plan_explain(const Ir *ir, FILE *out) {
     if (s->nrules == 0) fprintf(out, "  (none)\n");
     for (int i = 0; i < s->nrules; i++) fprintf(out, "  %s: %s\n", s->rules[i].name, s->rules[i].node->text);
     fprintf(out, "filter: %s\n", s->filter_text ? s->filter_text : "(none: every valid record goes on)");
+    for (int i = 0; i < ir->nwindows; i++) explain_window(ir, &ir->windows[i], out);
     fprintf(out, "sinks:\n");
     for (int i = 0; i < ir->nsinks; i++) {
         const IrSink *is = &ir->sinks[i];
         const SinkSpec *sk = is->spec;
         if (sk->kind == SINK_FILE) fprintf(out, "  %s: file %s, %s\n", sk->name, sk->path, encoding_name(sk->encoding));
+        else if (sk->kind == SINK_SQLITE) {
+            fprintf(out, "  %s: SQLite %s, table %s, %s", sk->name, sk->path, sk->table, sk->upsert ? "upsert on" : "insert");
+            for (int j = 0; j < sk->nkey; j++) fprintf(out, "%s %s", j ? "," : "", is->cols[sk->key[j]].name);
+            fputc('\n', out);
+        }
         else fprintf(out, "  %s: standard output, %s\n", sk->name, encoding_name(sk->encoding));
+        const IrField *fields = ir->fields;
+        if (sk->from_window >= 0) {
+            fprintf(out, "    from window %s\n", s->windows[sk->from_window].name);
+            fields = ir->windows[sk->from_window].out;
+        }
         if (sk->where_text) fprintf(out, "    where %s\n", sk->where_text);
         fprintf(out, "    columns:");
         for (int j = 0; j < is->ncols; j++) {
             const IrColumn *c = &is->cols[j];
-            if (c->field >= 0 && strcmp(c->name, ir->fields[c->field].name) == 0)
+            if (c->field >= 0 && strcmp(c->name, fields[c->field].name) == 0)
                 fprintf(out, "%s %s %s", j ? "," : "", c->name, type_name(c->type));
             else
                 fprintf(out, "%s %s %s = %s", j ? "," : "", c->name, type_name(c->type), c->text);

@@ -28,9 +28,20 @@ typedef struct IrColumn {
 
 typedef struct IrSink {
     const SinkSpec *spec;
-    IrColumn *cols;
+    IrColumn *cols;              /* `field` indexes Ir.fields, or the window's `out` for window sinks */
     int ncols;
 } IrSink;
+
+/* A window: its output row (window_start, window_end, group keys, aggregates) as fields of the
+ * struct `o` that window sinks read, each with a null bit where it can be NULL. */
+typedef struct IrWindow {
+    const WindowSpec *spec;
+    const char *prefix;          /* C names of this window's code: "w0_..." */
+    IrField *out;
+    int nout;
+    int out_null_words;
+    size_t entry_bytes;          /* estimated bytes per open group (state entry) */
+} IrWindow;
 
 typedef struct Ir {
     const Spec *spec;
@@ -41,6 +52,8 @@ typedef struct Ir {
     int csv_min_fields;          /* csv without header: how many fields a record needs */
     IrSink *sinks;
     int nsinks;
+    IrWindow *windows;
+    int nwindows;
     size_t record_bytes;         /* sizeof the record struct on LP64, for explain */
     uint64_t fingerprint;        /* of the record layout and the sinks' columns */
 } Ir;

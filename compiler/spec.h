@@ -11,8 +11,8 @@
 
 typedef enum { SRC_FILE, SRC_FOLDER } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON } FormatKind;
-typedef enum { SINK_FILE, SINK_STDOUT } SinkKind;
-typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE } Encoding;
+typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE } SinkKind;
+typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
 typedef enum { TS_RFC3339, TS_UNIT, TS_FORMAT } TsParse;
 
 typedef struct SourceSpec {
@@ -69,12 +69,58 @@ typedef struct ColumnSpec {
     Type type;
 } ColumnSpec;
 
+typedef enum { WIN_TUMBLING, WIN_HOPPING, WIN_SESSION } WindowKind;
+
+typedef enum {
+    AGG_COUNT_ALL, AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX, AGG_FIRST, AGG_LAST,
+    AGG_COUNT_DISTINCT
+} AggKind;
+
+typedef struct AggSpec {
+    const char *name;          /* the output field */
+    SrcLoc loc;
+    AggKind kind;
+    const char *text;          /* as written, for explain */
+    Expr *arg;                 /* NULL for count() */
+    Type arg_type;
+    Type type;                 /* of the output field */
+} AggSpec;
+
+typedef struct WindowSpec {
+    const char *name;
+    SrcLoc loc;
+    WindowKind kind;
+    int64_t size_us;           /* tumbling, hopping */
+    int64_t every_us;          /* hopping: the pane width */
+    int64_t gap_us;            /* session */
+    int time_field;            /* scope index of the event-time field; -1 = processing time */
+    int64_t lateness_us;
+    bool late_drop;            /* late: drop (else dead letter, reason late) */
+    const char *timezone;      /* NULL = UTC */
+    int *group_by;             /* scope indices */
+    int ngroup;
+    Expr *where;
+    const char *where_text;
+    AggSpec *aggs;
+    int naggs;
+    /* The window's output rows as sinks see them: window_start, window_end, the group keys and
+     * the aggregates, in that order. */
+    ExprField *out_fields;
+    int nout;
+} WindowSpec;
+
 typedef struct SinkSpec {
     const char *name;
     SrcLoc loc;
     SinkKind kind;
     Encoding encoding;
-    const char *path;          /* file */
+    const char *path;          /* file, sqlite */
+    const char *table;         /* sqlite */
+    bool upsert;               /* sqlite: mode upsert (else insert) */
+    const YNode *key_node;     /* sqlite: the `key` list as written */
+    int *key;                  /* sqlite: key columns, as indices into the sink's columns */
+    int nkey;
+    int from_window;           /* index into Spec.windows, or -1 = rows */
     Expr *where;               /* or NULL */
     const char *where_text;
     ColumnSpec *columns;       /* explicit columns, or all fields when `columns:` is absent */
@@ -104,6 +150,8 @@ typedef struct Spec {
     int nderives;
     Expr *filter;
     const char *filter_text;
+    WindowSpec *windows;
+    int nwindows;
     SinkSpec *sinks;
     int nsinks;
     DeadLetterSpec dead_letter;

@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 1
+#define PRT_ABI_VERSION 2
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -177,8 +177,12 @@ bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_
 
 typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
-typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT } prt_sink_kind;
-typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE } prt_encoding;
+typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE } prt_sink_kind;
+/* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
+typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE, PRT_ENC_ROWS } prt_encoding;
+/* Column types of a sink, for the tables database sinks create. */
+typedef enum { PRT_T_BOOL, PRT_T_INT32, PRT_T_INT64, PRT_T_FLOAT64, PRT_T_STRING, PRT_T_TIMESTAMP, PRT_T_DATE } prt_col_type;
+typedef enum { PRT_MODE_INSERT, PRT_MODE_UPSERT } prt_write_mode;
 
 typedef struct prt_source_desc {
     prt_source_kind kind;
@@ -200,7 +204,34 @@ typedef struct prt_sink_desc {
     const char *path;          /* file: may hold ${VAR} */
     int ncolumns;
     const char *const *columns;   /* column names: the CSV header, the table header */
+    /* Database sinks (sqlite): the table, how rows are written, the key columns (indices into
+     * columns; the table's primary key when created), and each column's type. */
+    const char *table;
+    prt_write_mode mode;
+    int nkey;
+    const int *key;
+    const prt_col_type *column_types;
 } prt_sink_desc;
+
+/* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row
+ * is desc->ncolumns values. The sink decodes them at commit. */
+enum { PRT_V_NULL = 0, PRT_V_BOOL, PRT_V_I64, PRT_V_F64, PRT_V_STR, PRT_V_TS, PRT_V_DATE };
+static inline void prt_row_tagged(prt_buf *b, char tag, const void *p, size_t n) {
+    prt_buf_reserve(b, 1 + n);
+    b->data[b->len++] = tag;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+static inline void prt_row_null(prt_buf *b) { prt_buf_putc(b, PRT_V_NULL); }
+static inline void prt_row_bool(prt_buf *b, bool v) { char c = v; prt_row_tagged(b, PRT_V_BOOL, &c, 1); }
+static inline void prt_row_i64(prt_buf *b, int64_t v) { prt_row_tagged(b, PRT_V_I64, &v, 8); }
+static inline void prt_row_f64(prt_buf *b, double v) { prt_row_tagged(b, PRT_V_F64, &v, 8); }
+static inline void prt_row_ts(prt_buf *b, int64_t us) { prt_row_tagged(b, PRT_V_TS, &us, 8); }
+static inline void prt_row_date(prt_buf *b, int32_t days) { prt_row_tagged(b, PRT_V_DATE, &days, 4); }
+static inline void prt_row_str(prt_buf *b, const char *p, uint32_t n) {
+    prt_row_tagged(b, PRT_V_STR, &n, 4);
+    prt_buf_put(b, p, n);
+}
 
 typedef struct prt_run prt_run;
 typedef struct prt_sink prt_sink;
@@ -234,6 +265,20 @@ typedef struct prt_pipeline {
      * before any of that file's records; process_batch decodes, checks and routes a batch. */
     void (*map_header)(prt_run *run, const prt_field *cols, int ncols);
     void (*process_batch)(prt_run *run, const prt_batch *batch);
+    /* Window hooks (ABI 2); all may be NULL. See "Window state" below; the state file and the
+     * checkpoint's `state` line are described in rt_checkpoint.c.
+     * tick: called after every batch and at least every 100 ms while the source is idle (a folder
+     * with nothing new, a pipe with nothing to read), so processing-time windows close without
+     * new records. finish: the source ended (bounded input, or --once drained it): emit every
+     * open window; called before the final commit, so its rows are committed with it; also on
+     * SIGTERM/SIGINT when there is no checkpoint (nothing else would keep the windows). Rows go
+     * to sink buffers as in process_batch; prt_dead must not be called from tick or finish.
+     * save_state: append everything (the watermark included) to `out`, called at every commit
+     * when there is a checkpoint; load_state: restore it at start (false = corrupt). */
+    void (*tick)(prt_run *run);
+    void (*finish)(prt_run *run);
+    void (*save_state)(prt_run *run, prt_buf *out);
+    bool (*load_state)(prt_run *run, const char *p, size_t n);
 } prt_pipeline;
 
 /* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands
@@ -287,6 +332,103 @@ void prt_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void prt_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void prt_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ------------------------------------------------------------------------------------------ */
+/* Window state (rt_window.c), ABI 2. The generated program keeps, per window, a table of entries
+ * (one per window start and group keys); each entry is a generated struct whose first member is a
+ * prt_went. The runtime never looks past the header: hashing the keys, probing, comparing keys and
+ * updating accumulators are generated code; moving entries, growing, taking closed windows out and
+ * serializing primitives are here.
+ *
+ * Probing is linear: the home slot of hash h is prt_wtab_home(t, h) == h & (cap - 1) (cap is a
+ * power of two), then i = (i + 1) & (cap - 1) until a slot with the same hash and keys (found)
+ * or an empty slot (insert there: write the whole entry, hash last or first, then count++).
+ * Lookups stop at the first empty slot, so the runtime keeps every entry reachable from its home
+ * without an empty slot in between whenever it moves entries (growth, take_closed).
+ *
+ * Ownership: an entry owns what it points to (kept strings, dsets). prt_wtab_take_* move entries
+ * (bytes) to `out`: the copies own them from then on and the caller releases them after emitting;
+ * prt_wtab_free frees only the slots, so release what entries own first. */
+
+/* Every entry of a window table starts with this header; hash == 0 marks an empty slot
+ * (generated code ORs 1 into every hash). end is exclusive: the window is [start, end). */
+typedef struct prt_went {
+    uint64_t hash;
+    int64_t start, end;
+} prt_went;
+
+typedef struct prt_wtab {
+    char *slots;               /* cap entries of esize bytes */
+    size_t esize, cap, count;
+} prt_wtab;
+
+/* esize: sizeof the generated entry struct (>= sizeof(prt_went), a multiple of 8). Cap 1024,
+ * all slots empty. */
+void prt_wtab_init(prt_wtab *t, size_t esize);
+void prt_wtab_free(prt_wtab *t);
+static inline prt_went *prt_wtab_at(const prt_wtab *t, size_t i) {
+    return (prt_went *)(t->slots + i * t->esize);
+}
+static inline size_t prt_wtab_home(const prt_wtab *t, uint64_t hash) {
+    return (size_t)hash & (t->cap - 1);
+}
+/* Call before inserting: grows (x2, rehash by stored hash) when count + 1 > cap * 0.7. Slot
+ * indexes found before a reserve are stale after it. */
+void prt_wtab_reserve(prt_wtab *t);
+/* Removes every entry with end <= watermark from the table (the rest are re-placed so probing
+ * stays correct) and appends copies of them to `out` at out->len (keep out->len a multiple of 8,
+ * normally 0; entries contiguous, esize bytes each), sorted by `cmp` (qsort; NULL = table order;
+ * generated: by start, then group keys). Returns how many. O(cap) to look; leaves the table
+ * untouched when nothing is closed. */
+size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, int (*cmp)(const void *, const void *),
+                            prt_buf *out);
+/* The same for every entry (end of a bounded source); the table is left empty. */
+size_t prt_wtab_take_all(prt_wtab *t, int (*cmp)(const void *, const void *), prt_buf *out);
+/* The smallest end of any entry; INT64_MAX when empty (O(cap)). */
+int64_t prt_wtab_min_end(const prt_wtab *t);
+
+/* A fast 64-bit hash of bytes with good distribution in every bit (64x64->128 multiply mixing);
+ * chain keys by passing the previous hash as seed. */
+uint64_t prt_hash_bytes(const void *p, size_t n, uint64_t seed);
+/* One 64-bit value (an integer key, a window start, a double's bits) mixed with a seed
+ * (splitmix64's finalizer): every output bit depends on every input bit. */
+static inline uint64_t prt_hash_u64(uint64_t v, uint64_t seed) {
+    uint64_t x = (v ^ (seed * 0x9e3779b97f4a7c15ULL)) + (seed >> 29) + 0x632be59bd9b4e019ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* String group keys and first/last/min/max string values outlive the batch: a heap copy.
+ * n == 0: no allocation (p points at a static ""); release accepts every kept string. */
+prt_str prt_str_keep(prt_str s);
+void prt_str_release(prt_str s);
+
+/* count_distinct: an exact set of byte strings (values encoded by the generated code, e.g. an
+ * int64's 8 bytes or a string's bytes; NULLs are not added). NULL is the empty set. */
+typedef struct prt_dset prt_dset;
+void prt_dset_add(prt_dset **s, const void *p, size_t n);   /* creates on first add */
+void prt_dset_merge(prt_dset **into, const prt_dset *from);  /* into |= from */
+int64_t prt_dset_count(const prt_dset *s);                   /* 0 for NULL */
+void prt_dset_free(prt_dset *s);                             /* NULL is fine */
+
+/* State serialization for save_state/load_state: little-endian, length-prefixed. Readers set
+ * `bad` on underrun (or a length beyond the data) and then return zeros/empty values; check
+ * `bad` (and pos == n) once at the end. */
+void prt_state_put_u64(prt_buf *b, uint64_t v);
+void prt_state_put_f64(prt_buf *b, double v);                    /* the exact bits */
+void prt_state_put_bytes(prt_buf *b, const void *p, size_t n);   /* u64 length + bytes */
+void prt_state_put_dset(prt_buf *b, const prt_dset *s);          /* u64 count + each as bytes */
+typedef struct prt_state_reader {
+    const char *p;
+    size_t n, pos;
+    bool bad;
+} prt_state_reader;
+uint64_t prt_state_get_u64(prt_state_reader *r);
+double prt_state_get_f64(prt_state_reader *r);
+prt_str prt_state_get_str(prt_state_reader *r);    /* a kept (heap) copy, see prt_str_keep */
+prt_dset *prt_state_get_dset(prt_state_reader *r); /* NULL for an empty set (or when bad) */
+
 #include "rt_expr.h"
+#include "rt_tz.h"
 
 #endif

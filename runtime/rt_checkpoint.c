@@ -1,19 +1,31 @@
 /* rt_checkpoint.c - the checkpoint store for file/folder sources: one small text file
  * DIR/checkpoint, replaced atomically (write DIR/checkpoint.tmp, fsync, rename, fsync DIR), so a
- * reader sees the old or the new one, never a mix. Format (one item per line, "\n" endings):
+ * reader sees the old or the new one, never a mix; and the window state it names. Format (one item
+ * per line, "\n" endings):
  *
- *   pipec-checkpoint 1                       format version (a higher one is refused)
+ *   pipec-checkpoint 2                       format version (1 is still read; a higher one is refused)
  *   pipeline NAME
  *   fingerprint HEX16                        of the record/state layout (prt_pipeline.fingerprint)
  *   source OFFSET LINE FINISHED INODE PATH   input file position: byte offset after the last
  *                                            committed record, its line number, 1 when the whole
  *                                            file is committed, its inode, the path (to line end)
  *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
+ *   state SEQ LENGTH CRC32                   (v2) the window state of this commit is the file
+ *                                            DIR/state.SEQ: LENGTH bytes whose CRC-32 (IEEE, as
+ *                                            zlib's crc32) is CRC32, 8 hex digits. SEQ grows by
+ *                                            one per commit. Only pipelines with windows have it.
  *   end                                      written last: a file without it is malformed
  *
- * PATH and NAME escape "\" "\n" "\r" as \\ \n \r. Readers ignore lines with unknown keywords, so
- * later versions can add items (window state, per-partition offsets) compatibly. */
+ * PATH and NAME escape "\" "\n" "\r" as \\ \n \r. Readers ignore lines with unknown keywords,
+ * so later versions can add items (per-partition offsets) compatibly.
+ *
+ * The state file holds exactly the bytes the pipeline's save_state hook produced (no header: the
+ * checkpoint's length and CRC are its check). It is written before the checkpoint that names it
+ * (DIR/state.SEQ.tmp, fsync, rename, fsync DIR), so a checkpoint never names a state file that
+ * is not durable; after the checkpoint, every other state.N and state.N.tmp is deleted (older
+ * ones, and a newer one a crash left behind before its checkpoint was written). */
 #include "rt_internal.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { CKPT_VERSION = 1 };
+enum { CKPT_VERSION = 2 };
 
 int prt_mkdir_p(const char *dir) {
     char tmp[4096];
@@ -82,6 +94,20 @@ static void put_u64(prt_buf *b, uint64_t v) {
     prt_buf_put(b, t, (size_t)n);
 }
 
+/* Decimal digits at *s (at least one, no overflow): advances past them. */
+static bool take_u64_str(const char **s, uint64_t *v) {
+    const char *p = *s;
+    uint64_t x = 0;
+    if (*p < '0' || *p > '9') return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (x > (UINT64_MAX - 9) / 10) return false;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    *s = p;
+    *v = x;
+    return true;
+}
+
 static int write_all(int fd, const char *p, size_t n) {
     while (n) {
         ssize_t w = write(fd, p, n);
@@ -93,10 +119,45 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
+/* Writes `n` bytes to dir/tmpname, fsyncs, renames to dir/finalname, fsyncs dir. */
+static int write_atomic(const char *dir, const char *tmpname, const char *finalname,
+                        const char *data, size_t n, const char *label) {
+    char tmp[4200], fin[4200];
+    snprintf(tmp, sizeof tmp, "%s/%s", dir, tmpname);
+    snprintf(fin, sizeof fin, "%s/%s", dir, finalname);
+    int rc = -1;
+    const char *what = tmp;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) goto out;
+    if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        goto out;
+    }
+    if (close(fd) != 0) goto out;
+    what = fin;
+    if (rename(tmp, fin) != 0) goto out;
+    what = dir;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) goto out;
+    if (fsync(dfd) != 0) {
+        int e = errno;
+        close(dfd);
+        errno = e;
+        goto out;
+    }
+    close(dfd);
+    rc = 0;
+out:
+    if (rc) prt_log_error("cannot write %s %s: %s", label, what, strerror(errno));
+    return rc;
+}
+
 int prt_ckpt_write(const char *dir, const prt_ckpt *c) {
     prt_buf b = {0};
-    char t[64];
-    prt_buf_lit(&b, "pipec-checkpoint 1\npipeline ");
+    char t[96];
+    prt_buf_lit(&b, "pipec-checkpoint 2\npipeline ");
     put_escaped(&b, c->pipeline ? c->pipeline : "");
     int n = snprintf(t, sizeof t, "\nfingerprint %016" PRIx64 "\n", c->fingerprint);
     prt_buf_put(&b, t, (size_t)n);
@@ -120,39 +181,109 @@ int prt_ckpt_write(const char *dir, const prt_ckpt *c) {
         put_escaped(&b, c->sinks[i].name);
         prt_buf_putc(&b, '\n');
     }
+    if (c->has_state) {
+        n = snprintf(t, sizeof t, "state %" PRIu64 " %" PRIu64 " %08" PRIx32 "\n", c->state_seq,
+                     c->state_len, c->state_crc);
+        prt_buf_put(&b, t, (size_t)n);
+    }
     prt_buf_lit(&b, "end\n");
-
-    char tmp[4200], fin[4200];
-    snprintf(tmp, sizeof tmp, "%s/checkpoint.tmp", dir);
-    snprintf(fin, sizeof fin, "%s/checkpoint", dir);
-    int rc = -1;
-    const char *what = tmp;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) goto out;
-    if (write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        goto out;
-    }
-    if (close(fd) != 0) goto out;
-    what = fin;
-    if (rename(tmp, fin) != 0) goto out;
-    what = dir;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) goto out;
-    if (fsync(dfd) != 0) {
-        int e = errno;
-        close(dfd);
-        errno = e;
-        goto out;
-    }
-    close(dfd);
-    rc = 0;
-out:
-    if (rc) prt_log_error("cannot write checkpoint %s: %s", what, strerror(errno));
+    int rc = write_atomic(dir, "checkpoint.tmp", "checkpoint", b.data, b.len, "checkpoint");
     prt_buf_free(&b);
     return rc;
+}
+
+/* ---- the state file --------------------------------------------------------------------------- */
+
+uint32_t prt_crc32(const void *pv, size_t n) {
+    static uint32_t table[256];
+    static bool ready;
+    if (!ready) {   /* the runtime is single-threaded */
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+        ready = true;
+    }
+    const unsigned char *p = pv;
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    return c ^ 0xffffffffu;
+}
+
+int prt_state_file_write(const char *dir, uint64_t seq, const char *p, size_t n) {
+    char tmpname[64], name[64];
+    snprintf(tmpname, sizeof tmpname, "state.%" PRIu64 ".tmp", seq);
+    snprintf(name, sizeof name, "state.%" PRIu64, seq);
+    return write_atomic(dir, tmpname, name, p, n, "window state");
+}
+
+int prt_state_file_read(const char *dir, const prt_ckpt *c, prt_buf *out) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/state.%" PRIu64, dir, c->state_seq);
+    out->len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        prt_log_error("cannot read window state %s named by the checkpoint: %s; the open windows "
+                      "cannot be restored (remove the checkpoint directory to start over)", path,
+                      strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        prt_buf_reserve(out, 65536);
+        ssize_t got = read(fd, out->data + out->len, out->cap - out->len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            prt_log_error("cannot read window state %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (got == 0) break;
+        out->len += (size_t)got;
+    }
+    close(fd);
+    if (out->len != c->state_len) {
+        prt_log_error("window state %s is corrupt: %zu bytes, the checkpoint says %" PRIu64
+                      "; the open windows cannot be restored (remove the checkpoint directory to "
+                      "start over)", path, out->len, c->state_len);
+        return -1;
+    }
+    uint32_t crc = prt_crc32(out->data, out->len);
+    if (crc != c->state_crc) {
+        prt_log_error("window state %s is corrupt: CRC-32 %08" PRIx32 ", the checkpoint says %08"
+                      PRIx32 "; the open windows cannot be restored (remove the checkpoint "
+                      "directory to start over)", path, crc, c->state_crc);
+        return -1;
+    }
+    return 0;
+}
+
+/* "state.N" or "state.N.tmp" with N decimal digits: *seq = N. */
+static bool state_name(const char *s, uint64_t *seq, bool *tmp) {
+    if (strncmp(s, "state.", 6) != 0) return false;
+    const char *p = s + 6;
+    if (!take_u64_str(&p, seq)) return false;
+    *tmp = strcmp(p, ".tmp") == 0;
+    return *p == 0 || *tmp;
+}
+
+void prt_state_file_cleanup(const char *dir, uint64_t keep_seq, bool keep) {
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        prt_log_warn("cannot list %s to remove old window state: %s", dir, strerror(errno));
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(dh)) != NULL) {
+        uint64_t seq;
+        bool tmp;
+        if (!state_name(de->d_name, &seq, &tmp)) continue;
+        if (keep && !tmp && seq == keep_seq) continue;
+        if (unlinkat(dirfd(dh), de->d_name, 0) != 0 && errno != ENOENT)
+            prt_log_warn("cannot remove old window state %s/%s: %s", dir, de->d_name,
+                         strerror(errno));
+    }
+    closedir(dh);
 }
 
 void prt_ckpt_free(prt_ckpt *c) {
@@ -250,7 +381,7 @@ int prt_ckpt_read(const char *dir, prt_ckpt *c) {
                 why = "not a pipec checkpoint";
                 goto bad;
             }
-            if (v != CKPT_VERSION) {
+            if (v < 1 || v > CKPT_VERSION) {
                 why = "unsupported checkpoint format version";
                 goto bad;
             }
@@ -280,6 +411,17 @@ int prt_ckpt_read(const char *dir, prt_ckpt *c) {
             ns[c->nsinks].name = unescape(r, (size_t)(e - r));
             ns[c->nsinks].len = v;
             c->nsinks++;
+        } else if (kw(s, e, "state", &r)) {
+            uint64_t seq, len, crc;
+            if (!take_u64(&r, e, &seq) || !take_u64(&r, e, &len) || r == e ||
+                !parse_hex(r, e, &crc) || crc > UINT32_MAX) {
+                why = "bad state line";
+                goto bad;
+            }
+            c->has_state = true;
+            c->state_seq = seq;
+            c->state_len = len;
+            c->state_crc = (uint32_t)crc;
         } else if (kw(s, e, "end", &r) && r == e) {
             ended = true;
         }   /* anything else: an item of a later version, ignored */

@@ -99,6 +99,9 @@ typedef struct prt_ckpt {
     bool src_finished;
     int nsinks;
     prt_ckpt_sink *sinks;
+    bool has_state;            /* v2: window state in DIR/state.SEQ */
+    uint64_t state_seq, state_len;
+    uint32_t state_crc;
 } prt_ckpt;
 
 /* 1 = read into *c, 0 = no checkpoint in dir, -1 = unreadable or malformed (logged). */
@@ -108,6 +111,14 @@ int prt_ckpt_write(const char *dir, const prt_ckpt *c);
 void prt_ckpt_free(prt_ckpt *c);
 const prt_ckpt_sink *prt_ckpt_find_sink(const prt_ckpt *c, const char *name);
 int prt_mkdir_p(const char *dir);   /* creates dir and its parents (0755); logs on failure */
+/* Window state files (format in rt_checkpoint.c): DIR/state.SEQ written atomically (temp,
+ * fsync, rename, fsync DIR); read back into `out` and checked against the checkpoint's length and
+ * CRC (-1 after logging: missing, unreadable or corrupt); cleanup deletes every state.N and
+ * state.N.tmp in dir except state.KEEP_SEQ (when keep), logging a warning on failure. */
+uint32_t prt_crc32(const void *p, size_t n);
+int prt_state_file_write(const char *dir, uint64_t seq, const char *p, size_t n);
+int prt_state_file_read(const char *dir, const prt_ckpt *c, prt_buf *out);
+void prt_state_file_cleanup(const char *dir, uint64_t keep_seq, bool keep);
 
 /* ---- rt_sink.c ----------------------------------------------------------------------------- */
 /* Opens a sink. File sinks: parent dirs created; truncated to `keep_len` (which must not exceed
@@ -120,6 +131,28 @@ int prt_sink_commit(prt_sink *s, uint64_t *len);      /* flush, fsync; *len = co
 bool prt_sink_is_file(const prt_sink *s);
 int prt_sink_finish(prt_sink *s);                     /* end of run (an empty table's header) */
 void prt_sink_close(prt_sink *s);
+
+/* ---- rt_sqlite.c (sqlite sinks) ------------------------------------------------------------ */
+/* SQLite sinks (kind PRT_SINK_SQLITE, encoding PRT_ENC_ROWS). prt_sink_open opens them (parent
+ * directories created, WAL, synchronous=FULL, busy timeout 5 s; the table created when missing,
+ * else checked to have every column). Rows stay in sink->buf until a commit: prt_sink_flush and
+ * prt_sink_maybe_flush write nothing for them, prt_sink_is_file is false, and prt_sink_commit
+ * is prt_sqlite_commit without a checkpoint (*len = 0). */
+typedef struct prt_sqlite prt_sqlite;
+/* d->kind must be PRT_SINK_SQLITE; path is the expanded database path. NULL on error (logged). */
+prt_sqlite *prt_sqlite_open(const prt_sink_desc *d, const char *path);
+void prt_sqlite_close(prt_sqlite *q);
+prt_sqlite *prt_sink_sqlite(const prt_sink *s);   /* rt_sink.c: NULL unless a sqlite sink */
+/* In ONE transaction (BEGIN IMMEDIATE ... COMMIT): every buffered row and, when ckpt is not
+ * NULL, the upsert of (ckpt_key, ckpt) into table pipec_checkpoint (key TEXT PRIMARY KEY, value
+ * BLOB, seq INTEGER: 1, then +1 per write; created when missing); then the buffer is emptied.
+ * ckpt_key NULL = "pipeline". On error: rolled back, logged (database, table, SQLite's message),
+ * the buffer left as it was, -1. */
+int prt_sqlite_commit(prt_sink *s, const char *ckpt_key, const void *ckpt, size_t ckpt_len);
+/* 1 = found (the value appended to out), 0 = none (no such key or no checkpoint table),
+ * -1 = error (logged). ckpt_key NULL = "pipeline". */
+int prt_sqlite_read_checkpoint(prt_sink *s, const char *ckpt_key, prt_buf *out);
+/* ---- end of rt_sqlite.c ------------------------------------------------------------------- */
 
 /* ---- rt_dead.c ----------------------------------------------------------------------------- */
 typedef struct prt_deadq prt_deadq;

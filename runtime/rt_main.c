@@ -1,19 +1,25 @@
 /* rt_main.c - the driver: prt_main parses the command line, expands ${VAR}s, opens the checkpoint,
- * sinks, dead letter and source, then loops: frame records into batches (all from one file, at
- * most BATCH_MAX), hand them to process_batch, write sink buffers out, and commit.
- * Invariants: a commit happens only between batches, so each sink's bytes and the source position
- * in a checkpoint describe the same records; the order is sinks (write + fsync), then checkpoint
- * (atomic), then archive/delete of finished folder files. Flagged records (unterminated quote,
- * too long) never reach process_batch; they go to the dead letter here. */
+ * restores window state, opens sinks, dead letter and source, then loops: frame records into
+ * batches (all from one file, at most BATCH_MAX), hand them to process_batch (then tick), write
+ * sink buffers out, and commit. While the source is idle, tick runs at least every TICK_US.
+ * Invariants: a commit happens only between batches, so each sink's bytes, the window state and
+ * the source position in a checkpoint describe the same records; the order is sinks (write +
+ * fsync), then the state file, then the checkpoint naming it (atomic), then archive/delete of
+ * finished folder files. finish runs when the source ended (or on a stop with nothing to keep the
+ * windows), before the final commit. Flagged records (unterminated quote, too long) never reach
+ * process_batch; they go to the dead letter here. */
 #include "rt_internal.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 enum { BATCH_MAX = 4096 };
 #define DEFAULT_COMMIT_US 5000000
 #define DEFAULT_POLL_US 1000000
+#define TICK_US 100000         /* the longest an idle source goes without a tick */
 
 typedef struct driver {
     const prt_pipeline *p;
@@ -32,6 +38,8 @@ typedef struct driver {
     int hdr_cap;
     int64_t last_commit_us, every_us;
     bool dirty;                /* anything happened since the last commit */
+    prt_buf state;             /* save_state's output, reused per commit */
+    uint64_t state_seq;        /* of the last state file written (0: none yet) */
     int rc;
 } driver;
 
@@ -62,6 +70,61 @@ static int expand(const prt_pipeline *p, const char *label, const char *in, char
     }
 }
 
+/* A path made comparable: its directory resolved (when it exists) plus its last component. */
+static char *canonical_path(const char *path) {
+    char *copy = strdup(path), *slash = strrchr(copy, '/');
+    const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+    const char *base = slash ? slash + 1 : copy;
+    if (slash) *slash = 0;
+    char resolved[PATH_MAX];
+    char *out;
+    if (realpath(dir, resolved)) {
+        size_t n = strlen(resolved) + strlen(base) + 2;
+        out = malloc(n);
+        if (!out) abort();
+        snprintf(out, n, "%s/%s", resolved, base);
+    } else {
+        out = strdup(path);
+    }
+    free(copy);
+    if (!out) abort();
+    return out;
+}
+
+/* Two outputs writing one file, or an output that is the input, would lose records silently:
+ * refuse to start (the spec's paths may differ as written and meet only after ${VAR}s). */
+static int check_distinct_paths(driver *d) {
+    const prt_pipeline *p = d->p;
+    int n = 0;
+    const char *label[260];
+    char *canon[260];
+    for (int i = 0; i < p->nsinks && n < 256; i++) {
+        if (!d->sink_paths[i]) continue;
+        label[n] = p->sinks[i].name;
+        canon[n++] = canonical_path(d->sink_paths[i]);
+    }
+    if (d->dead_path) {
+        label[n] = "dead_letter";
+        canon[n++] = canonical_path(d->dead_path);
+    }
+    int rc = 0;
+    char *input = p->source.kind == PRT_SRC_FILE && strcmp(d->src_path, "-") != 0 ? canonical_path(d->src_path) : NULL;
+    for (int i = 0; i < n && !rc; i++) {
+        if (input && strcmp(canon[i], input) == 0) {
+            fprintf(stderr, "%s: error: %s would write the input file %s\n", p->name, label[i], canon[i]);
+            rc = 2;
+        }
+        for (int j = 0; j < i && !rc; j++)
+            if (strcmp(canon[i], canon[j]) == 0) {
+                fprintf(stderr, "%s: error: %s and %s would write the same file %s\n", p->name, label[j], label[i], canon[i]);
+                rc = 2;
+            }
+    }
+    for (int i = 0; i < n; i++) free(canon[i]);
+    free(input);
+    return rc;
+}
+
 static int expand_all(driver *d) {
     const prt_pipeline *p = d->p;
     char label[300];
@@ -70,7 +133,7 @@ static int expand_all(driver *d) {
     d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
     if (!d->sink_paths) abort();
     for (int i = 0; i < p->nsinks; i++) {
-        if (p->sinks[i].kind != PRT_SINK_FILE) continue;
+        if (p->sinks[i].kind != PRT_SINK_FILE && p->sinks[i].kind != PRT_SINK_SQLITE) continue;
         snprintf(label, sizeof label, "sinks.%s.path", p->sinks[i].name);
         if (expand(p, label, p->sinks[i].path ? p->sinks[i].path : "", &d->sink_paths[i])) return 2;
         if (!d->sink_paths[i][0]) {
@@ -91,7 +154,7 @@ static int expand_all(driver *d) {
         free(d->ckpt_dir);
         d->ckpt_dir = NULL;
     }
-    return 0;
+    return check_distinct_paths(d);
 }
 
 static int64_t committed_len(const driver *d, const char *name, bool have_ck) {
@@ -157,6 +220,19 @@ static int commit(driver *d) {
         }
         if (!c->pipeline) c->pipeline = strdup(p->name);
         c->fingerprint = p->fingerprint;
+        if (p->save_state) {
+            d->state.len = 0;
+            p->save_state(&d->run, &d->state);
+            prt_arena_reset(&d->run.scratch);
+            uint64_t seq = d->state_seq + 1;
+            rc = prt_state_file_write(d->ckpt_dir, seq, d->state.data, d->state.len);
+            c->has_state = true;
+            c->state_seq = seq;
+            c->state_len = d->state.len;
+            c->state_crc = prt_crc32(d->state.data, d->state.len);
+        }
+    }
+    if (rc == 0 && d->ckpt_dir) {
         prt_ckpt_sink *old = c->sinks;
         int oldn = c->nsinks;
         c->sinks = ks;
@@ -164,6 +240,10 @@ static int commit(driver *d) {
         rc = prt_ckpt_write(d->ckpt_dir, c);
         c->sinks = old;
         c->nsinks = oldn;
+        if (rc == 0 && c->has_state) {
+            d->state_seq = c->state_seq;
+            prt_state_file_cleanup(d->ckpt_dir, c->state_seq, true);
+        }
     }
     free(ks);
     if (rc == 0 && s->is_open && s->finished) rc = prt_source_retire(s);
@@ -182,6 +262,68 @@ static void run_batch(driver *d) {
     prt_arena_reset(&run->scratch);
     d->nbatch = 0;
     d->dirty = true;
+    if (d->p->tick) {
+        d->p->tick(run);
+        prt_arena_reset(&run->scratch);
+    }
+}
+
+/* What the sinks have received so far: changes when a hook emitted rows. */
+static uint64_t sink_activity(const driver *d) {
+    uint64_t a = 0;
+    for (int i = 0; i < d->p->nsinks; i++) a += d->run.sinks[i]->rows + d->run.sinks[i]->buf.len;
+    return a;
+}
+
+/* Calls tick or finish outside a batch; rows it emits make the run dirty. Returns the number of
+ * rows emitted. */
+static uint64_t call_hook(driver *d, void (*hook)(prt_run *)) {
+    uint64_t rows0 = 0, rows1 = 0, a0 = sink_activity(d);
+    for (int i = 0; i < d->p->nsinks; i++) rows0 += d->run.sinks[i]->rows;
+    d->run.batch_now_us = prt_now_us();
+    hook(&d->run);
+    prt_arena_reset(&d->run.scratch);
+    for (int i = 0; i < d->p->nsinks; i++) rows1 += d->run.sinks[i]->rows;
+    if (sink_activity(d) != a0) d->dirty = true;
+    return rows1 - rows0;
+}
+
+/* An idle tick: tick, write out big buffers, commit when due and something was emitted. */
+static int idle_tick(driver *d) {
+    call_hook(d, d->p->tick);
+    for (int i = 0; i < d->p->nsinks; i++)
+        if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
+    if (d->dirty && prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
+    return 0;
+}
+
+/* Sleeps up to `us` (a stop ends it early), ticking at least every TICK_US. */
+static int idle_sleep(driver *d, int64_t us) {
+    if (!d->p->tick) {
+        prt_signal_sleep(us);
+        return 0;
+    }
+    int64_t until = prt_now_us() + us;
+    for (;;) {
+        int64_t left = until - prt_now_us();
+        if (left <= 0 || prt_signal_stop_requested()) return 0;
+        prt_signal_sleep(left < TICK_US ? left : TICK_US);
+        if (prt_signal_stop_requested()) return 0;
+        if (idle_tick(d) != 0) return -1;
+    }
+}
+
+/* Before a refill: with a tick hook, waits until the source's fd has something (a regular file
+ * always has), ticking every TICK_US meanwhile, so a quiet pipe does not stop the clock. */
+static int wait_input(driver *d) {
+    if (!d->p->tick) return 0;
+    struct pollfd pfd = {.fd = d->src.rd.fd, .events = POLLIN};
+    for (;;) {
+        int r = poll(&pfd, 1, (int)(TICK_US / 1000));
+        if (r != 0) return 0;   /* readable, hung up, an error or EINTR: read() tells which */
+        if (prt_signal_stop_requested()) return 0;
+        if (idle_tick(d) != 0) return -1;
+    }
 }
 
 /* After a batch: write out big buffers; commit when due. */
@@ -262,6 +404,8 @@ static int read_file(driver *d) {
             run_batch(d);
             if (after_batch(d) != 0) return FILE_ERROR;
             if (prt_signal_stop_requested()) return FILE_STOP;
+            if (wait_input(d) != 0) return FILE_ERROR;
+            if (prt_signal_stop_requested()) return FILE_STOP;
             if (prt_reader_fill(&s->rd) != 0 && s->rd.err != EINTR) {
                 prt_log_error("source: cannot read %s: %s", s->cur_name, strerror(s->rd.err));
                 return FILE_ERROR;
@@ -309,6 +453,40 @@ static void summary(driver *d) {
     }
 }
 
+/* Restores the window state a checkpoint names; 0, or -1 after logging. */
+static int restore_state(driver *d) {
+    const prt_pipeline *p = d->p;
+    prt_ckpt *c = &d->ck;
+    bool windows = p->save_state && p->load_state;
+    if (!c->has_state) {
+        if (!windows) return 0;
+        prt_log_error("checkpoint %s has no window state, but this pipeline has windows: their "
+                      "records before it would be missing (remove the checkpoint directory to "
+                      "start over)", d->ckpt_dir);
+        return -1;
+    }
+    d->state_seq = c->state_seq;
+    if (!windows) {
+        prt_log_warn("checkpoint %s names window state (state.%" PRIu64 "), but this pipeline has "
+                     "no windows; ignored", d->ckpt_dir, c->state_seq);
+        c->has_state = false;   /* later checkpoints name none */
+        return 0;
+    }
+    if (prt_state_file_read(d->ckpt_dir, c, &d->state) != 0) return -1;
+    d->run.batch_now_us = prt_now_us();
+    bool ok = p->load_state(&d->run, d->state.data ? d->state.data : "", d->state.len);
+    prt_arena_reset(&d->run.scratch);
+    if (!ok) {
+        prt_log_error("window state %s/state.%" PRIu64 " is corrupt: the pipeline could not load "
+                      "it (remove the checkpoint directory to start over)", d->ckpt_dir,
+                      c->state_seq);
+        return -1;
+    }
+    prt_log_info("restored window state from state.%" PRIu64 " (%zu bytes)", c->state_seq,
+                 d->state.len);
+    return 0;
+}
+
 /* Opens everything; 0, or the exit code. */
 static int open_all(driver *d) {
     const prt_pipeline *p = d->p;
@@ -329,6 +507,7 @@ static int open_all(driver *d) {
     if (!d->dead) return 1;
     d->ri.dead = d->dead;
     d->ri.position_name = "?";
+    if (have_ck && restore_state(d) != 0) return 1;
     d->src_open = true;   /* prt_source_open leaves it closable even when it fails */
     if (prt_source_open(&d->src, &p->source, d->src_path, d->src_archive, have_ck ? &d->ck : NULL,
                         prt_chunk_from_env()) != 0)
@@ -343,6 +522,7 @@ static int open_all(driver *d) {
 
 static void run_loop(driver *d) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
+    bool ended = false;        /* the source ended (or --once drained it), not a stop */
     d->last_commit_us = prt_now_us();
     while (!prt_signal_stop_requested()) {
         prt_next_status st = prt_source_next_file(&d->src);
@@ -350,14 +530,23 @@ static void run_loop(driver *d) {
             d->rc = 1;
             return;
         }
-        if (st == PRT_NEXT_END) break;
+        if (st == PRT_NEXT_END) {
+            ended = true;
+            break;
+        }
         if (st == PRT_NEXT_IDLE) {
-            if (d->once) break;
+            if (d->once) {
+                ended = true;
+                break;
+            }
             if (d->dirty && commit(d) != 0) {
                 d->rc = 1;
                 return;
             }
-            prt_signal_sleep(poll_us);
+            if (idle_sleep(d, poll_us) != 0) {
+                d->rc = 1;
+                return;
+            }
             continue;
         }
         d->ri.position_name = d->src.cur_name;
@@ -367,6 +556,15 @@ static void run_loop(driver *d) {
             return;
         }
         if (r == FILE_STOP) break;
+    }
+    if (d->p->finish) {
+        if (ended) {
+            call_hook(d, d->p->finish);
+        } else if (!(d->ckpt_dir && d->p->save_state)) {
+            uint64_t n = call_hook(d, d->p->finish);
+            prt_log_info("stopped without a checkpoint: the open windows were emitted now (%" PRIu64
+                         " rows), as nothing could keep them for a restart", n);
+        }
     }
     if (commit(d) != 0) {
         d->rc = 1;
@@ -393,6 +591,7 @@ static void close_all(driver *d) {
     free(d->ckpt_dir);
     free(d->batch);
     free(d->hdr);
+    prt_buf_free(&d->state);
 }
 
 int prt_main(const prt_pipeline *p, int argc, char **argv) {

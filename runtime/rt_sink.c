@@ -1,4 +1,5 @@
-/* rt_sink.c - file and stdout sinks. Generated encoders append rows to sink->buf; this module
+/* rt_sink.c - file and stdout sinks, and the generic entry points of sqlite sinks (the database
+ * work is in rt_sqlite.c: rows stay buffered until prt_sink_commit/prt_sqlite_commit). Generated encoders append rows to sink->buf; this module
  * writes the buffer out (when big, and at commits) and makes it durable (fsync) at commits.
  * Invariants: a file sink's bytes up to the last commit are exactly what the checkpoint records;
  * on open a file sink is cut back to that length (or emptied when there is no checkpoint), so
@@ -24,8 +25,10 @@ typedef struct sink_impl {
     uint64_t file_len;         /* bytes written to the file so far */
     uint64_t rows_flushed;     /* sink->rows at the last flush */
     bool table_printed;
+    int64_t table_pending_since;   /* table: when rows started waiting for a commit to print them */
     size_t *widths;            /* table: one per column */
     prt_buf out;               /* table: the rendered text */
+    prt_sqlite *sq;            /* a sqlite sink (rt_sqlite.c), else NULL */
 } sink_impl;
 
 static const char *sink_name(const prt_sink *s) {
@@ -69,6 +72,31 @@ prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_l
     if (fd_override >= 0) {
         im->fd = fd_override;
         im->path = strdup(fd_override == 2 ? "stderr" : "stdout");
+    } else if (d->kind == PRT_SINK_SQLITE) {
+        /* keep_len does not apply: what is committed is in the database (and its checkpoint) */
+        char *expanded = NULL;
+        if (!path) {   /* not expanded by the caller: do it here */
+            char name[256];
+            prt_env_status st = prt_env_expand(d->path ? d->path : "", &expanded, name, sizeof name);
+            if (st != PRT_ENV_OK) {
+                prt_log_error("sink '%s': database path %s: %s%s", sink_name(s),
+                              d->path ? d->path : "", st == PRT_ENV_UNSET ? "unset variable " : "",
+                              name);
+                goto fail;
+            }
+            path = expanded;
+        }
+        im->path = strdup(path);
+        if (!im->path) abort();
+        free(expanded);
+        if (!im->path[0]) {
+            prt_log_error("sink '%s': the database path is empty", sink_name(s));
+            goto fail;
+        }
+        if (mkdir_parent(im->path) != 0) goto fail;
+        im->sq = prt_sqlite_open(d, im->path);
+        if (!im->sq) goto fail;
+        return s;
     } else if (d->kind == PRT_SINK_STDOUT) {
         im->fd = 1;
         im->path = strdup("stdout");
@@ -119,6 +147,10 @@ fail:
 }
 
 bool prt_sink_is_file(const prt_sink *s) { return ((const sink_impl *)s->impl)->is_file; }
+
+prt_sqlite *prt_sink_sqlite(const prt_sink *s) {
+    return s && s->impl ? ((const sink_impl *)s->impl)->sq : NULL;
+}
 
 /* ---- tables ---- */
 
@@ -209,6 +241,7 @@ static void render_table(prt_sink *s, prt_buf *o) {
 int prt_sink_flush(prt_sink *s) {
     sink_impl *im = s->impl;
     int rc = 0;
+    if (im->sq) return 0;   /* sqlite: rows are written only inside a commit's transaction */
     if (s->desc->encoding == PRT_ENC_TABLE) {
         if (s->buf.len) {
             im->out.len = 0;
@@ -225,6 +258,7 @@ int prt_sink_flush(prt_sink *s) {
 
 int prt_sink_maybe_flush(prt_sink *s) {
     sink_impl *im = s->impl;
+    if (im->sq) return 0;
     if (s->buf.len >= FLUSH_BYTES ||
         (s->desc->encoding == PRT_ENC_TABLE && s->rows - im->rows_flushed >= TABLE_ROWS))
         return prt_sink_flush(s);
@@ -233,6 +267,21 @@ int prt_sink_maybe_flush(prt_sink *s) {
 
 int prt_sink_commit(prt_sink *s, uint64_t *len) {
     sink_impl *im = s->impl;
+    if (im->sq) {   /* one transaction with every buffered row, no checkpoint */
+        if (len) *len = 0;
+        return prt_sqlite_commit(s, NULL, NULL, 0);
+    }
+    /* A table on the terminal is not split at every commit: its rows wait (up to 2 s, or
+     * TABLE_ROWS rows, or the end of the run) so that one table shows them together. */
+    if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) {
+        int64_t now = prt_now_us();
+        if (!im->table_pending_since) im->table_pending_since = now;
+        if (now - im->table_pending_since < 2000000) {
+            if (len) *len = 0;
+            return 0;
+        }
+    }
+    im->table_pending_since = 0;
     if (prt_sink_flush(s) != 0) return -1;
     if (im->is_file && fsync(im->fd) != 0) {
         prt_log_error("sink '%s': cannot fsync %s: %s", sink_name(s), im->path, strerror(errno));
@@ -244,7 +293,9 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
 
 int prt_sink_finish(prt_sink *s) {
     sink_impl *im = s->impl;
-    if (s->desc->encoding == PRT_ENC_TABLE && !im->table_printed && !s->buf.len) {
+    if (im->sq) return 0;
+    if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) return prt_sink_flush(s);
+    if (s->desc->encoding == PRT_ENC_TABLE && !im->table_printed) {
         im->out.len = 0;
         render_table(s, &im->out);
         return write_all(s, im->out.data, im->out.len);
@@ -255,6 +306,7 @@ int prt_sink_finish(prt_sink *s) {
 void prt_sink_close(prt_sink *s) {
     if (!s) return;
     sink_impl *im = s->impl;
+    prt_sqlite_close(im->sq);   /* rows not committed are dropped */
     if (im->owns_fd) close(im->fd);
     free(im->path);
     free(im->widths);

@@ -1,8 +1,10 @@
 """suite_runtime.py - end-to-end tests of the runtime's driver, sources, sinks, dead letter and
 checkpoints through tests/rt/driver_main.c, a pipeline program written like generated code
 (schema id int64, name string, amount float64; rule name_not_empty; filter amount >= 0; sink
-`events` as JSON lines). The program is built once per run from runtime/*.c (with ASan/UBSan
-under --san) and driven by environment variables; see the comment at the top of driver_main.c."""
+`events` as JSON lines), and of window state through tests/rt/window_main.c (a tumbling
+event-time window with count, count_distinct, first and max per key; tick, finish, save_state and
+load_state hooks). The programs are built once per run from runtime/*.c (with ASan/UBSan under
+--san) and driven by environment variables; see the comments at the top of each program."""
 import glob
 import json
 import os
@@ -16,28 +18,34 @@ _BUILT = {}
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
           "-Wmissing-prototypes", "-D_GNU_SOURCE", "-O2", "-g"]
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
+LIBS = ["-lsqlite3", "-lm"]   # what runtime/*.c links against (as the Makefile and pipec build do)
+
+
+def build_program(ctx, name):
+    """Builds tests/rt/NAME.c against the runtime sources (once per run), warning-free."""
+    san = ctx.san or os.environ.get("PIPEC_SANITIZE") == "1"
+    if (name, san) in _BUILT:
+        return _BUILT[(name, san)]
+    out_dir = os.path.join(ctx.build, "rt")
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, name + ("-san" if san else ""))
+    srcs = sorted(glob.glob(os.path.join(ctx.root, "runtime", "*.c")))
+    args = ["cc"] + CFLAGS + (SAN if san else []) + ["-I" + os.path.join(ctx.root, "runtime"),
+            "-o", out, os.path.join(ctx.root, "tests", "rt", name + ".c")] + srcs + LIBS
+    p = ctx.run(args)
+    assert "warning" not in p.stderr, p.stderr
+    _BUILT[(name, san)] = out
+    return out
 
 
 def driver(ctx):
-    """Builds tests/rt/driver_main.c against the runtime sources (once per run), warning-free."""
-    san = ctx.san or os.environ.get("PIPEC_SANITIZE") == "1"
-    if san in _BUILT:
-        return _BUILT[san]
-    out_dir = os.path.join(ctx.build, "rt")
-    os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, "driver_main" + ("-san" if san else ""))
-    srcs = sorted(glob.glob(os.path.join(ctx.root, "runtime", "*.c")))
-    args = ["cc"] + CFLAGS + (SAN if san else []) + ["-I" + os.path.join(ctx.root, "runtime"),
-            "-o", out, os.path.join(ctx.root, "tests", "rt", "driver_main.c")] + srcs + ["-lm"]
-    p = ctx.run(args)
-    assert "warning" not in p.stderr, p.stderr
-    _BUILT[san] = out
-    return out
+    return build_program(ctx, "driver_main")
 
 
 def env_for(ctx, **kw):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("IN", "OUT", "DEAD", "CKPT", "ARCHIVE", "SRC_KIND", "DELETE", "SHOW")}
+           if k not in ("IN", "OUT", "DEAD", "CKPT", "ARCHIVE", "SRC_KIND", "DELETE", "SHOW",
+                        "WIN_S", "LATE_S", "TICK_LOG", "SLOW_US", "POLL_US")}
     env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0"
     for k, v in kw.items():
         env[k] = str(v)
@@ -438,3 +446,339 @@ def test_sigterm_while_blocked_on_stdin(ctx):
     assert proc.returncode == 0, err
     assert summary(err).startswith("done: in=2 out=1 dead=0 dropped=1"), err
     assert [r["id"] for r in jsonl(os.path.join(ctx.tmp, "o.jsonl"))] == [1]
+
+
+# ---- window state (tests/rt/window_main.c) ----------------------------------------------------
+
+BASE_TS = 1714557600   # 2024-05-01T10:00:00Z
+
+
+def window_drv(ctx):
+    return build_program(ctx, "window_main")
+
+
+def run_win(ctx, args=(), input=None, check_rc=0, **kw):
+    p = subprocess.run([window_drv(ctx)] + list(args), input=input, capture_output=True,
+                       text=True, env=env_for(ctx, **kw), cwd=ctx.tmp, timeout=120)
+    if check_rc is not None and p.returncode != check_rc:
+        raise AssertionError("window program exited %d (want %d)\nstderr:\n%s" %
+                             (p.returncode, check_rc, p.stderr[-3000:]))
+    assert "runtime error" not in p.stderr and "Sanitizer" not in p.stderr, p.stderr
+    return p
+
+
+def window_rows(n, seed, keys=5, late_jitter=9):
+    """n CSV rows (key, ts, user) with mostly increasing times and some stragglers, some late."""
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        ts = BASE_TS + i // 7 + (-rnd.randint(0, late_jitter) if rnd.random() < 0.2 else 0)
+        rows.append("k%d,%d,u%d" % (rnd.randrange(keys), ts, rnd.randrange(12)))
+    return rows
+
+
+def window_csv(rows):
+    return "key,ts,user\n" + "\n".join(rows) + "\n"
+
+
+def iso(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def window_expect(rows, win=10, late=5, first_line=2):
+    """What window_main.c must emit (rows in emission order) and the late records' lines."""
+    wins, late_lines = {}, []
+    max_seen = wm = None
+    for i, r in enumerate(rows):
+        key, ts, user = r.split(",")
+        ts = int(ts)
+        start = ts - ts % win
+        if wm is not None and start + win <= wm:
+            late_lines.append(first_line + i)
+            continue
+        w = wins.setdefault((start, key), {"events": 0, "users": set(), "first": user, "last": ts})
+        w["events"] += 1
+        w["users"].add(user)
+        w["last"] = max(w["last"], ts)
+        if max_seen is None or ts > max_seen:
+            max_seen, wm = ts, ts - late
+    out = []
+    for (start, key) in sorted(wins):   # tumbling: closing order is (start, key) order
+        w = wins[(start, key)]
+        out.append({"window_start": iso(start), "window_end": iso(start + win), "key": key,
+                    "events": w["events"], "users": len(w["users"]), "first_user": w["first"],
+                    "last_ts": w["last"] * 1000000})
+    return out, late_lines
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def dead_without_at(path):
+    return [{k: v for k, v in d.items() if k != "at"} for d in jsonl(path)]
+
+
+def test_window_bounded_run_emits_everything(ctx):
+    rows = window_rows(3000, 1)
+    write(os.path.join(ctx.tmp, "in.csv"), window_csv(rows))
+    want, late = window_expect(rows)
+    assert len(late) > 10 and len(want) > 100
+    p = run_win(ctx, IN="in.csv", OUT="out/w.jsonl", DEAD="dead.jsonl", PIPEC_RT_CHUNK=2000)
+    assert jsonl(os.path.join(ctx.tmp, "out", "w.jsonl")) == want
+    dead = jsonl(os.path.join(ctx.tmp, "dead.jsonl"))
+    assert [d["position"] for d in dead] == ["in.csv:%d" % l for l in late]
+    assert {d["reason"] for d in dead} == {"late"}
+    assert summary(p.stderr) == ("done: in=3000 out=%d dead=%d dropped=0 sinks: counts=%d dead: late=%d"
+                                 % (3000 - len(late), len(late), len(want), len(late))), p.stderr
+    # with a checkpoint: the same, and the final state holds no open window
+    p = run_win(ctx, IN="in.csv", OUT="out/w2.jsonl", DEAD="dead2.jsonl", CKPT="ck")
+    assert jsonl(os.path.join(ctx.tmp, "out", "w2.jsonl")) == want
+    ck = read_checkpoint(os.path.join(ctx.tmp, "ck", "checkpoint"))
+    seq, length, crc = ck["state"][0].split(" ")
+    assert int(length) == 24 and len(crc) == 8   # watermark, max seen, count 0
+    assert sorted(os.listdir(os.path.join(ctx.tmp, "ck"))) == ["checkpoint", "state." + seq]
+    # finished: a rerun reads nothing and emits nothing more
+    p = run_win(ctx, IN="in.csv", OUT="out/w2.jsonl", DEAD="dead2.jsonl", CKPT="ck")
+    assert jsonl(os.path.join(ctx.tmp, "out", "w2.jsonl")) == want
+    assert "restored window state" in p.stderr and summary(p.stderr).startswith("done: in=0 ")
+
+
+def test_window_folder_once_drains(ctx):
+    rows = window_rows(2000, 2)
+    inbox = os.path.join(ctx.tmp, "inbox")
+    os.makedirs(inbox)
+    drop_into(inbox, "a.csv", window_csv(rows[:1000]))
+    drop_into(inbox, "b.csv", window_csv(rows[1000:]))
+    want, late = window_expect(rows[:1000] + rows[1000:])
+    run_win(ctx, ["--once"], SRC_KIND="folder", IN="inbox", ARCHIVE="arch", OUT="w.jsonl",
+            DEAD="dead.jsonl", CKPT="ck")
+    assert jsonl(os.path.join(ctx.tmp, "w.jsonl")) == want
+    assert len(jsonl(os.path.join(ctx.tmp, "dead.jsonl"))) == len(late)
+
+
+def sigterm_mid_run(ctx, kw, after=0.4):
+    proc = subprocess.Popen([window_drv(ctx)], cwd=ctx.tmp, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env_for(ctx, **kw))
+    time.sleep(after)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+    return err
+
+
+def reference_run(ctx, rows, **kw):
+    """An uninterrupted run into ref/: its output bytes and dead letters (without `at`)."""
+    run_win(ctx, IN="in.csv", OUT="ref/w.jsonl", DEAD="ref/dead.jsonl", **kw)
+    return (read_bytes(os.path.join(ctx.tmp, "ref", "w.jsonl")),
+            dead_without_at(os.path.join(ctx.tmp, "ref", "dead.jsonl")))
+
+
+def test_window_sigterm_then_restart(ctx):
+    rows = window_rows(30000, 3, keys=7)
+    write(os.path.join(ctx.tmp, "in.csv"), window_csv(rows))
+    want, _ = window_expect(rows)
+    ref_out, ref_dead = reference_run(ctx, rows)
+    assert jsonl(os.path.join(ctx.tmp, "ref", "w.jsonl")) == want
+    kw = dict(IN="in.csv", OUT="out/w.jsonl", DEAD="out/dead.jsonl", CKPT="ck",
+              PIPEC_RT_CHUNK=4096, SLOW_US=10000, CKPT_EVERY_US=10_000_000)
+    err = sigterm_mid_run(ctx, kw)
+    assert "stopped by signal" in err and "open windows were emitted" not in err, err
+    out = os.path.join(ctx.tmp, "out", "w.jsonl")
+    n1 = len(jsonl(out))
+    assert 0 < n1 < len(want), (n1, err)
+    ck = read_checkpoint(os.path.join(ctx.tmp, "ck", "checkpoint"))
+    assert ck["pipec-checkpoint"] == ["2"] and ck["source"][0].split(" ")[2] == "0"
+    seq, length, crc = ck["state"][0].split(" ")
+    state = os.path.join(ctx.tmp, "ck", "state." + seq)
+    assert os.path.getsize(state) == int(length) > 24   # open windows were saved, not emitted
+    import zlib
+    assert "%08x" % zlib.crc32(read_bytes(state)) == crc
+    assert ck["sink"][0] == "%d counts" % os.path.getsize(out)
+    p = run_win(ctx, **kw)
+    assert "restored window state from state.%s" % seq in p.stderr, p.stderr
+    assert read_bytes(out) == ref_out
+    assert dead_without_at(os.path.join(ctx.tmp, "out", "dead.jsonl")) == ref_dead
+
+
+def test_window_sigterm_without_checkpoint_emits(ctx):
+    rows = window_rows(30000, 4)
+    write(os.path.join(ctx.tmp, "in.csv"), window_csv(rows))
+    want, _ = window_expect(rows)
+    err = sigterm_mid_run(ctx, dict(IN="in.csv", OUT="w.jsonl", PIPEC_RT_CHUNK=4096, SLOW_US=10000))
+    assert "stopped without a checkpoint: the open windows were emitted now" in err, err
+    got = jsonl(os.path.join(ctx.tmp, "w.jsonl"))
+    assert 0 < len(got) < len(want)
+    # rows closed by the watermark are final; after them, finish emitted the open windows as far
+    # as they had got
+    n_fin = int(err.split("were emitted now (")[1].split(" ")[0])
+    closed = len(got) - n_fin
+    assert n_fin >= 1 and closed >= 1 and got[:closed] == want[:closed]
+    full = {(w["window_start"], w["key"]): w for w in want}
+    for r in got[closed:]:
+        w = full[(r["window_start"], r["key"])]
+        assert 0 < r["events"] <= w["events"] and r["first_user"] == w["first_user"], (r, w)
+    assert [(r["window_start"], r["key"]) for r in got[closed:]] == \
+        sorted((r["window_start"], r["key"]) for r in got[closed:])
+
+
+def test_window_sigkill_exactly_once(ctx):
+    """SIGKILL at random moments, then a final run: the window rows and dead letters are byte for
+    byte those of an uninterrupted run (a file sink with a checkpoint: exactly once)."""
+    rnd = random.Random(int(os.environ.get("PIPEC_TEST_SEED", "0")) or None)
+    rows = window_rows(40000, 5, keys=6)
+    write(os.path.join(ctx.tmp, "in.csv"), window_csv(rows))
+    ref_out, ref_dead = reference_run(ctx, rows)
+    kw = dict(IN="in.csv", OUT="out/w.jsonl", DEAD="out/dead.jsonl", CKPT="ck",
+              PIPEC_RT_CHUNK=4096, SLOW_US=15000, CKPT_EVERY_US=30000)
+    kills = with_state = 0
+    seqs = []
+    for _ in range(40):
+        proc = subprocess.Popen([window_drv(ctx)], cwd=ctx.tmp, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env_for(ctx, **kw))
+        time.sleep(rnd.uniform(0.05, 0.5))
+        if proc.poll() is not None:
+            break   # finished before the kill
+        proc.kill()
+        proc.wait()
+        kills += 1
+        ck = os.path.join(ctx.tmp, "ck", "checkpoint")
+        if os.path.exists(ck):
+            items = read_checkpoint(ck)
+            if "state" in items and int(items["state"][0].split(" ")[1]) > 24:
+                with_state += 1
+                seqs.append(int(items["state"][0].split(" ")[0]))
+        if kills >= 8:
+            break
+    assert kills >= 5, kills
+    assert with_state >= 1, (kills, with_state)
+    assert seqs == sorted(seqs), seqs   # the sequence continues across restarts
+    p = run_win(ctx, **kw)
+    assert read_bytes(os.path.join(ctx.tmp, "out", "w.jsonl")) == ref_out, (kills, p.stderr)
+    assert dead_without_at(os.path.join(ctx.tmp, "out", "dead.jsonl")) == ref_dead
+    names = sorted(n for n in os.listdir(os.path.join(ctx.tmp, "ck")) if n.startswith("state"))
+    assert names == ["state." + read_checkpoint(os.path.join(ctx.tmp, "ck", "checkpoint"))["state"][0].split(" ")[0]]
+
+
+def open_window_checkpoint(ctx):
+    """A folder run stopped by SIGTERM after reading everything: its checkpoint keeps open windows.
+    Returns the run's environment, the checkpoint's state items and the state file's path."""
+    rows = window_rows(500, 6)
+    inbox = os.path.join(ctx.tmp, "inbox")
+    os.makedirs(inbox)
+    drop_into(inbox, "a.csv", window_csv(rows))
+    kw = dict(SRC_KIND="folder", IN="inbox", ARCHIVE="arch", OUT="w.jsonl", CKPT="ck", POLL_US=20000)
+    proc = subprocess.Popen([window_drv(ctx)], cwd=ctx.tmp, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env_for(ctx, **kw))
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.listdir(inbox) == []:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "stopped by signal" in err, err
+    ck = read_checkpoint(os.path.join(ctx.tmp, "ck", "checkpoint"))
+    seq, length, crc = ck["state"][0].split(" ")
+    assert int(length) > 24
+    return kw, (seq, length, crc), os.path.join(ctx.tmp, "ck", "state." + seq)
+
+
+def test_window_state_missing_or_corrupt_is_refused(ctx):
+    kw, (seq, length, crc), state = open_window_checkpoint(ctx)
+    good = read_bytes(state)
+    ckfile = os.path.join(ctx.tmp, "ck", "checkpoint")
+    with open(ckfile) as f:
+        good_ck = f.read()
+
+    def put(path, data):
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def refused(needle):
+        p = run_win(ctx, check_rc=1, **kw)
+        assert needle in p.stderr, p.stderr
+        assert "done:" not in p.stderr, p.stderr
+        put(state, good)
+        put(ckfile, good_ck.encode())
+
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0x40
+    put(state, bytes(bad))
+    refused("window state ck/state.%s is corrupt: CRC-32" % seq)
+    put(state, good[:-3])
+    refused("is corrupt: %d bytes, the checkpoint says %s" % (len(good) - 3, length))
+    os.remove(state)
+    refused("cannot read window state ck/state.%s named by the checkpoint: No such file" % seq)
+    # the bytes match the checkpoint, but the pipeline cannot load them
+    junk = good[:24] + b"\xff" * (len(good) - 24)
+    put(state, junk)
+    import zlib
+    put(ckfile, good_ck.replace("state %s %s %s" % (seq, length, crc),
+                                "state %s %s %08x" % (seq, length, zlib.crc32(junk))).encode())
+    refused("the pipeline could not load it")
+    # a checkpoint of this window pipeline without a state line
+    put(ckfile, "".join(l for l in good_ck.splitlines(True) if not l.startswith("state ")).encode())
+    refused("has no window state, but this pipeline has windows")
+    # intact again: the run resumes and, on SIGTERM, keeps the windows open again
+    p = run_win(ctx, ["--once"], **kw)
+    assert "restored window state from state.%s" % seq in p.stderr
+    assert summary(p.stderr).startswith("done: in=0 ")
+
+
+def test_window_old_state_files_are_removed(ctx):
+    kw, (seq, _, _), state = open_window_checkpoint(ctx)
+    ckdir = os.path.join(ctx.tmp, "ck")
+    assert sorted(os.listdir(ckdir)) == ["checkpoint", "state." + seq]
+    for name in ("state.1", "state.%d.tmp" % (int(seq) + 1), "state.%d" % (int(seq) + 5)):
+        write(os.path.join(ckdir, name), "stale")
+    write(os.path.join(ckdir, "state.keep-me"), "not a state file")
+    p = run_win(ctx, ["--once"], **kw)   # drains (finish) and commits
+    ck = read_checkpoint(os.path.join(ckdir, "checkpoint"))
+    nseq, length, _ = ck["state"][0].split(" ")
+    assert int(nseq) == int(seq) + 1 and int(length) == 24, ck
+    assert sorted(os.listdir(ckdir)) == ["checkpoint", "state." + nseq, "state.keep-me"]
+    assert summary(p.stderr).startswith("done: in=0 ")
+    # finish emitted the windows the SIGTERM kept open: all of them now, none twice
+    rows = window_rows(500, 6)
+    want, _ = window_expect(rows)
+    assert jsonl(os.path.join(ctx.tmp, "w.jsonl")) == want
+
+
+def test_window_ticks_while_idle(ctx):
+    # a pipe with nothing to read: ticks keep coming
+    proc = subprocess.Popen([window_drv(ctx)], cwd=ctx.tmp, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env_for(ctx, IN="-", OUT="w.jsonl", TICK_LOG=1))
+    try:
+        proc.stdin.write(("key,ts,user\nk1,%d,u\nk1,%d,u\n" % (BASE_TS, BASE_TS + 30)).encode())
+        proc.stdin.flush()
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 0, err
+    ticks = int(err.split("rtwindow ticks=")[1].split()[0])
+    assert ticks >= 5, err
+    # no checkpoint: the open window is emitted at the stop
+    assert "stopped without a checkpoint: the open windows were emitted now (1 rows)" in err, err
+    assert [r["window_start"] for r in jsonl(os.path.join(ctx.tmp, "w.jsonl"))] == \
+        [iso(BASE_TS), iso(BASE_TS + 30)]
+    # an idle folder with a long poll interval ticks too, and a stop still ends it at once
+    os.makedirs(os.path.join(ctx.tmp, "inbox"))
+    proc = subprocess.Popen([window_drv(ctx)], cwd=ctx.tmp, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=env_for(ctx, SRC_KIND="folder", IN="inbox", OUT="w2.jsonl",
+                                        CKPT="ck", POLL_US=5_000_000, TICK_LOG=1))
+    time.sleep(0.8)
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert time.time() - t0 < 1, "the idle sleep was not woken by SIGTERM"
+    assert proc.returncode == 0, err
+    assert int(err.split("rtwindow ticks=")[1].split()[0]) >= 4, err

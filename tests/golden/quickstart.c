@@ -9,8 +9,8 @@
 #include <string.h>
 #include "pipec_rt.h"
 
-#if PRT_ABI_VERSION != 1
-#error "this file was generated for pipec runtime ABI 1; rebuild it with the matching pipec"
+#if PRT_ABI_VERSION != 2
+#error "this file was generated for pipec runtime ABI 2; rebuild it with the matching pipec"
 #endif
 
 /* The record: one fixed-width member per field, a bit per nullable field. */
@@ -79,9 +79,234 @@ static void map_header(prt_run *run, const prt_field *cols, int ncols) {
     if (col_quantity < 0) prt_log_warn("column %s is not in this file's header: its values are NULL", "quantity");
 }
 
+/* ---- window per_minute (tumbling) ----
+ * One entry per window and group, in an open-addressing table keyed by
+ * (start, group keys); the watermark is the latest event time minus 10000000 us. */
+typedef struct w0_entry {
+    prt_went h;
+    uint64_t knulls;   /* bit i: group key i is NULL */
+    int32_t k_event_type;
+    int64_t a_events;
+    double a_revenue;
+    int64_t a_revenue_n;
+    bool a_revenue_ovf;
+    double a_avg_price;
+    int64_t a_avg_price_n;
+} w0_entry;
+
+/* An output row of the window, as its sinks read it. */
+typedef struct w0_row {
+    int64_t f_window_start;
+    int64_t f_window_end;
+    int32_t f_event_type;
+    int64_t f_events;
+    double f_revenue;
+    double f_avg_price;
+    uint64_t nulls[1];
+} w0_row;
+
+static prt_wtab w0_tab;
+static int64_t w0_max_t = INT64_MIN;          /* the latest event time seen */
+static int64_t w0_next_close = INT64_MAX;     /* close windows when the watermark reaches this */
+static int64_t w0_done = INT64_MIN;           /* windows ending at or before this are emitted */
+static prt_buf w0_closed;
+
+static int64_t w0_watermark(void) {
+    return w0_max_t == INT64_MIN ? INT64_MIN : w0_max_t - 10000000;
+}
+
+static int w0_cmp_keys(const w0_entry *x, const w0_entry *y) {
+    int c = 0;
+    {
+        int xn = (int)((x->knulls >> 0) & 1), yn = (int)((y->knulls >> 0) & 1);
+        if (xn != yn) return xn - yn;   /* NULL keys last */
+        if (!xn) {
+            c = (x->k_event_type > y->k_event_type) - (x->k_event_type < y->k_event_type);
+            if (c) return c;
+        }
+    }
+    (void)x, (void)y;
+    return c;
+}
+
+/* Output order: window start, then group keys. */
+static int w0_cmp(const void *a, const void *b) {
+    const w0_entry *x = a, *y = b;
+    if (x->h.start != y->h.start) return x->h.start < y->h.start ? -1 : 1;
+    return w0_cmp_keys(x, y);
+}
+
+static uint64_t w0_hash(const w0_entry *e) {
+    uint64_t h = prt_hash_u64((uint64_t)e->h.start, 0x9e3779b97f4a7c15ULL);
+    h = prt_hash_u64(e->knulls, h);
+    if (!((e->knulls >> 0) & 1)) h = prt_hash_u64((uint64_t)(int64_t)e->k_event_type, h);
+    return h | 1;
+}
+
+/* Places an entry (its hash already set) in the first free slot of its probe sequence. */
+static w0_entry *w0_place(const w0_entry *src) {
+    prt_wtab_reserve(&w0_tab);
+    size_t mask = w0_tab.cap - 1, i = prt_wtab_home(&w0_tab, src->h.hash);
+    for (;;) {
+        w0_entry *e = (w0_entry *)prt_wtab_at(&w0_tab, i);
+        if (e->h.hash == 0) {
+            *e = *src;
+            w0_tab.count++;
+            return e;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* The entry with k's start and keys; a new one (string keys kept) when there is none. */
+static w0_entry *w0_find(w0_entry *k, bool *fresh) {
+    uint64_t h = w0_hash(k);
+    size_t mask = w0_tab.cap - 1, i = prt_wtab_home(&w0_tab, h);
+    for (;;) {
+        w0_entry *e = (w0_entry *)prt_wtab_at(&w0_tab, i);
+        if (e->h.hash == 0) break;
+        if (e->h.hash == h && e->h.start == k->h.start && e->knulls == k->knulls && e->k_event_type == k->k_event_type) {
+            *fresh = false;
+            return e;
+        }
+        i = (i + 1) & mask;
+    }
+    k->h.hash = h;
+    *fresh = true;
+    return w0_place(k);
+}
+
+/* Frees what an entry owns. */
+static void w0_release(w0_entry *e) {
+    (void)e;
+}
+
+/* Fills the output row of one window and group, and writes it to the window's sinks. */
+static void w0_emit(prt_run *run, const w0_entry *e, int64_t start, int64_t end) {
+    w0_row o;
+    memset(&o, 0, sizeof o);
+    o.f_window_start = start;
+    o.f_window_end = end;
+    o.f_event_type = e->k_event_type;
+    o.f_events = e->a_events;
+    if (e->a_revenue_n == 0 || e->a_revenue_ovf) o.nulls[0] |= (uint64_t)1 << 0;
+    else o.f_revenue = e->a_revenue;
+    if (e->a_avg_price_n == 0) o.nulls[0] |= (uint64_t)1 << 1;
+    else o.f_avg_price = e->a_avg_price / (double)e->a_avg_price_n;
+
+    /* sink summary_db (rows) */
+    {
+        {
+            prt_sink *sink = run->sinks[0];
+            prt_buf *b = &sink->buf;
+            prt_row_ts(b, o.f_window_start);
+            prt_row_ts(b, o.f_window_end);
+            { prt_str s_ = enum_event_type[o.f_event_type]; prt_row_str(b, s_.p, s_.n); }
+            prt_row_i64(b, o.f_events);
+            if (((o.nulls[0] >> 0) & 1)) prt_row_null(b);
+            else prt_row_f64(b, o.f_revenue);
+            if (((o.nulls[0] >> 1) & 1)) prt_row_null(b);
+            else prt_row_f64(b, o.f_avg_price);
+            prt_sink_row_done(sink);
+        }
+    }
+
+    /* sink summary_terminal (table) */
+    {
+        {
+            prt_sink *sink = run->sinks[1];
+            prt_buf *b = &sink->buf;
+#line 41 "pipelines/quickstart.yaml"
+            bool _t5n = (((o.nulls[0] >> 0) & 1));
+            double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
+#line 223 "quickstart.c"
+#line 42 "pipelines/quickstart.yaml"
+            bool _t6n = (((o.nulls[0] >> 1) & 1));
+            double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
+#line 227 "quickstart.c"
+            { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
+            { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
+            { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
+            if (_t5n) prt_buf_putc(b, 0);
+            else { double x_ = _t5; if (isfinite(x_)) prt_buf_put_f64(b, x_); prt_buf_putc(b, 0); }
+            if (_t6n) prt_buf_putc(b, 0);
+            else { double x_ = _t6; if (isfinite(x_)) prt_buf_put_f64(b, x_); prt_buf_putc(b, 0); }
+            prt_sink_row_done(sink);
+        }
+    }
+    (void)run, (void)o;
+}
+
+/* Emits every window that ended at or before the watermark, in start and key order. */
+static void w0_close(prt_run *run, int64_t wm) {
+    const size_t es = sizeof(w0_entry);
+    w0_closed.len = 0;
+    size_t n = wm == INT64_MAX ? prt_wtab_take_all(&w0_tab, w0_cmp, &w0_closed)
+                               : prt_wtab_take_closed(&w0_tab, wm, w0_cmp, &w0_closed);
+    for (size_t i = 0; i < n; i++) {
+        w0_entry *e = (w0_entry *)(w0_closed.data + i * es);
+        w0_emit(run, e, e->h.start, e->h.end);
+        w0_release(e);
+    }
+    if (wm > w0_done) w0_done = wm;
+    w0_next_close = prt_wtab_min_end(&w0_tab);
+}
+
+static void w0_save(prt_buf *b) {
+    prt_state_put_u64(b, (uint64_t)w0_max_t);
+    prt_state_put_u64(b, (uint64_t)w0_done);
+    prt_state_put_u64(b, w0_tab.count);
+    for (size_t i = 0; i < w0_tab.cap; i++) {
+        const w0_entry *e = (const w0_entry *)prt_wtab_at(&w0_tab, i);
+        if (!e->h.hash) continue;
+        prt_state_put_u64(b, (uint64_t)e->h.start);
+        prt_state_put_u64(b, (uint64_t)e->h.end);
+        prt_state_put_u64(b, e->knulls);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->k_event_type);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_events);
+        prt_state_put_f64(b, e->a_revenue);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_revenue_n);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_revenue_ovf);
+        prt_state_put_f64(b, e->a_avg_price);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_avg_price_n);
+    }
+}
+
+static bool w0_load(prt_state_reader *rd) {
+    w0_max_t = (int64_t)prt_state_get_u64(rd);
+    w0_done = (int64_t)prt_state_get_u64(rd);
+    uint64_t n = prt_state_get_u64(rd);
+    for (uint64_t i = 0; i < n && !rd->bad; i++) {
+        w0_entry e;
+        memset(&e, 0, sizeof e);
+        e.h.start = (int64_t)prt_state_get_u64(rd);
+        e.h.end = (int64_t)prt_state_get_u64(rd);
+        e.knulls = prt_state_get_u64(rd);
+        e.k_event_type = (int32_t)(int64_t)prt_state_get_u64(rd);
+        e.a_events = (int64_t)(int64_t)prt_state_get_u64(rd);
+        e.a_revenue = prt_state_get_f64(rd);
+        e.a_revenue_n = (int64_t)(int64_t)prt_state_get_u64(rd);
+        e.a_revenue_ovf = (bool)(int64_t)prt_state_get_u64(rd);
+        e.a_avg_price = prt_state_get_f64(rd);
+        e.a_avg_price_n = (int64_t)(int64_t)prt_state_get_u64(rd);
+        e.h.hash = w0_hash(&e);
+        w0_place(&e);
+    }
+    w0_next_close = prt_wtab_min_end(&w0_tab);
+    return !rd->bad;
+}
+
+static void windows_init(void) {
+    static bool inited;
+    if (inited) return;
+    inited = true;
+    prt_wtab_init(&w0_tab, sizeof(w0_entry));
+}
+
 /* Decodes, checks, derives, filters and routes one batch of records. */
 static void process_batch(prt_run *run, const prt_batch *batch) {
     ensure_fields(csv_expected + 1);
+    windows_init();
     for (int i = 0; i < batch->n; i++) {
         const prt_rec *in = &batch->recs[i];
         const char *err = NULL;
@@ -202,9 +427,9 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
 
         /* rule price_not_negative: price >= 0 */
         {
-#line 20 "pipelines/quickstart.yaml"
+#line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 208 "quickstart.c"
+#line 433 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -218,7 +443,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
 
         /* derive revenue */
         {
-#line 22 "pipelines/quickstart.yaml"
+#line 20 "pipelines/quickstart.yaml"
             double _t1 = 0;
             bool _t1n = 1;
             bool _t2 = r.f_event_type == 2;
@@ -241,94 +466,146 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 245 "quickstart.c"
+#line 470 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
-        run->stats.out++;
 
-        /* sink events (jsonl) */
-        {
+        /* Windows: which take this record, and is it late for one of them? A late record leaves
+         * the pipeline (dead letter or drop) and is aggregated nowhere. */
+        bool w0_in = true;
+        int64_t w0_t = 0, w0_start = 0, w0_end = 0;
+        if (w0_in) {
+            w0_t = r.f_event_time;
+            if (w0_t > w0_max_t) w0_max_t = w0_t;
+            w0_start = w0_t - (((w0_t % 60000000) + 60000000) % 60000000);
+            w0_end = w0_start + 60000000;
+            int64_t wm = w0_watermark();
+            if (w0_end <= wm) {
+                prt_buf d = {0};
+                prt_buf_lit(&d, "window per_minute: event time ");
+                prt_buf_put_timestamp(&d, w0_t);
+                prt_buf_lit(&d, " is in a window that closed at watermark ");
+                prt_buf_put_timestamp(&d, wm);
+                prt_dead(run, in, "late", "%.*s", (int)d.len, d.data);
+                prt_buf_free(&d);
+                continue;
+            }
+        }
+
+        /* window per_minute: find or make the entry, update its accumulators */
+        if (w0_in) {
+            w0_entry k;
+            memset(&k, 0, sizeof k);
+            k.h.start = w0_start;
+            k.h.end = w0_end;
+            if (0) k.knulls |= (uint64_t)1 << 0;
+            else k.k_event_type = r.f_event_type;
+            bool fresh;
+            w0_entry *e = w0_find(&k, &fresh);
+            if (fresh && e->h.end < w0_next_close) w0_next_close = e->h.end;
+            /* a_events: count_all */
             {
-                prt_sink *sink = run->sinks[0];
-                prt_buf *b = &sink->buf;
-                prt_buf_lit(b, "{\"event_id\":");
-                { prt_str s_ = r.f_event_id; prt_buf_put_json_str(b, s_.p, s_.n); }
-                prt_buf_lit(b, ",\"event_time\":");
-                { prt_buf_putc(b, '"'); prt_buf_put_timestamp(b, r.f_event_time); prt_buf_putc(b, '"'); }
-                prt_buf_lit(b, ",\"user_id\":");
-                { prt_buf_put_i64(b, r.f_user_id); }
-                prt_buf_lit(b, ",\"event_type\":");
-                { prt_str s_ = enum_event_type[r.f_event_type]; prt_buf_put_json_str(b, s_.p, s_.n); }
-                prt_buf_lit(b, ",\"product_id\":");
-                { prt_buf_put_i64(b, r.f_product_id); }
-                prt_buf_lit(b, ",\"price\":");
-                { double x_ = r.f_price; if (isfinite(x_)) prt_buf_put_f64(b, x_); else prt_buf_lit(b, "null"); }
-                prt_buf_lit(b, ",\"quantity\":");
-                if (((r.nulls[0] >> 0) & 1)) prt_buf_lit(b, "null");
-                else { prt_buf_put_i64(b, r.f_quantity); }
-                prt_buf_lit(b, ",\"revenue\":");
-                if (((r.nulls[0] >> 1) & 1)) prt_buf_lit(b, "null");
-                else { double x_ = r.f_revenue; if (isfinite(x_)) prt_buf_put_f64(b, x_); else prt_buf_lit(b, "null"); }
-                prt_buf_lit(b, "}\n");
-                prt_sink_row_done(sink);
+                e->a_events++;
             }
-        }
-
-        /* sink purchases (table) */
-        {
-#line 27 "pipelines/quickstart.yaml"
-            bool _t5 = r.f_event_type == 2;
-#line 283 "quickstart.c"
-            if (_t5) {
-                prt_sink *sink = run->sinks[1];
-                prt_buf *b = &sink->buf;
-#line 31 "pipelines/quickstart.yaml"
-                bool _t6n = (((r.nulls[0] >> 1) & 1));
-                double _t6 = _t6n ? 0 : prt_f64_round(r.f_revenue, (int64_t)2);
-#line 290 "quickstart.c"
-                { prt_buf_put_timestamp(b, r.f_event_time); prt_buf_putc(b, 0); }
-                { prt_buf_put_i64(b, r.f_user_id); prt_buf_putc(b, 0); }
-                if (_t6n) prt_buf_putc(b, 0);
-                else { double x_ = _t6; if (isfinite(x_)) prt_buf_put_f64(b, x_); prt_buf_putc(b, 0); }
-                prt_sink_row_done(sink);
+            /* a_revenue: sum */
+            {
+#line 29 "pipelines/quickstart.yaml"
+#line 515 "quickstart.c"
+                if (!((((r.nulls[0] >> 1) & 1)))) {
+                    e->a_revenue += r.f_revenue;
+                    e->a_revenue_n++;
+                }
             }
+            /* a_avg_price: avg */
+            {
+#line 30 "pipelines/quickstart.yaml"
+#line 524 "quickstart.c"
+                if (!(0)) {
+                    e->a_avg_price += (double)(r.f_price);
+                    e->a_avg_price_n++;
+                }
+            }
+            int64_t wm = w0_watermark();
+            if (wm >= w0_next_close) w0_close(run, wm);
         }
+        run->stats.out++;
     }
 }
 
-static const char *const columns_events[] = {
-    "event_id",
-    "event_time",
-    "user_id",
+/* Closes windows as time passes without records (processing time) and after each batch. */
+static void tick(prt_run *run) {
+    windows_init();
+    if (w0_watermark() >= w0_next_close) w0_close(run, w0_watermark());
+}
+
+/* The source ended: every open window is emitted. */
+static void finish(prt_run *run) {
+    windows_init();
+    w0_close(run, INT64_MAX);
+}
+
+static void save_state(prt_run *run, prt_buf *out) {
+    (void)run;
+    windows_init();
+    w0_save(out);
+}
+
+static bool load_state(prt_run *run, const char *p, size_t n) {
+    (void)run;
+    windows_init();
+    prt_state_reader rd = {p, n, 0, false};
+    if (!w0_load(&rd)) return false;
+    return !rd.bad && rd.pos == n;
+}
+
+static const char *const columns_summary_db[] = {
+    "window_start",
+    "window_end",
     "event_type",
-    "product_id",
-    "price",
-    "quantity",
+    "events",
     "revenue",
+    "avg_price",
 };
-static const char *const columns_purchases[] = {
-    "event_time",
-    "user_id",
+static const char *const columns_summary_terminal[] = {
+    "minute",
+    "event_type",
+    "events",
     "revenue",
+    "avg_price",
 };
+
+static const prt_col_type columns_summary_db_types[] = {
+    PRT_T_TIMESTAMP,
+    PRT_T_TIMESTAMP,
+    PRT_T_STRING,
+    PRT_T_INT64,
+    PRT_T_FLOAT64,
+    PRT_T_FLOAT64,
+};
+static const int columns_summary_db_key[] = { 0, 2 };
 
 static const prt_sink_desc sinks[] = {
     {
-        .name = "events",
-        .kind = PRT_SINK_FILE,
-        .encoding = PRT_ENC_JSONL,
-        .path = "${OUT:-out}/quickstart.events.jsonl",
-        .ncolumns = 8,
-        .columns = columns_events,
+        .name = "summary_db",
+        .kind = PRT_SINK_SQLITE,
+        .encoding = PRT_ENC_ROWS,
+        .path = "${OUT:-out}/quickstart.db",
+        .ncolumns = 6,
+        .columns = columns_summary_db,
+        .table = "revenue_per_minute",
+        .mode = PRT_MODE_UPSERT,
+        .column_types = columns_summary_db_types,
+        .nkey = 2,
+        .key = columns_summary_db_key,
     },
     {
-        .name = "purchases",
+        .name = "summary_terminal",
         .kind = PRT_SINK_STDOUT,
         .encoding = PRT_ENC_TABLE,
         .path = NULL,
-        .ncolumns = 3,
-        .columns = columns_purchases,
+        .ncolumns = 5,
+        .columns = columns_summary_terminal,
     },
 };
 
@@ -343,8 +620,8 @@ static const prt_pipeline pipeline = {
     .abi = PRT_ABI_VERSION,
     .name = "quickstart",
     .spec_file = "pipelines/quickstart.yaml",
-    .help = "quickstart: a pipeline built by pipec 0.1.0 from pipelines/quickstart.yaml\nShop events from a CSV file, validated, with revenue derived; bad rows to a dead letter.\n\nUsage: quickstart [--once] [--log-format text|json] [--help] [--version]\n  --once        drain what the source has now, then exit\n  --log-format  log lines as text (default) or JSON\n\nSource: file ${INPUT:-pipelines/data/events.csv} (csv)\nFields: event_id string, event_time timestamp, user_id int64, event_type string, product_id int64, price float64, quantity int32, revenue float64\nRules: price_not_negative\nSinks:\n  events: file ${OUT:-out}/quickstart.events.jsonl (jsonl)\n  purchases: standard output (table)\nDead letter: file ${OUT:-out}/quickstart.dead.jsonl (jsonl)\nGuarantee: at least once\n\nEnvironment (read at start-up):\n  OUT (default: out)\n  INPUT (default: pipelines/data/events.csv)\n",
-    .fingerprint = 0xb04233262badcd55ULL,
+    .help = "quickstart: a pipeline built by pipec 0.1.0 from pipelines/quickstart.yaml\nShop events from a CSV file; revenue per minute and event type into SQLite and the terminal.\n\nUsage: quickstart [--once] [--log-format text|json] [--help] [--version]\n  --once        drain what the source has now, then exit\n  --log-format  log lines as text (default) or JSON\n\nSource: file ${INPUT:-pipelines/data/events.csv} (csv)\nFields: event_id string, event_time timestamp, user_id int64, event_type string, product_id int64, price float64, quantity int32, revenue float64\nRules: price_not_negative\nSinks:\n  summary_db: SQLite ${OUT:-out}/quickstart.db, table revenue_per_minute (upsert)\n  summary_terminal: standard output (table)\nDead letter: file ${OUT:-out}/quickstart.dead.jsonl (jsonl)\nGuarantee: at least once\n\nEnvironment (read at start-up):\n  OUT (default: out)\n  INPUT (default: pipelines/data/events.csv)\n",
+    .fingerprint = 0xc25e177013ccef81ULL,
     .source = {
         .kind = PRT_SRC_FILE,
         .path = "${INPUT:-pipelines/data/events.csv}",
@@ -361,6 +638,10 @@ static const prt_pipeline pipeline = {
     .checkpoint_every_us = 5000000,
     .map_header = map_header,
     .process_batch = process_batch,
+    .tick = tick,
+    .finish = finish,
+    .save_state = save_state,
+    .load_state = load_state,
 };
 
 int main(int argc, char **argv) {

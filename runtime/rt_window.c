@@ -1,0 +1,406 @@
+/* rt_window.c - what generated window code needs of the runtime: the generic open-addressing
+ * table of window entries (prt_wtab), hashing, kept strings, exact distinct sets (prt_dset) and
+ * the primitives of state serialization. Generated code owns the entry layout, hashing of keys,
+ * probing and accumulators; this file only moves whole entries by their stored hash.
+ * Invariants: cap is a power of two; linear probing from hash & (cap - 1); an entry is reachable
+ * from its home slot without crossing an empty slot; count + 1 <= cap * 0.7 after a reserve, so
+ * an empty slot always exists. */
+#include "pipec_rt.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { WTAB_CAP0 = 1024 };
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n, size);
+    if (!p) {
+        fprintf(stderr, "pipec runtime: out of memory (%zu x %zu bytes)\n", n, size);
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (!q) {
+        fprintf(stderr, "pipec runtime: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return q;
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+void prt_wtab_init(prt_wtab *t, size_t esize) {
+    if (esize < sizeof(prt_went) || esize % 8 != 0) {
+        fprintf(stderr, "pipec runtime: bad window entry size %zu (a bug in pipec)\n", esize);
+        abort();
+    }
+    t->esize = esize;
+    t->cap = WTAB_CAP0;
+    t->count = 0;
+    t->slots = xcalloc(t->cap, esize);
+}
+
+void prt_wtab_free(prt_wtab *t) {
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->count = 0;
+}
+
+/* Places a copy of entry e into slots (cap, esize) by linear probing from its home. */
+static void place(char *slots, size_t cap, size_t esize, const prt_went *e) {
+    size_t i = (size_t)e->hash & (cap - 1);
+    while (((const prt_went *)(slots + i * esize))->hash != 0) i = (i + 1) & (cap - 1);
+    memcpy(slots + i * esize, e, esize);
+}
+
+void prt_wtab_reserve(prt_wtab *t) {
+    /* count + 1 > cap * 0.7, in integers */
+    if ((t->count + 1) * 10 <= t->cap * 7) return;
+    size_t ncap = t->cap * 2;
+    char *ns = xcalloc(ncap, t->esize);
+    for (size_t i = 0; i < t->cap; i++) {
+        const prt_went *e = prt_wtab_at(t, i);
+        if (e->hash) place(ns, ncap, t->esize, e);
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+}
+
+/* Appends entry e to out (which must hold room for it). */
+static void emit_copy(prt_buf *out, const prt_wtab *t, const prt_went *e) {
+    memcpy(out->data + out->len, e, t->esize);
+    out->len += t->esize;
+}
+
+static void sort_out(prt_buf *out, size_t first, size_t n, size_t esize,
+                     int (*cmp)(const void *, const void *)) {
+    if (cmp && n > 1) qsort(out->data + first, n, esize, cmp);
+}
+
+/* Removes the entries with end <= watermark, re-placing the others in place. The walk starts
+ * just after an empty slot e (one exists: load <= 0.7) and goes once around the ring; each
+ * surviving entry is taken out and placed again from its home. Its old probe path (home .. its
+ * slot) was full and cannot contain e, so its home lies in the part already walked and the new
+ * probe ends at the latest in its own, just emptied, slot: every entry stays reachable. */
+size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, int (*cmp)(const void *, const void *),
+                            prt_buf *out) {
+    size_t closed = 0, empty = SIZE_MAX;
+    for (size_t i = 0; i < t->cap; i++) {
+        const prt_went *e = prt_wtab_at(t, i);
+        if (!e->hash) empty = i;
+        else if (e->end <= watermark) closed++;
+    }
+    if (closed == 0) return 0;
+    if (closed == t->count) return prt_wtab_take_all(t, cmp, out);
+    size_t first = out->len;
+    prt_buf_reserve(out, closed * t->esize);
+    char *tmp = NULL;
+    if (empty == SIZE_MAX) {
+        /* a table that was never reserved into; cannot happen with generated code, but stay
+         * correct: rebuild into fresh slots */
+        char *ns = xcalloc(t->cap, t->esize);
+        for (size_t i = 0; i < t->cap; i++) {
+            const prt_went *e = prt_wtab_at(t, i);
+            if (e->end <= watermark) emit_copy(out, t, e);
+            else place(ns, t->cap, t->esize, e);
+        }
+        free(t->slots);
+        t->slots = ns;
+    } else {
+        tmp = xcalloc(1, t->esize);
+        size_t mask = t->cap - 1;
+        for (size_t k = 1; k <= t->cap; k++) {
+            size_t i = (empty + k) & mask;
+            prt_went *e = prt_wtab_at(t, i);
+            if (!e->hash) continue;
+            if (e->end <= watermark) {
+                emit_copy(out, t, e);
+                e->hash = 0;
+                continue;
+            }
+            size_t h = (size_t)e->hash & mask;
+            if (h == i) continue;   /* at home: nothing before it can move it */
+            memcpy(tmp, e, t->esize);
+            e->hash = 0;
+            place(t->slots, t->cap, t->esize, (const prt_went *)tmp);
+        }
+        free(tmp);
+    }
+    t->count -= closed;
+    sort_out(out, first, closed, t->esize, cmp);
+    return closed;
+}
+
+size_t prt_wtab_take_all(prt_wtab *t, int (*cmp)(const void *, const void *), prt_buf *out) {
+    if (t->count == 0) return 0;
+    size_t first = out->len, n = 0;
+    prt_buf_reserve(out, t->count * t->esize);
+    for (size_t i = 0; i < t->cap; i++) {
+        prt_went *e = prt_wtab_at(t, i);
+        if (!e->hash) continue;
+        emit_copy(out, t, e);
+        n++;
+    }
+    memset(t->slots, 0, t->cap * t->esize);
+    t->count = 0;
+    sort_out(out, first, n, t->esize, cmp);
+    return n;
+}
+
+int64_t prt_wtab_min_end(const prt_wtab *t) {
+    int64_t m = INT64_MAX;
+    for (size_t i = 0; i < t->cap; i++) {
+        const prt_went *e = prt_wtab_at(t, i);
+        if (e->hash && e->end < m) m = e->end;
+    }
+    return m;
+}
+
+/* ---- hashing -------------------------------------------------------------------------------- */
+
+/* 64x64 -> 128 multiply, folded: the core of wyhash-style mixing. */
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+    __extension__ unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t rd64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline uint64_t rd_tail(const unsigned char *p, size_t n) {   /* 1..7 bytes */
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+#define K0 0xa0761d6478bd642fULL
+#define K1 0xe7037ed1a0b428dbULL
+#define K2 0x8ebc6af09c88c6e3ULL
+
+uint64_t prt_hash_bytes(const void *pv, size_t n, uint64_t seed) {
+    const unsigned char *p = pv;
+    uint64_t h = mum(seed ^ K0, (uint64_t)n ^ K1);
+    while (n >= 16) {
+        h = mum(rd64(p) ^ K1 ^ h, rd64(p + 8) ^ K2);
+        p += 16;
+        n -= 16;
+    }
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        a = rd64(p);
+        b = n > 8 ? rd_tail(p + 8, n - 8) : 0;
+    } else if (n > 0) {
+        a = rd_tail(p, n);
+    }
+    h = mum(a ^ K1 ^ h, b ^ K2);
+    return mum(h ^ K0, h ^ K2);
+}
+
+/* ---- kept strings --------------------------------------------------------------------------- */
+
+prt_str prt_str_keep(prt_str s) {
+    if (s.n == 0) return (prt_str){"", 0};
+    char *c = malloc(s.n);
+    if (!c) {
+        fprintf(stderr, "pipec runtime: out of memory (%u bytes)\n", s.n);
+        abort();
+    }
+    memcpy(c, s.p, s.n);
+    return (prt_str){c, s.n};
+}
+
+void prt_str_release(prt_str s) {
+    if (s.n) free((void *)s.p);
+}
+
+/* ---- distinct sets -------------------------------------------------------------------------- */
+
+/* Items are stored back to back in `data` as a u32 length and the bytes; the slots hold each
+ * item's hash (| 1, 0 = empty) and offset, so growing `data` moves nothing the slots point at.
+ * Sets start tiny: a count_distinct per group of a big window table must stay cheap. */
+typedef struct dslot {
+    uint64_t hash;
+    uint64_t off;
+} dslot;
+
+struct prt_dset {
+    dslot *slots;
+    size_t cap, count;
+    char *data;
+    size_t len, dcap;
+};
+
+#define DSET_SEED 0x5ca1ab1e0ddba11ULL
+
+static bool dset_item_eq(const prt_dset *s, uint64_t off, const void *p, size_t n) {
+    uint32_t len;
+    memcpy(&len, s->data + off, 4);
+    return len == n && (n == 0 || memcmp(s->data + off + 4, p, n) == 0);
+}
+
+static void dset_grow(prt_dset *s) {
+    size_t ncap = s->cap * 2;
+    dslot *ns = xcalloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->slots[i].hash) continue;
+        size_t j = (size_t)(s->slots[i].hash >> 1) & (ncap - 1);
+        while (ns[j].hash) j = (j + 1) & (ncap - 1);
+        ns[j] = s->slots[i];
+    }
+    free(s->slots);
+    s->slots = ns;
+    s->cap = ncap;
+}
+
+static void dset_add_hashed(prt_dset **sp, const void *p, size_t n, uint64_t h) {
+    if (n > UINT32_MAX) {
+        fprintf(stderr, "pipec runtime: distinct value of %zu bytes is too long\n", n);
+        abort();
+    }
+    prt_dset *s = *sp;
+    if (!s) {
+        s = *sp = xcalloc(1, sizeof *s);
+        s->cap = 8;
+        s->slots = xcalloc(s->cap, sizeof *s->slots);
+    }
+    size_t i = (size_t)(h >> 1) & (s->cap - 1);   /* bit 0 is always 1 */
+    for (; s->slots[i].hash; i = (i + 1) & (s->cap - 1))
+        if (s->slots[i].hash == h && dset_item_eq(s, s->slots[i].off, p, n)) return;
+    size_t need = 4 + n;
+    if (s->dcap - s->len < need) {
+        size_t dcap = s->dcap ? s->dcap : 64;
+        while (dcap - s->len < need) dcap *= 2;
+        s->data = xrealloc(s->data, dcap);
+        s->dcap = dcap;
+    }
+    uint32_t len = (uint32_t)n;
+    memcpy(s->data + s->len, &len, 4);
+    if (n) memcpy(s->data + s->len + 4, p, n);
+    s->slots[i] = (dslot){h, s->len};
+    s->len += need;
+    s->count++;
+    if (s->count * 10 > s->cap * 7) dset_grow(s);
+}
+
+void prt_dset_add(prt_dset **s, const void *p, size_t n) {
+    dset_add_hashed(s, p, n, prt_hash_bytes(p, n, DSET_SEED) | 1);
+}
+
+void prt_dset_merge(prt_dset **into, const prt_dset *from) {
+    if (!from) return;
+    for (size_t i = 0; i < from->cap; i++) {
+        if (!from->slots[i].hash) continue;
+        uint32_t len;
+        memcpy(&len, from->data + from->slots[i].off, 4);
+        dset_add_hashed(into, from->data + from->slots[i].off + 4, len, from->slots[i].hash);
+    }
+}
+
+int64_t prt_dset_count(const prt_dset *s) { return s ? (int64_t)s->count : 0; }
+
+void prt_dset_free(prt_dset *s) {
+    if (!s) return;
+    free(s->slots);
+    free(s->data);
+    free(s);
+}
+
+/* ---- state serialization -------------------------------------------------------------------- */
+
+void prt_state_put_u64(prt_buf *b, uint64_t v) {
+    unsigned char t[8];
+    for (int i = 0; i < 8; i++) t[i] = (unsigned char)(v >> (8 * i));
+    prt_buf_put(b, t, 8);
+}
+
+void prt_state_put_f64(prt_buf *b, double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    prt_state_put_u64(b, u);
+}
+
+void prt_state_put_bytes(prt_buf *b, const void *p, size_t n) {
+    prt_state_put_u64(b, (uint64_t)n);
+    prt_buf_put(b, p, n);
+}
+
+/* Items in insertion order (the data area's order), so the same adds give the same bytes. */
+void prt_state_put_dset(prt_buf *b, const prt_dset *s) {
+    prt_state_put_u64(b, (uint64_t)prt_dset_count(s));
+    if (!s) return;
+    for (size_t off = 0; off < s->len;) {
+        uint32_t len;
+        memcpy(&len, s->data + off, 4);
+        prt_state_put_bytes(b, s->data + off + 4, len);
+        off += 4 + (size_t)len;
+    }
+}
+
+uint64_t prt_state_get_u64(prt_state_reader *r) {
+    if (r->bad || r->pos > r->n || r->n - r->pos < 8) {
+        r->bad = true;
+        return 0;
+    }
+    const unsigned char *p = (const unsigned char *)r->p + r->pos;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    r->pos += 8;
+    return v;
+}
+
+double prt_state_get_f64(prt_state_reader *r) {
+    uint64_t u = prt_state_get_u64(r);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+/* A length-prefixed item in place: its bytes, or NULL (bad set) when it does not fit. */
+static const char *get_item(prt_state_reader *r, size_t max, size_t *n) {
+    uint64_t len = prt_state_get_u64(r);
+    if (r->bad || r->pos > r->n || len > r->n - r->pos || len > max) {
+        r->bad = true;
+        *n = 0;
+        return NULL;
+    }
+    const char *p = r->p + r->pos;
+    r->pos += (size_t)len;
+    *n = (size_t)len;
+    return p;
+}
+
+prt_str prt_state_get_str(prt_state_reader *r) {
+    size_t n;
+    const char *p = get_item(r, UINT32_MAX, &n);
+    if (!p) return (prt_str){"", 0};
+    return prt_str_keep((prt_str){p, (uint32_t)n});
+}
+
+prt_dset *prt_state_get_dset(prt_state_reader *r) {
+    uint64_t count = prt_state_get_u64(r);
+    if (r->bad) return NULL;
+    if (count > (r->n - r->pos) / 8) {   /* each item needs at least its length */
+        r->bad = true;
+        return NULL;
+    }
+    prt_dset *s = NULL;
+    for (uint64_t i = 0; i < count; i++) {
+        size_t n;
+        const char *p = get_item(r, UINT32_MAX, &n);
+        if (!p) {
+            prt_dset_free(s);
+            return NULL;
+        }
+        prt_dset_add(&s, p, n);
+    }
+    return s;
+}
