@@ -1,24 +1,41 @@
 #!/usr/bin/python3
-"""run.py - the benchmark behind `make bench`: the row path of a compiled pipeline against
-baselines run in the same invocation, on the same file, on the same core.
+"""run.py - the benchmarks behind `make bench`: compiled pipelines against baselines run in the
+same invocation, on the same file, on the same core.
 
-Steps: generate bench/data/events.csv (5M shop events, a few bad rows, tests/gen_events.py),
-build bench/rowpath.yaml with bin/pipec (timed), then run each contender --repeat times:
+Case 1, rowpath: generate bench/data/events.csv (5M shop events, a few bad rows,
+tests/gen_events.py), build bench/rowpath.yaml with bin/pipec (timed), then run each contender
+--repeat times:
   pipeline  the compiled bench/rowpath.yaml (CSV -> rules -> derive -> filter -> JSON lines)
   wc -l     reading the file once: the floor of any line-oriented tool
   awk       the same job in awk: split fields, check the field count, event_type and price,
             compute revenue, filter, print JSON lines (less validation than the pipeline: no
             timestamp, integer range or UTF-8 checks, no CSV quoting)
+Case 2, window_tumbling: generate bench/data/windows.csv with DuckDB (5M readings of 1000
+devices over 3 days, in time order up to 2 s of jitter), then
+  pipeline      bench/window_tumbling.yaml: 1-minute tumbling windows per device, count, sum,
+                avg, rows to a CSV file (lateness 5 s: nothing is late)
+  duckdb        node bench/duckdb_bench.mjs, DuckDB threads=1: the same GROUP BY
+                time_bucket('1 minute'), device over read_csv of the same file, COPY to a CSV file;
+                the whole node process
+  duckdb query  the same runs, the COPY statement alone as timed inside node
+Case 3, window_hopping: the same input, windows of 1 hour every minute:
+  pipeline      bench/window_hopping.yaml
+  tumbling      the case 2 pipeline (its pipe/x is the hopping/tumbling cost ratio)
+  duckdb, duckdb query  per-minute panes, then a 60-pane moving sum per device (see README)
 For each: best wall seconds, CPU seconds (user+sys of that child, os.wait4), peak RSS (ru_maxrss),
-rows/s and MB/s of input, and pipeline/baseline ratios. Prints a table and appends one row per
-contender to bench/results.csv with a timestamp and the git commit.
+rows/s and MB/s of input, and pipeline/contender ratios. Prints a table per case and appends one
+row per contender to bench/results.csv with a timestamp and the git commit. Window cases check
+that the pipeline and DuckDB output the same number of rows and that nothing was late.
 
-Options: --rows N (default 5000000), --repeat N (default 3), --reuse-data (keep an existing
-bench/data/events.csv made with the same --rows and seed), --no-pin (do not taskset -c 0).
+Options: --rows N (default 5000000, both inputs), --repeat N (default 3), --budget S (no further
+run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep inputs made
+with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3).
 """
 import argparse
 import csv
 import datetime
+import hashlib
+import json
 import os
 import platform
 import re
@@ -35,6 +52,9 @@ import gen_events as gen  # noqa: E402
 
 SEED = 5
 SUMMARY_RE = re.compile(r"done: in=(\d+) out=(\d+) dead=(\d+) dropped=(\d+)")
+SINK_RE = re.compile(r"sinks: windows=(\d+)")
+DUCKDB_JS = os.path.join(BENCH, "duckdb_bench.mjs")
+DUCKDB_PKG = os.path.join(ROOT, "tests", "oracle", "node_modules", "@duckdb", "node-api", "package.json")
 
 AWK = r'''
 BEGIN { FS = ","; ok["view"] = 1; ok["cart"] = 1; ok["purchase"] = 1 }
@@ -54,6 +74,65 @@ $4 == "view" && $6 + 0 < 500 { dropped++; next }
 }
 END { printf "awk: out=%d dead=%d dropped=%d\n", out, dead, dropped > "/dev/stderr" }
 '''
+
+# The window input: ROWS readings spread evenly over SPAN_US from START, each moved later by up to
+# 2 s of pseudo-random jitter (so arrival order is event-time order within 2 s), a device out of
+# GROUPS and a value with two decimals. DuckDB's hash() makes it deterministic for a DuckDB version.
+WIN_START = "2024-05-01 00:00:00"
+WIN_SPAN_US = 3 * 86400 * 1000000
+WIN_GROUPS = 1000
+WIN_JITTER_US = 2000000
+GEN_SQL = """SET threads = 1;
+COPY (
+  SELECT strftime(TIMESTAMP '{start}'
+                  + to_microseconds(CAST(i * ({span} / {rows}::DOUBLE) AS BIGINT)
+                                    + CAST(hash(i * 3 + 1) % {jitter} AS BIGINT)),
+                  '%Y-%m-%dT%H:%M:%S.%fZ') AS ts,
+         'd' || lpad(CAST(hash(i) % {groups} AS VARCHAR), 4, '0') AS device,
+         round(CAST(hash(i * 7 + 2) % 100000 AS DOUBLE) / 100, 2) AS value
+  FROM range({rows}) r(i)
+) TO {path} (HEADER, DELIMITER ',');
+"""
+
+READ_CSV = ("read_csv({path}, header = true, auto_detect = false,\n"
+            "                columns = {{'ts': 'TIMESTAMP', 'device': 'VARCHAR', 'value': 'DOUBLE'}})")
+
+# Case 2 in DuckDB: the GROUP BY of bench/window_tumbling.yaml, written to a CSV file like the
+# pipeline's sink (no ORDER BY: the pipeline's order is a by-product of closing windows in time).
+TUMBLE_SQL = """SET threads = 1;
+COPY (
+  SELECT window_start, window_start + INTERVAL '1 minute' AS window_end, device, events, total, avg_value
+  FROM (SELECT time_bucket(INTERVAL '1 minute', ts) AS window_start, device,
+               count(*) AS events, sum(value) AS total, avg(value) AS avg_value
+        FROM """ + READ_CSV + """
+        GROUP BY 1, 2)
+) TO {out} (HEADER, DELIMITER ',');
+"""
+
+# Case 3 in DuckDB: hopping windows [e - 1h, e), e every minute, by panes: count and sum per
+# device and minute, a grid of every device and minute (up to 59 minutes past the last), and a
+# moving sum over the last 60 minutes; windows without records are left out. The same rows as
+# joining every record to its 60 windows (unnest(generate_series(...))), without 60x the rows.
+HOP_SQL = """SET threads = 1;
+COPY (
+  WITH p AS (SELECT device, time_bucket(INTERVAL '1 minute', ts) AS m, count(*) AS c, sum(value) AS s
+             FROM """ + READ_CSV + """
+             GROUP BY 1, 2),
+  g AS (SELECT unnest(generate_series(min(m), max(m) + INTERVAL '59 minutes', INTERVAL '1 minute')) AS m FROM p),
+  j AS (SELECT d.device, g.m, coalesce(p.c, 0) AS c, coalesce(p.s, 0) AS s
+        FROM (SELECT DISTINCT device FROM p) d CROSS JOIN g LEFT JOIN p ON p.device = d.device AND p.m = g.m),
+  w AS (SELECT device, m + INTERVAL '1 minute' AS window_end,
+               sum(c) OVER win AS events, sum(s) OVER win AS total
+        FROM j WINDOW win AS (PARTITION BY device ORDER BY m ROWS BETWEEN 59 PRECEDING AND CURRENT ROW))
+  SELECT window_end - INTERVAL '1 hour' AS window_start, window_end, device, events, total,
+         total / events AS avg_value
+  FROM w WHERE events > 0
+) TO {out} (HEADER, DELIMITER ',');
+"""
+
+
+def q(s):
+    return "'" + s.replace("'", "''") + "'"
 
 
 def git_commit():
@@ -96,9 +175,18 @@ def measure(argv, stdout=None, env=None):
             "maxrss_kb": rss, "rc": p.returncode, "stderr": err.decode("utf-8", "replace")}
 
 
-def best_of(n, argv, stdout_path=None, env=None):
+def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False, label=None):
+    """Runs argv up to n times and returns the fastest run (peak RSS: the largest of all runs),
+    with "runs" (every wall) and "all" (every run). A further run is skipped when the runs so far
+    plus one more of the last one's length would pass budget seconds. keep_stdout reads each run's
+    stdout (written to stdout_path) into run["stdout"]."""
     runs = []
-    for _ in range(n):
+    total = 0.0
+    for k in range(n):
+        if k and budget is not None and total + runs[-1]["wall"] > budget:
+            break
+        if label:
+            print("bench: %s, run %d" % (label, k + 1), file=sys.stderr, flush=True)
         f = open(stdout_path, "wb") if stdout_path else None
         try:
             r = measure(argv, stdout=f, env=env)
@@ -107,11 +195,15 @@ def best_of(n, argv, stdout_path=None, env=None):
                 f.close()
         if r["rc"] != 0:
             sys.exit("bench: %s failed (exit %d):\n%s" % (" ".join(argv), r["rc"], r["stderr"][-2000:]))
+        if keep_stdout:
+            with open(stdout_path) as f:
+                r["stdout"] = f.read()
         runs.append(r)
-    best = min(runs, key=lambda r: r["wall"])
-    best = dict(best)
+        total += r["wall"]
+    best = dict(min(runs, key=lambda r: r["wall"]))
     best["maxrss_kb"] = max(r["maxrss_kb"] for r in runs)
     best["runs"] = [round(r["wall"], 3) for r in runs]
+    best["all"] = runs
     return best
 
 
@@ -131,84 +223,85 @@ def make_data(path, rows, reuse):
         path, nrec, os.path.getsize(path) / 1e6, ndead, time.time() - t0))
 
 
-def main():
-    ap = argparse.ArgumentParser(description="pipec row-path benchmark")
-    ap.add_argument("--rows", type=int, default=5000000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--reuse-data", action="store_true")
-    ap.add_argument("--no-pin", action="store_true")
-    a = ap.parse_args()
+def duckdb_json(r):
+    try:
+        return json.loads(r["stdout"].strip().splitlines()[-1])
+    except (ValueError, IndexError, KeyError):
+        sys.exit("bench: no result line from duckdb_bench.mjs:\n" + r.get("stdout", "") + r["stderr"][-2000:])
 
-    pipec = os.path.join(ROOT, "bin", "pipec")
-    if not os.access(pipec, os.X_OK):
-        sys.exit("bench: %s not built (run make all)" % pipec)
-    os.makedirs(DATA, exist_ok=True)
-    data = os.path.join(DATA, "events.csv")
-    make_data(data, a.rows, a.reuse_data)
-    nbytes = os.path.getsize(data)
 
-    binary = os.path.join(DATA, "rowpath")
+def make_window_data(path, rows, reuse):
+    """bench/data/windows.csv, written by DuckDB (a few seconds for 5M rows)."""
+    sql = GEN_SQL.format(start=WIN_START, span=WIN_SPAN_US, rows=rows, jitter=WIN_JITTER_US,
+                         groups=WIN_GROUPS, path=q(path))
+    stamp = path + ".params"
+    params = "rows=%d sql=%s" % (rows, hashlib.sha1(sql.encode()).hexdigest()[:16])
+    if reuse and os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == params:
+        print("bench: reusing %s" % path)
+        return
+    sql_path = os.path.join(DATA, "gen_windows.sql")
+    with open(sql_path, "w") as f:
+        f.write(sql)
+    t0 = time.time()
+    p = subprocess.run(["node", DUCKDB_JS, sql_path], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("bench: generating %s with DuckDB failed:\n%s" % (path, p.stderr[-2000:]))
+    with open(stamp, "w") as f:
+        f.write(params)
+    print("bench: generated %s with DuckDB: %d rows, %.1f MB, in %.1f s" % (
+        path, rows, os.path.getsize(path) / 1e6, time.time() - t0))
+
+
+def build(pipec, spec, binary):
     t0 = time.perf_counter()
-    p = subprocess.run([pipec, "build", os.path.join(BENCH, "rowpath.yaml"), "-o", binary],
-                       capture_output=True, text=True)
+    p = subprocess.run([pipec, "build", spec, "-o", binary], capture_output=True, text=True)
     build_s = time.perf_counter() - t0
     if p.returncode != 0:
-        sys.exit("bench: pipec build failed:\n" + p.stderr)
+        sys.exit("bench: pipec build %s failed:\n%s" % (spec, p.stderr))
+    return build_s
 
-    pin = [] if a.no_pin or not shutil.which("taskset") else ["taskset", "-c", "0"]
-    awk = shutil.which("mawk") or shutil.which("awk")
-    awk_name = os.path.basename(os.path.realpath(awk))
-    out_dir = os.path.join(DATA, "out")
-    os.makedirs(out_dir, exist_ok=True)
-    env = dict(os.environ, INPUT=data, OUT=out_dir)
 
-    results = []
-    r = best_of(a.repeat, pin + [binary], env=env)
-    m = SUMMARY_RE.findall(r["stderr"])
-    if not m:
-        sys.exit("bench: no summary line from the pipeline:\n" + r["stderr"][-2000:])
-    nin, nout, ndead, ndrop = map(int, m[-1])
-    r.update(name="pipeline", note="in=%d out=%d dead=%d dropped=%d" % (nin, nout, ndead, ndrop))
-    results.append(r)
+class Ctx:
+    """What every case shares: options, pinning, the commit and where results go."""
 
-    r = best_of(a.repeat, pin + ["wc", "-l", data])
-    r.update(name="wc -l", note="")
-    results.append(r)
+    def __init__(self, a):
+        self.a = a
+        self.pipec = os.path.join(ROOT, "bin", "pipec")
+        self.pin = [] if a.no_pin or not shutil.which("taskset") else ["taskset", "-c", "0"]
+        self.when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.commit = git_commit()
+        self.out_dir = os.path.join(DATA, "out")
+        os.makedirs(self.out_dir, exist_ok=True)
+        self.tumbling = None   # the case 2 pipeline's result, for case 3
 
-    awk_out = os.path.join(out_dir, "awk.jsonl")
-    r = best_of(a.repeat, pin + [awk, AWK, data], stdout_path=awk_out)
-    am = re.search(r"awk: out=(\d+) dead=(\d+) dropped=(\d+)", r["stderr"])
-    r.update(name=awk_name, note="out=%s dead=%s dropped=%s" % am.groups() if am else "")
-    results.append(r)
+    def head(self, title):
+        return "%s  %s  commit %s  %s  %s" % (title, self.when, self.commit, platform.node(),
+                                             "pinned to core 0" if self.pin else "not pinned")
 
-    rows = nin
-    pipe = results[0]
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    commit = git_commit()
-    print()
-    print("pipec row-path benchmark  %s  commit %s  %s  %s" % (when, commit, platform.node(),
-                                                              "pinned to core 0" if pin else "not pinned"))
-    print("input: %s, %d rows, %.1f MB; pipec build %.2f s; best of %d runs" % (
-        os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s, a.repeat))
-    hdr = "%-10s %8s %8s %8s %8s %9s %12s %8s %11s %11s" % (
+
+def fmt(v, spec):
+    return ("%" + spec) % v if v is not None else "%*s" % (int(re.match(r"\d+", spec).group()), "-")
+
+
+def table(ctx, results, rows, nbytes):
+    """Prints the contenders' table; fills rows_s, mb_s and the ratios to results[0]."""
+    hdr = "%-13s %8s %8s %8s %8s %9s %12s %8s %11s %11s" % (
         "", "wall s", "cpu s", "user s", "sys s", "RSS MiB", "rows/s", "MB/s", "pipe/x wall", "pipe/x cpu")
     print(hdr)
     print("-" * len(hdr))
+    pipe = results[0]
     for r in results:
         r["rows_s"] = rows / r["wall"]
         r["mb_s"] = nbytes / 1e6 / r["wall"]
         r["ratio_wall"] = pipe["wall"] / r["wall"]
         r["ratio_cpu"] = pipe["cpu"] / r["cpu"] if r["cpu"] > 0 else float("nan")
-        print("%-10s %8.3f %8.3f %8.3f %8.3f %9.1f %12.0f %8.1f %11.2f %11.2f" % (
-            r["name"], r["wall"], r["cpu"], r["user"], r["sys"], r["maxrss_kb"] / 1024.0,
+        rss = r["maxrss_kb"] / 1024.0 if r.get("maxrss_kb") is not None else None
+        print("%-13s %8.3f %8.3f %8.3f %8.3f %s %12.0f %8.1f %11.2f %11.2f" % (
+            r["name"], r["wall"], r["cpu"], r["user"], r["sys"], fmt(rss, "9.1f"),
             r["rows_s"], r["mb_s"], r["ratio_wall"], r["ratio_cpu"]))
-    for r in results:
-        if r["note"]:
-            print("  %-8s %s   (walls: %s)" % (r["name"], r["note"], r["runs"]))
-    print("pipe/x < 1: the pipeline took less than x. awk validates less than the pipeline does.")
-    if not GNU_TIME:
-        print("note: /usr/bin/time (Debian package 'time') missing: RSS includes this script's ~25 MB")
 
+
+def append_results(ctx, benchmark, results, rows, nbytes, build_s):
     path = os.path.join(BENCH, "results.csv")
     new = not os.path.exists(path)
     with open(path, "a", newline="") as f:
@@ -218,12 +311,209 @@ def main():
                         "wall_s", "cpu_s", "user_s", "sys_s", "maxrss_kb", "rows_per_s", "mb_per_s",
                         "pipeline_over_this_wall", "pipeline_over_this_cpu", "pinned", "build_s", "note"])
         for r in results:
-            w.writerow([when, commit, platform.node(), "rowpath", r["name"], rows, nbytes,
+            w.writerow([ctx.when, ctx.commit, platform.node(), benchmark, r["name"], rows, nbytes,
                         "%.4f" % r["wall"], "%.4f" % r["cpu"], "%.4f" % r["user"], "%.4f" % r["sys"],
-                        r["maxrss_kb"], "%.0f" % r["rows_s"], "%.2f" % r["mb_s"],
-                        "%.4f" % r["ratio_wall"], "%.4f" % r["ratio_cpu"], "yes" if pin else "no",
-                        "%.3f" % build_s, r["note"]])
+                        r["maxrss_kb"] if r.get("maxrss_kb") is not None else "",
+                        "%.0f" % r["rows_s"], "%.2f" % r["mb_s"],
+                        "%.4f" % r["ratio_wall"], "%.4f" % r["ratio_cpu"], "yes" if ctx.pin else "no",
+                        "%.3f" % build_s if build_s is not None else "", r["note"]])
     print("appended to %s" % os.path.relpath(path, ROOT))
+
+
+# ---- case 1: the row path ------------------------------------------------------------------------
+
+def case_rowpath(ctx):
+    a = ctx.a
+    data = os.path.join(DATA, "events.csv")
+    make_data(data, a.rows, a.reuse_data)
+    nbytes = os.path.getsize(data)
+    binary = os.path.join(DATA, "rowpath")
+    build_s = build(ctx.pipec, os.path.join(BENCH, "rowpath.yaml"), binary)
+
+    pin = ctx.pin
+    awk = shutil.which("mawk") or shutil.which("awk")
+    awk_name = os.path.basename(os.path.realpath(awk))
+    env = dict(os.environ, INPUT=data, OUT=ctx.out_dir)
+
+    results = []
+    r = best_of(a.repeat, pin + [binary], env=env, budget=a.budget, label="rowpath pipeline")
+    m = SUMMARY_RE.findall(r["stderr"])
+    if not m:
+        sys.exit("bench: no summary line from the pipeline:\n" + r["stderr"][-2000:])
+    nin, nout, ndead, ndrop = map(int, m[-1])
+    r.update(name="pipeline", note="in=%d out=%d dead=%d dropped=%d" % (nin, nout, ndead, ndrop))
+    results.append(r)
+
+    r = best_of(a.repeat, pin + ["wc", "-l", data], budget=a.budget)
+    r.update(name="wc -l", note="")
+    results.append(r)
+
+    awk_out = os.path.join(ctx.out_dir, "awk.jsonl")
+    r = best_of(a.repeat, pin + [awk, AWK, data], stdout_path=awk_out, budget=a.budget, label=awk_name)
+    am = re.search(r"awk: out=(\d+) dead=(\d+) dropped=(\d+)", r["stderr"])
+    r.update(name=awk_name, note="out=%s dead=%s dropped=%s" % am.groups() if am else "")
+    results.append(r)
+
+    rows = nin
+    print()
+    print(ctx.head("pipec row-path benchmark"))
+    print("input: %s, %d rows, %.1f MB; pipec build %.2f s; best of %d runs" % (
+        os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s, a.repeat))
+    table(ctx, results, rows, nbytes)
+    for r in results:
+        if r["note"]:
+            print("  %-8s %s   (walls: %s)" % (r["name"], r["note"], r["runs"]))
+    print("pipe/x < 1: the pipeline took less than x. awk validates less than the pipeline does.")
+    if not GNU_TIME:
+        print("note: /usr/bin/time (Debian package 'time') missing: RSS includes this script's ~25 MB")
+    append_results(ctx, "rowpath", results, rows, nbytes, build_s)
+
+
+# ---- cases 2 and 3: event-time windows ------------------------------------------------------------
+
+def check_duckdb():
+    if not shutil.which("node") or not os.path.exists(DUCKDB_PKG):
+        sys.exit("bench: cases 2 and 3 need node and the DuckDB of tests/oracle "
+                 "(make deps, or sh tests/oracle/install.sh); or run --cases 1")
+
+
+def run_window_pipeline(ctx, spec, name, data):
+    binary = os.path.join(DATA, name)
+    build_s = build(ctx.pipec, os.path.join(BENCH, spec), binary)
+    env = dict(os.environ, INPUT=data, OUT=ctx.out_dir)
+    r = best_of(ctx.a.repeat, ctx.pin + [binary], env=env, budget=ctx.a.budget, label=name + " pipeline")
+    m = SUMMARY_RE.findall(r["stderr"])
+    s = SINK_RE.findall(r["stderr"])
+    if not m or not s:
+        sys.exit("bench: no summary line from %s:\n%s" % (name, r["stderr"][-2000:]))
+    nin, nout, ndead, ndrop = map(int, m[-1])
+    r.update(name="pipeline", nin=nin, ndead=ndead, nrows=int(s[-1]), build_s=build_s,
+             note="in=%d out=%d dead=%d dropped=%d windows=%s" % (nin, nout, ndead, ndrop, s[-1]))
+    return r
+
+
+def run_duckdb(ctx, sql_template, name, data):
+    """The DuckDB contender: two results, the whole node process and the query alone."""
+    out = os.path.join(ctx.out_dir, name + ".duckdb.csv")
+    sql_path = os.path.join(DATA, name + ".sql")
+    with open(sql_path, "w") as f:
+        f.write(sql_template.format(path=q(data), out=q(out)))
+    stdout_path = os.path.join(DATA, name + ".duckdb.json")
+    r = best_of(ctx.a.repeat, ctx.pin + ["node", DUCKDB_JS, sql_path], stdout_path=stdout_path,
+                budget=ctx.a.budget, keep_stdout=True, label=name + " duckdb")
+    for run in r["all"]:
+        run["json"] = duckdb_json(run)
+    j = duckdb_json(r)
+    r.update(name="duckdb", nrows=j["rows"], version=j["version"],
+             note="rows=%d startup_s=%.3f query_s=%.3f threads=1 %s" % (
+                 j["rows"], j["startup_s"], j["query_s"], j["version"]))
+    qbest = min(r["all"], key=lambda run: run["json"]["query_s"])["json"]
+    qr = {"name": "duckdb query", "wall": qbest["query_s"], "user": qbest["query_user_s"],
+          "sys": qbest["query_sys_s"], "cpu": qbest["query_user_s"] + qbest["query_sys_s"],
+          "maxrss_kb": None, "nrows": qbest["rows"],
+          "runs": [round(run["json"]["query_s"], 3) for run in r["all"]],
+          "note": "rows=%d the COPY statement alone, timed inside node; CPU of the node process" % qbest["rows"]}
+    return r, qr
+
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def window_checks(pipe, duck):
+    lines = []
+    same = pipe["nrows"] == duck["nrows"]
+    lines.append("check: output rows pipeline %d, DuckDB %d: %s" % (
+        pipe["nrows"], duck["nrows"], "equal" if same else "DIFFERENT"))
+    lines.append("check: late or rejected records in the pipeline: %d%s" % (
+        pipe["ndead"], "" if pipe["ndead"] == 0 else "  (expected 0: see bench/data/out/*.dead.jsonl)"))
+    return lines, same and pipe["ndead"] == 0
+
+
+def print_notes(results):
+    for r in results:
+        if r.get("note"):
+            print("  %-13s %s   (walls: %s)" % (r["name"], r["note"], r["runs"]))
+
+
+def case_windows(ctx, cases):
+    check_duckdb()
+    a = ctx.a
+    data = os.path.join(DATA, "windows.csv")
+    make_window_data(data, a.rows, a.reuse_data)
+    nbytes = os.path.getsize(data)
+
+    tumble = run_window_pipeline(ctx, "window_tumbling.yaml", "tumbling", data)
+    ctx.tumbling = tumble
+    rows = tumble["nin"]
+    if 2 in cases:
+        duck, dq = run_duckdb(ctx, TUMBLE_SQL, "tumbling", data)
+        results = [tumble, duck, dq]
+        print()
+        print(ctx.head("pipec tumbling-window benchmark (case 2)"))
+        print("input: %s, %d rows, %.1f MB, %d devices over 3 days; 1-minute tumbling windows; "
+              "pipec build %.2f s; best of %d runs" % (os.path.relpath(data, ROOT), rows, nbytes / 1e6,
+                                                      WIN_GROUPS, tumble["build_s"], a.repeat))
+        table(ctx, results, rows, nbytes)
+        print_notes(results)
+        lines, _ = window_checks(tumble, duck)
+        for ln in lines:
+            print(ln)
+        print("DuckDB/pipeline wall: query only %.2fx, whole process %.2fx; cpu: query only %.2fx, "
+              "whole process %.2fx; target >= 2x (query only, wall): %s" % (
+                  1 / dq["ratio_wall"], 1 / duck["ratio_wall"], 1 / dq["ratio_cpu"], 1 / duck["ratio_cpu"],
+                  verdict(1 / dq["ratio_wall"] >= 2)))
+        append_results(ctx, "window_tumbling", results, rows, nbytes, tumble["build_s"])
+
+    if 3 in cases:
+        hop = run_window_pipeline(ctx, "window_hopping.yaml", "hopping", data)
+        tum = dict(tumble, name="tumbling", note="the case 2 pipeline: pipe/x is hopping/tumbling")
+        duck, dq = run_duckdb(ctx, HOP_SQL, "hopping", data)
+        results = [hop, tum, duck, dq]
+        print()
+        print(ctx.head("pipec hopping-window benchmark (case 3)"))
+        print("input: %s, %d rows, %.1f MB; hopping windows of 1 hour every minute (60 per record); "
+              "pipec build %.2f s; best of up to %d runs within %.0f s" % (
+                  os.path.relpath(data, ROOT), rows, nbytes / 1e6, hop["build_s"], a.repeat, a.budget))
+        table(ctx, results, rows, nbytes)
+        print_notes(results)
+        lines, _ = window_checks(hop, duck)
+        for ln in lines:
+            print(ln)
+        print("hopping/tumbling pipeline cost: wall %.2fx, cpu %.2fx; target <= 1.5x (wall): %s" % (
+            tum["ratio_wall"], tum["ratio_cpu"], verdict(tum["ratio_wall"] <= 1.5)))
+        print("DuckDB/pipeline wall: query only %.2fx, whole process %.2fx (DuckDB by panes: see bench/README.md)" % (
+            1 / dq["ratio_wall"], 1 / duck["ratio_wall"]))
+        append_results(ctx, "window_hopping", results, rows, nbytes, hop["build_s"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description="pipec benchmarks")
+    ap.add_argument("--rows", type=int, default=5000000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--budget", type=float, default=40.0,
+                    help="no further run of a contender once its runs would pass this many seconds")
+    ap.add_argument("--reuse-data", action="store_true")
+    ap.add_argument("--no-pin", action="store_true")
+    ap.add_argument("--cases", default="1,2,3", help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping")
+    a = ap.parse_args()
+    try:
+        cases = {int(c) for c in a.cases.split(",") if c.strip()}
+    except ValueError:
+        ap.error("--cases: a comma-separated list of 1, 2, 3")
+    if not cases or cases - {1, 2, 3}:
+        ap.error("--cases: a comma-separated list of 1, 2, 3")
+
+    if not os.access(os.path.join(ROOT, "bin", "pipec"), os.X_OK):
+        sys.exit("bench: bin/pipec not built (run make all)")
+    os.makedirs(DATA, exist_ok=True)
+    ctx = Ctx(a)
+    t0 = time.time()
+    if 1 in cases:
+        case_rowpath(ctx)
+    if cases & {2, 3}:
+        case_windows(ctx, cases)
+    print("bench: done in %.0f s" % (time.time() - t0))
 
 
 if __name__ == "__main__":

@@ -477,55 +477,61 @@ static const char *dset_add_code(Arena *a, Type t, const char *set, const char *
 }
 
 /* `all_sinks` are the sink models already built, in spec order. */
-/* State serialization of one entry member of a C type (save: `e->NAME`; load: `e.NAME`). */
-static void ser_member(Arena *a, SBuf *save, SBuf *load, const char *ctype, const char *name) {
+/* Where serialization code reads and writes: the pointer it saves from ("e->") and the struct it
+ * loads into ("e."). */
+typedef struct SerVars {
+    const char *save;
+    const char *load;
+} SerVars;
+
+/* State serialization of one entry member of a C type. */
+static void ser_member(SBuf *save, SBuf *load, SerVars v, const char *ctype, const char *name) {
     if (strcmp(ctype, "prt_str") == 0) {
-        sbuf_printf(save, "        prt_state_put_bytes(b, e->%s.p, e->%s.n);\n", name, name);
-        sbuf_printf(load, "        e.%s = prt_state_get_str(rd);\n", name);
+        sbuf_printf(save, "        prt_state_put_bytes(b, %s%s.p, %s%s.n);\n", v.save, name, v.save, name);
+        sbuf_printf(load, "        %s%s = prt_state_get_str(rd);\n", v.load, name);
     } else if (strcmp(ctype, "double") == 0) {
-        sbuf_printf(save, "        prt_state_put_f64(b, e->%s);\n", name);
-        sbuf_printf(load, "        e.%s = prt_state_get_f64(rd);\n", name);
+        sbuf_printf(save, "        prt_state_put_f64(b, %s%s);\n", v.save, name);
+        sbuf_printf(load, "        %s%s = prt_state_get_f64(rd);\n", v.load, name);
     } else if (strcmp(ctype, "prt_dset *") == 0) {
-        sbuf_printf(save, "        prt_state_put_dset(b, e->%s);\n", name);
-        sbuf_printf(load, "        e.%s = prt_state_get_dset(rd);\n", name);
+        sbuf_printf(save, "        prt_state_put_dset(b, %s%s);\n", v.save, name);
+        sbuf_printf(load, "        %s%s = prt_state_get_dset(rd);\n", v.load, name);
     } else {
-        sbuf_printf(save, "        prt_state_put_u64(b, (uint64_t)(int64_t)e->%s);\n", name);
-        sbuf_printf(load, "        e.%s = (%s)(int64_t)prt_state_get_u64(rd);\n", name, ctype);
+        sbuf_printf(save, "        prt_state_put_u64(b, (uint64_t)(int64_t)%s%s);\n", v.save, name);
+        sbuf_printf(load, "        %s%s = (%s)(int64_t)prt_state_get_u64(rd);\n", v.load, name, ctype);
     }
-    (void)a;
 }
 
 /* The members of an aggregate's accumulator, as in the entry struct of the template. */
-static void ser_aggregate(Arena *a, SBuf *save, SBuf *load, const AggSpec *ag, const char *c) {
+static void ser_aggregate(Arena *a, SBuf *save, SBuf *load, SerVars v, const AggSpec *ag, const char *c) {
     const char *vtype = ag->arg ? type_c_name(ag->arg_type) : "int64_t";
     switch (ag->kind) {
     case AGG_COUNT_ALL:
     case AGG_COUNT:
-        ser_member(a, save, load, "int64_t", c);
+        ser_member(save, load, v, "int64_t", c);
         break;
     case AGG_SUM:
-        ser_member(a, save, load, type_c_name(ag->type), c);
-        ser_member(a, save, load, "int64_t", arena_printf(a, "%s_n", c));
-        ser_member(a, save, load, "bool", arena_printf(a, "%s_ovf", c));
+        ser_member(save, load, v, type_c_name(ag->type), c);
+        ser_member(save, load, v, "int64_t", arena_printf(a, "%s_n", c));
+        ser_member(save, load, v, "bool", arena_printf(a, "%s_ovf", c));
         break;
     case AGG_AVG:
-        ser_member(a, save, load, "double", c);
-        ser_member(a, save, load, "int64_t", arena_printf(a, "%s_n", c));
+        ser_member(save, load, v, "double", c);
+        ser_member(save, load, v, "int64_t", arena_printf(a, "%s_n", c));
         break;
     case AGG_MIN:
     case AGG_MAX:
-        ser_member(a, save, load, vtype, c);
-        ser_member(a, save, load, "bool", arena_printf(a, "%s_has", c));
+        ser_member(save, load, v, vtype, c);
+        ser_member(save, load, v, "bool", arena_printf(a, "%s_has", c));
         break;
     case AGG_FIRST:
     case AGG_LAST:
-        ser_member(a, save, load, vtype, c);
-        ser_member(a, save, load, "bool", arena_printf(a, "%s_has", c));
-        ser_member(a, save, load, "bool", arena_printf(a, "%s_null", c));
-        ser_member(a, save, load, "int64_t", arena_printf(a, "%s_t", c));
+        ser_member(save, load, v, vtype, c);
+        ser_member(save, load, v, "bool", arena_printf(a, "%s_has", c));
+        ser_member(save, load, v, "bool", arena_printf(a, "%s_null", c));
+        ser_member(save, load, v, "int64_t", arena_printf(a, "%s_t", c));
         break;
     case AGG_COUNT_DISTINCT:
-        ser_member(a, save, load, "prt_dset *", c);
+        ser_member(save, load, v, "prt_dset *", c);
         break;
     }
 }
@@ -612,16 +618,28 @@ static TVal *window_model(Emitter *em, int wi, const TVal *all_sinks) {
     }
     tv_set(a, m, "aggs", aggs);
 
-    SBuf save = {0}, load = {0};
+    /* Keys and accumulators are saved apart: session windows keep them in different structs. */
+    SBuf save_keys = {0}, load_keys = {0}, save_aggs = {0}, load_aggs = {0};
+    SerVars entry = {"e->", "e."}, session = {"s->", "se."};
     for (int i = 0; i < w->ngroup; i++) {
         const IrField *src = &ir->fields[w->group_by[i]];
-        ser_member(a, &save, &load, src->enum_array ? "int32_t" : type_c_name(src->type), arena_printf(a, "k_%s", src->name));
+        ser_member(&save_keys, &load_keys, entry, src->enum_array ? "int32_t" : type_c_name(src->type), arena_printf(a, "k_%s", src->name));
     }
-    for (int i = 0; i < w->naggs; i++) ser_aggregate(a, &save, &load, &w->aggs[i], arena_printf(a, "a_%s", w->aggs[i].name));
-    tv_set_str(a, m, "save_code", code_text(a, &save));
-    tv_set_str(a, m, "load_code", code_text(a, &load));
-    sbuf_free(&save);
-    sbuf_free(&load);
+    for (int i = 0; i < w->naggs; i++)
+        ser_aggregate(a, &save_aggs, &load_aggs, w->kind == WIN_SESSION ? session : entry, &w->aggs[i],
+                      arena_printf(a, "a_%s", w->aggs[i].name));
+    tv_set_str(a, m, "save_keys_code", code_text(a, &save_keys));
+    tv_set_str(a, m, "load_keys_code", code_text(a, &load_keys));
+    tv_set_str(a, m, "save_aggs_code", code_text(a, &save_aggs));
+    tv_set_str(a, m, "load_aggs_code", code_text(a, &load_aggs));
+    sbuf_puts(&save_keys, sbuf_cstr(&save_aggs));
+    sbuf_puts(&load_keys, sbuf_cstr(&load_aggs));
+    tv_set_str(a, m, "save_code", code_text(a, &save_keys));
+    tv_set_str(a, m, "load_code", code_text(a, &load_keys));
+    sbuf_free(&save_keys);
+    sbuf_free(&load_keys);
+    sbuf_free(&save_aggs);
+    sbuf_free(&load_aggs);
 
     TVal *sinks = tv_list(a);
     for (int i = 0; i < ir->nsinks; i++)

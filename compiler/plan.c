@@ -89,11 +89,18 @@ static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
         *h = fnv1a(*h, f->name);
         *h = fnv1a(*h, type_name(f->type));
     }
+    /* Everything that changes what the saved state means: a checkpoint of another layout or
+     * semantics is refused rather than misread. */
     *h = fnv1a(*h, w->name);
     *h = fnv1a(*h, w->kind == WIN_TUMBLING ? "tumbling" : w->kind == WIN_HOPPING ? "hopping" : "session");
-    char num[64];
-    snprintf(num, sizeof num, "%lld/%lld/%lld", (long long)w->size_us, (long long)w->every_us, (long long)w->gap_us);
+    char num[128];
+    snprintf(num, sizeof num, "%lld/%lld/%lld/%lld/%d/%d", (long long)w->size_us, (long long)w->every_us,
+             (long long)w->gap_us, (long long)w->lateness_us, w->time_field, w->late_drop);
     *h = fnv1a(*h, num);
+    *h = fnv1a(*h, w->timezone ? w->timezone : "UTC");
+    *h = fnv1a(*h, w->where_text ? w->where_text : "");
+    for (int i = 0; i < w->naggs; i++) *h = fnv1a(*h, w->aggs[i].text);
+    for (int i = 0; i < w->ngroup; i++) *h = fnv1a(*h, ir->spec->scope_fields[w->group_by[i]].name);
     iw->out_null_words = nbits / 64 + 1;
     iw->entry_bytes = (bytes + 7) / 8 * 8;
 }
@@ -231,6 +238,10 @@ static void explain_decode(const Ir *ir, const IrField *f, FILE *out) {
 }
 
 static void explain_duration(int64_t us, FILE *out) {
+    if (us == 0) {
+        fputs("0s", out);
+        return;
+    }
     static const struct { int64_t us; const char *unit; } units[] = {
         {86400000000LL, "d"}, {3600000000LL, "h"}, {60000000LL, "m"}, {1000000, "s"}, {1000, "ms"}, {1, "us"}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
@@ -262,7 +273,6 @@ static void explain_window(const Ir *ir, const IrWindow *iw, FILE *out) {
     if (w->time_field >= 0) fprintf(out, " over event time %s, lateness ", s->scope_fields[w->time_field].name);
     else fprintf(out, " over processing time, lateness ");
     explain_duration(w->lateness_us, out);
-    if (w->lateness_us == 0) fprintf(out, "0s");
     fprintf(out, ", late records %s", w->late_drop ? "dropped (counted)" : "to the dead letter (reason late)");
     if (w->timezone) fprintf(out, ", days aligned to local midnight in %s", w->timezone);
     fputc('\n', out);
@@ -304,7 +314,7 @@ void plan_explain(const Ir *ir, FILE *out) {
         const SinkSpec *sk = is->spec;
         if (sk->kind == SINK_FILE) fprintf(out, "  %s: file %s, %s\n", sk->name, sk->path, encoding_name(sk->encoding));
         else if (sk->kind == SINK_SQLITE) {
-            fprintf(out, "  %s: SQLite %s, table %s, %s", sk->name, sk->path, sk->table, sk->upsert ? "upsert on" : "insert");
+            fprintf(out, "  %s: SQLite %s, table %s, %s", sk->name, sk->path, sk->table, sk->upsert ? "upsert on" : sk->nkey ? "insert, key" : "insert");
             for (int j = 0; j < sk->nkey; j++) fprintf(out, "%s %s", j ? "," : "", is->cols[sk->key[j]].name);
             fputc('\n', out);
         }

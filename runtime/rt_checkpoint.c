@@ -1,20 +1,27 @@
-/* rt_checkpoint.c - the checkpoint store for file/folder sources: one small text file
- * DIR/checkpoint, replaced atomically (write DIR/checkpoint.tmp, fsync, rename, fsync DIR), so a
- * reader sees the old or the new one, never a mix; and the window state it names. Format (one item
- * per line, "\n" endings):
+/* rt_checkpoint.c - the checkpoint: its text (prt_ckpt_format / prt_ckpt_parse), stored in the
+ * file DIR/checkpoint, replaced atomically (write DIR/checkpoint.tmp, fsync, rename, fsync DIR),
+ * so a reader sees the old or the new one, never a mix, and (by the driver, rt_main.c) in each
+ * sqlite sink's database; and the window state it names. Format (one item per line, "\n"):
  *
- *   pipec-checkpoint 2                       format version (1 is still read; a higher one is refused)
+ *   pipec-checkpoint 3                       format version (1 and 2 are still read; a higher
+ *                                            one is refused)
  *   pipeline NAME
  *   fingerprint HEX16                        of the record/state layout (prt_pipeline.fingerprint)
+ *   seq N                                    (v3) 1, 2, ... one per commit; a state file and every
+ *                                            copy of one commit's checkpoint carry the same N
  *   source OFFSET LINE FINISHED INODE PATH   input file position: byte offset after the last
  *                                            committed record, its line number, 1 when the whole
  *                                            file is committed, its inode, the path (to line end)
  *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
- *   state SEQ LENGTH CRC32                   (v2) the window state of this commit is the file
+ *   state SEQ LENGTH CRC32 [inline]          (v2) the window state of this commit is the file
  *                                            DIR/state.SEQ: LENGTH bytes whose CRC-32 (IEEE, as
- *                                            zlib's crc32) is CRC32, 8 hex digits. SEQ grows by
- *                                            one per commit. Only pipelines with windows have it.
- *   end                                      written last: a file without it is malformed
+ *                                            zlib's crc32) is CRC32, 8 hex digits. Only pipelines
+ *                                            with windows have it. (v3) "inline": the LENGTH
+ *                                            bytes follow the end line instead (a run without a
+ *                                            checkpoint dir keeps its state in the databases).
+ *   finished                                 (v3) the source ended and this was the run's final
+ *                                            commit (after the finish hook)
+ *   end                                      written last: a text without it is malformed
  *
  * PATH and NAME escape "\" "\n" "\r" as \\ \n \r. Readers ignore lines with unknown keywords,
  * so later versions can add items (per-partition offsets) compatibly.
@@ -22,8 +29,36 @@
  * The state file holds exactly the bytes the pipeline's save_state hook produced (no header: the
  * checkpoint's length and CRC are its check). It is written before the checkpoint that names it
  * (DIR/state.SEQ.tmp, fsync, rename, fsync DIR), so a checkpoint never names a state file that
- * is not durable; after the checkpoint, every other state.N and state.N.tmp is deleted (older
- * ones, and a newer one a crash left behind before its checkpoint was written). */
+ * is not durable; after the checkpoint file, every other state.N and state.N.tmp is deleted
+ * (older ones, and a newer one a crash left behind before its checkpoint was written).
+ *
+ * Exactly once with sqlite sinks (the driver, rt_main.c, does this):
+ * - A commit: (1) file sinks and the dead letter written and fsynced; (2) the state file; (3) for
+ *   each sqlite sink, one transaction with its buffered rows and the complete checkpoint text of
+ *   this commit, table pipec_checkpoint, key "PIPELINE/SINK" (per sink: two sinks may share a
+ *   database); (4) DIR/checkpoint; (5) archive/delete of a finished folder file. Each step
+ *   begins only when the one before succeeded, and commit N+1 only when all of commit N did.
+ * - Without a checkpoint dir, steps 1, 3 and 5 still happen (the state goes inline): the
+ *   databases are the checkpoint store.
+ * - Start: read DIR/checkpoint and every sqlite sink's stored text; same pipeline and fingerprint
+ *   required (else exit 2). Let N be the highest seq. The file is never ahead of the databases
+ *   (written after them), and the databases differ by at most one commit (a crash between two
+ *   sinks' transactions). When every sqlite sink is at N (or the file is at N-1 with them at
+ *   N), resume from the checkpoint of N: file sinks cut back to its lengths, state N (the file
+ *   state.N exists: it was written before step 3), source at its position.
+ * - When some sqlite sink is at N-1 (or has none and N = 1): resume from N-1 (or from the
+ *   beginning) and CATCH UP: until the source reaches N's position (records of N's file that
+ *   start before its line, or the whole file when N says finished), rows for the sinks at N
+ *   are dropped and nothing is committed; at that position one commit brings every sink to
+ *   N+1. This needs the rows of a replay to equal those of the first pass: true for records
+ *   (deterministic decoding); window rows emitted by tick because of the wall clock may differ.
+ *   If the input changed (N's file gone or shorter), the catch-up ends with a warning.
+ *   A sqlite sink older than N-1 (a database restored from a backup or deleted) is not
+ *   replayed for: a warning, and it receives the records from the resume point on.
+ * - Without a checkpoint dir, a stored checkpoint whose seq is N and which says "finished" in
+ *   every database is not resumed: rerunning a completed bounded job starts from the beginning
+ *   (rerun = redo), as without any checkpoint. An unfinished one (a crash or a stop) is resumed.
+ */
 #include "rt_internal.h"
 #include <dirent.h>
 #include <errno.h>
@@ -34,7 +69,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { CKPT_VERSION = 2 };
+enum { CKPT_VERSION = 3 };
 
 int prt_mkdir_p(const char *dir) {
     char tmp[4096];
@@ -154,39 +189,47 @@ out:
     return rc;
 }
 
-int prt_ckpt_write(const char *dir, const prt_ckpt *c) {
-    prt_buf b = {0};
+void prt_ckpt_format(const prt_ckpt *c, prt_buf *b) {
     char t[96];
-    prt_buf_lit(&b, "pipec-checkpoint 2\npipeline ");
-    put_escaped(&b, c->pipeline ? c->pipeline : "");
-    int n = snprintf(t, sizeof t, "\nfingerprint %016" PRIx64 "\n", c->fingerprint);
-    prt_buf_put(&b, t, (size_t)n);
+    prt_buf_lit(b, "pipec-checkpoint 3\npipeline ");
+    put_escaped(b, c->pipeline ? c->pipeline : "");
+    int n = snprintf(t, sizeof t, "\nfingerprint %016" PRIx64 "\nseq %" PRIu64 "\n",
+                     c->fingerprint, c->seq);
+    prt_buf_put(b, t, (size_t)n);
     if (c->has_source) {
-        prt_buf_lit(&b, "source ");
-        put_u64(&b, c->src_offset);
-        prt_buf_putc(&b, ' ');
-        put_u64(&b, c->src_line);
-        prt_buf_putc(&b, ' ');
-        prt_buf_putc(&b, c->src_finished ? '1' : '0');
-        prt_buf_putc(&b, ' ');
-        put_u64(&b, c->src_ino);
-        prt_buf_putc(&b, ' ');
-        put_escaped(&b, c->src_path ? c->src_path : "");
-        prt_buf_putc(&b, '\n');
+        prt_buf_lit(b, "source ");
+        put_u64(b, c->src_offset);
+        prt_buf_putc(b, ' ');
+        put_u64(b, c->src_line);
+        prt_buf_putc(b, ' ');
+        prt_buf_putc(b, c->src_finished ? '1' : '0');
+        prt_buf_putc(b, ' ');
+        put_u64(b, c->src_ino);
+        prt_buf_putc(b, ' ');
+        put_escaped(b, c->src_path ? c->src_path : "");
+        prt_buf_putc(b, '\n');
     }
     for (int i = 0; i < c->nsinks; i++) {
-        prt_buf_lit(&b, "sink ");
-        put_u64(&b, c->sinks[i].len);
-        prt_buf_putc(&b, ' ');
-        put_escaped(&b, c->sinks[i].name);
-        prt_buf_putc(&b, '\n');
+        prt_buf_lit(b, "sink ");
+        put_u64(b, c->sinks[i].len);
+        prt_buf_putc(b, ' ');
+        put_escaped(b, c->sinks[i].name);
+        prt_buf_putc(b, '\n');
     }
     if (c->has_state) {
-        n = snprintf(t, sizeof t, "state %" PRIu64 " %" PRIu64 " %08" PRIx32 "\n", c->state_seq,
-                     c->state_len, c->state_crc);
-        prt_buf_put(&b, t, (size_t)n);
+        n = snprintf(t, sizeof t, "state %" PRIu64 " %" PRIu64 " %08" PRIx32 "%s\n", c->state_seq,
+                     c->state_len, c->state_crc, c->state_inline ? " inline" : "");
+        prt_buf_put(b, t, (size_t)n);
     }
-    prt_buf_lit(&b, "end\n");
+    if (c->run_finished) prt_buf_lit(b, "finished\n");
+    prt_buf_lit(b, "end\n");
+    if (c->has_state && c->state_inline && c->state_len)
+        prt_buf_put(b, c->state_data, (size_t)c->state_len);
+}
+
+int prt_ckpt_write(const char *dir, const prt_ckpt *c) {
+    prt_buf b = {0};
+    prt_ckpt_format(c, &b);
     int rc = write_atomic(dir, "checkpoint.tmp", "checkpoint", b.data, b.len, "checkpoint");
     prt_buf_free(&b);
     return rc;
@@ -289,6 +332,7 @@ void prt_state_file_cleanup(const char *dir, uint64_t keep_seq, bool keep) {
 void prt_ckpt_free(prt_ckpt *c) {
     free(c->pipeline);
     free(c->src_path);
+    free(c->state_data);
     for (int i = 0; i < c->nsinks; i++) free(c->sinks[i].name);
     free(c->sinks);
     memset(c, 0, sizeof *c);
@@ -341,35 +385,13 @@ static bool kw(const char *p, const char *end, const char *word, const char **re
     return true;
 }
 
-int prt_ckpt_read(const char *dir, prt_ckpt *c) {
+int prt_ckpt_parse(const char *text, size_t len, prt_ckpt *c, const char *what) {
     memset(c, 0, sizeof *c);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/checkpoint", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return 0;
-        prt_log_error("cannot read checkpoint %s: %s", path, strerror(errno));
-        return -1;
-    }
-    prt_buf b = {0};
-    for (;;) {
-        prt_buf_reserve(&b, 4096);
-        ssize_t got = read(fd, b.data + b.len, b.cap - b.len);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            prt_log_error("cannot read checkpoint %s: %s", path, strerror(errno));
-            close(fd);
-            prt_buf_free(&b);
-            return -1;
-        }
-        if (got == 0) break;
-        b.len += (size_t)got;
-    }
-    close(fd);
+    if (!text) text = "";
     const char *why = "no 'end' line (truncated?)";
     bool ended = false;
     int lineno = 0;
-    const char *s = b.data, *eod = b.data + b.len;
+    const char *s = text, *eod = text + len;
     while (s < eod && !ended) {
         const char *e = memchr(s, '\n', (size_t)(eod - s));
         if (!e) break;   /* an unterminated last line: malformed */
@@ -412,27 +434,73 @@ int prt_ckpt_read(const char *dir, prt_ckpt *c) {
             ns[c->nsinks].len = v;
             c->nsinks++;
         } else if (kw(s, e, "state", &r)) {
-            uint64_t seq, len, crc;
-            if (!take_u64(&r, e, &seq) || !take_u64(&r, e, &len) || r == e ||
-                !parse_hex(r, e, &crc) || crc > UINT32_MAX) {
+            uint64_t seq, slen, crc;
+            if (!take_u64(&r, e, &seq) || !take_u64(&r, e, &slen) || r == e) {
+                why = "bad state line";
+                goto bad;
+            }
+            const char *ce = memchr(r, ' ', (size_t)(e - r));
+            bool inl = ce && (size_t)(e - ce) == 7 && memcmp(ce, " inline", 7) == 0;
+            if ((ce && !inl) || !parse_hex(r, ce ? ce : e, &crc) || crc > UINT32_MAX) {
                 why = "bad state line";
                 goto bad;
             }
             c->has_state = true;
             c->state_seq = seq;
-            c->state_len = len;
+            c->state_len = slen;
             c->state_crc = (uint32_t)crc;
+            c->state_inline = inl;
+        } else if (kw(s, e, "seq", &r)) {
+            if (!take_u64(&r, e, &v) || r != e) { why = "bad seq line"; goto bad; }
+            c->seq = v;
+        } else if (kw(s, e, "finished", &r) && r == e) {
+            c->run_finished = true;
         } else if (kw(s, e, "end", &r) && r == e) {
             ended = true;
         }   /* anything else: an item of a later version, ignored */
         s = e + 1;
     }
     if (!ended) goto bad;
-    prt_buf_free(&b);
+    if (c->state_inline) {   /* the state bytes follow the end line, exactly */
+        if ((uint64_t)(eod - s) != c->state_len) { why = "inline window state has the wrong length"; goto bad; }
+        if (prt_crc32(s, (size_t)c->state_len) != c->state_crc) { why = "inline window state fails its CRC"; goto bad; }
+        c->state_data = malloc(c->state_len ? (size_t)c->state_len : 1);
+        if (!c->state_data) abort();
+        if (c->state_len) memcpy(c->state_data, s, (size_t)c->state_len);
+    }
     return 1;
 bad:
-    prt_log_error("malformed checkpoint %s: %s", path, why);
-    prt_buf_free(&b);
+    prt_log_error("malformed checkpoint %s: %s", what, why);
     prt_ckpt_free(c);
     return -1;
+}
+
+int prt_ckpt_read(const char *dir, prt_ckpt *c) {
+    memset(c, 0, sizeof *c);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        prt_log_error("cannot read checkpoint %s: %s", path, strerror(errno));
+        return -1;
+    }
+    prt_buf b = {0};
+    for (;;) {
+        prt_buf_reserve(&b, 4096);
+        ssize_t got = read(fd, b.data + b.len, b.cap - b.len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            prt_log_error("cannot read checkpoint %s: %s", path, strerror(errno));
+            close(fd);
+            prt_buf_free(&b);
+            return -1;
+        }
+        if (got == 0) break;
+        b.len += (size_t)got;
+    }
+    close(fd);
+    int r = prt_ckpt_parse(b.data, b.len, c, path);
+    prt_buf_free(&b);
+    return r;
 }

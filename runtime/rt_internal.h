@@ -102,8 +102,19 @@ typedef struct prt_ckpt {
     bool has_state;            /* v2: window state in DIR/state.SEQ */
     uint64_t state_seq, state_len;
     uint32_t state_crc;
+    uint64_t seq;              /* v3: 1, 2, ... one per commit (0: an older version, none) */
+    bool run_finished;         /* v3: the source ended and this was the run's final commit */
+    bool state_inline;         /* v3: the state bytes follow the end line (database copies) */
+    char *state_data;          /* parse: a malloc'd copy of inline state (state_len bytes);
+                                * format: the bytes to put inline when state_inline */
 } prt_ckpt;
 
+/* The checkpoint text (format in rt_checkpoint.c), appended to b. The same text is stored in
+ * DIR/checkpoint and, by the driver, in each sqlite sink's database. */
+void prt_ckpt_format(const prt_ckpt *c, prt_buf *b);
+/* Parses text[0..len) into *c (zeroed first): 1, or -1 after logging "malformed checkpoint
+ * WHAT: why" (c left empty). */
+int prt_ckpt_parse(const char *text, size_t len, prt_ckpt *c, const char *what);
 /* 1 = read into *c, 0 = no checkpoint in dir, -1 = unreadable or malformed (logged). */
 int prt_ckpt_read(const char *dir, prt_ckpt *c);
 /* Writes dir/checkpoint atomically (temp file, fsync, rename, fsync dir). */

@@ -3,9 +3,11 @@
  * batches (all from one file, at most BATCH_MAX), hand them to process_batch (then tick), write
  * sink buffers out, and commit. While the source is idle, tick runs at least every TICK_US.
  * Invariants: a commit happens only between batches, so each sink's bytes, the window state and
- * the source position in a checkpoint describe the same records; the order is sinks (write +
- * fsync), then the state file, then the checkpoint naming it (atomic), then archive/delete of
- * finished folder files. finish runs when the source ended (or on a stop with nothing to keep the
+ * the source position in a checkpoint describe the same records; the order is file sinks (write +
+ * fsync), then the state file, then each sqlite sink's rows with the checkpoint text in one
+ * transaction, then the checkpoint file (atomic), then archive/delete of finished folder files.
+ * The highest checkpoint seq among the file and the databases wins at start; a sqlite sink a
+ * commit behind is caught up by a replay (see rt_checkpoint.c's header for the whole design). finish runs when the source ended (or on a stop with nothing to keep the
  * windows), before the final commit. Flagged records (unterminated quote, too long) never reach
  * process_batch; they go to the dead letter here. */
 #include "rt_internal.h"
@@ -39,7 +41,20 @@ typedef struct driver {
     int64_t last_commit_us, every_us;
     bool dirty;                /* anything happened since the last commit */
     prt_buf state;             /* save_state's output, reused per commit */
-    uint64_t state_seq;        /* of the last state file written (0: none yet) */
+    uint64_t seq;              /* the highest checkpoint seq written or seen (file or database) */
+    int nsq;                   /* sqlite sinks: each stores the checkpoint with its rows */
+    bool run_finished;         /* the next commit is the final one of a run whose source ended */
+    /* Catch-up after a crash between two sqlite sinks' commits (see rt_checkpoint.c): the run
+     * resumes from the older checkpoint; until the source reaches the newer one's position
+     * (records of file cu_path/cu_ino starting before line cu_line, or all of it when
+     * cu_finished), rows for sinks already holding them (ahead[i]) are dropped, and nothing is
+     * committed. */
+    bool catching;
+    bool *ahead;
+    char *cu_path;
+    uint64_t cu_ino, cu_line;
+    bool cu_finished;
+    uint64_t *ahead_rows;      /* rows counted for each ahead sink when the catch-up began */
     int rc;
 } driver;
 
@@ -98,12 +113,15 @@ static int check_distinct_paths(driver *d) {
     int n = 0;
     const char *label[260];
     char *canon[260];
+    int kinds[260];   /* SQLite sinks may share a database (one table each) */
     for (int i = 0; i < p->nsinks && n < 256; i++) {
         if (!d->sink_paths[i]) continue;
+        kinds[n] = p->sinks[i].kind;
         label[n] = p->sinks[i].name;
         canon[n++] = canonical_path(d->sink_paths[i]);
     }
     if (d->dead_path) {
+        kinds[n] = PRT_SINK_FILE;
         label[n] = "dead_letter";
         canon[n++] = canonical_path(d->dead_path);
     }
@@ -115,7 +133,7 @@ static int check_distinct_paths(driver *d) {
             rc = 2;
         }
         for (int j = 0; j < i && !rc; j++)
-            if (strcmp(canon[i], canon[j]) == 0) {
+            if (strcmp(canon[i], canon[j]) == 0 && !(kinds[i] == PRT_SINK_SQLITE && kinds[j] == PRT_SINK_SQLITE)) {
                 fprintf(stderr, "%s: error: %s and %s would write the same file %s\n", p->name, label[j], label[i], canon[i]);
                 rc = 2;
             }
@@ -163,34 +181,169 @@ static int64_t committed_len(const driver *d, const char *name, bool have_ck) {
     return k ? (int64_t)k->len : 0;
 }
 
-/* Loads the checkpoint: 0 ok (none or matching), 1 runtime failure, 2 mismatch. */
+/* The key of a sqlite sink's row in its database's pipec_checkpoint table: "PIPELINE/SINK" (two
+ * sinks may share a database; each must keep its own checkpoint). */
+static void sq_key(const driver *d, int i, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s", d->p->name, d->p->sinks[i].name);
+}
+
+static bool is_sq(const driver *d, int i) { return d->p->sinks[i].kind == PRT_SINK_SQLITE; }
+
+/* A loaded checkpoint must be this pipeline's: 0, or 2 after the message. */
+static int check_foreign(const driver *d, const prt_ckpt *c, const char *where) {
+    const prt_pipeline *p = d->p;
+    if (c->fingerprint == p->fingerprint && c->pipeline && strcmp(c->pipeline, p->name) == 0) return 0;
+    fprintf(stderr, "%s: error: checkpoint %s belongs to another pipeline layout (pipeline '%s', "
+            "fingerprint %016" PRIx64 "; this program: '%s', fingerprint %016" PRIx64
+            "); remove it or use another %s\n", p->name, where,
+            c->pipeline ? c->pipeline : "?", c->fingerprint, p->name, p->fingerprint,
+            d->ckpt_dir && !strstr(where, "database") ? "checkpoint path" : "database");
+    return 2;
+}
+
+/* Loads the checkpoints: the file DIR/checkpoint (with a checkpoint dir) and the copy each
+ * sqlite sink stored in its database (the sqlite sinks are open already). Picks the one to
+ * resume from into d->ck and sets up a catch-up when sqlite sinks disagree. 0 ok (none or
+ * matching), 1 runtime failure, 2 mismatch. */
 static int load_checkpoint(driver *d, bool *have) {
     const prt_pipeline *p = d->p;
     *have = false;
-    if (!d->ckpt_dir) return 0;
-    if (prt_mkdir_p(d->ckpt_dir) != 0) return 1;
-    int r = prt_ckpt_read(d->ckpt_dir, &d->ck);
-    if (r < 0) return 1;
-    if (r == 0) return 0;
-    if (d->ck.fingerprint != p->fingerprint || !d->ck.pipeline || strcmp(d->ck.pipeline, p->name) != 0) {
-        fprintf(stderr, "%s: error: checkpoint %s belongs to another pipeline layout (pipeline '%s', "
-                "fingerprint %016" PRIx64 "; this program: '%s', fingerprint %016" PRIx64
-                "); remove it or use another checkpoint path\n", p->name, d->ckpt_dir,
-                d->ck.pipeline ? d->ck.pipeline : "?", d->ck.fingerprint, p->name, p->fingerprint);
-        return 2;
+    int n = p->nsinks, rc = 0;
+    prt_ckpt fc;               /* the file's */
+    bool have_f = false;
+    memset(&fc, 0, sizeof fc);
+    prt_ckpt *sc = calloc((size_t)(n > 0 ? n : 1), sizeof *sc);
+    bool *have_s = calloc((size_t)(n > 0 ? n : 1), sizeof *have_s);
+    char where[4400], key[600];
+    prt_buf blob = {0};
+    if (!sc || !have_s) abort();
+    if (d->ckpt_dir) {
+        if (prt_mkdir_p(d->ckpt_dir) != 0) { rc = 1; goto out; }
+        int r = prt_ckpt_read(d->ckpt_dir, &fc);
+        if (r < 0) { rc = 1; goto out; }
+        have_f = r == 1;
+        if (have_f && (rc = check_foreign(d, &fc, d->ckpt_dir)) != 0) goto out;
     }
+    uint64_t top = have_f ? fc.seq : 0;   /* the highest seq */
+    int nhave = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is_sq(d, i)) continue;
+        sq_key(d, i, key, sizeof key);
+        blob.len = 0;
+        int r = prt_sqlite_read_checkpoint(d->run.sinks[i], key, &blob);
+        if (r < 0) { rc = 1; goto out; }
+        if (r == 0) continue;
+        snprintf(where, sizeof where, "in database %s (table pipec_checkpoint, key '%s')",
+                 d->sink_paths[i], key);
+        if (prt_ckpt_parse(blob.data, blob.len, &sc[i], where) < 0) { rc = 1; goto out; }
+        have_s[i] = true;
+        nhave++;
+        if (sc[i].seq > top) top = sc[i].seq;
+        if (sc[i].state_seq > d->seq) d->seq = sc[i].state_seq;
+    }
+    if (top > d->seq) d->seq = top;
+    if (have_f && fc.state_seq > d->seq) d->seq = fc.state_seq;   /* v2: no seq line */
+    /* Without a checkpoint dir, a database checkpoint of a run that completed is not resumed:
+     * rerunning a bounded job runs it again (from the start), as without any checkpoint. */
+    if (!d->ckpt_dir && nhave > 0) {
+        bool all_done = true;
+        for (int i = 0; i < n; i++)
+            if (have_s[i] && !(sc[i].seq == top && sc[i].run_finished)) all_done = false;
+        if (all_done) {
+            prt_log_info("the last run completed (database checkpoint %" PRIu64 "); starting "
+                         "from the beginning", top);
+            goto out;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!have_s[i]) continue;
+        snprintf(where, sizeof where, "in database %s (table pipec_checkpoint, key '%s/%s')",
+                 d->sink_paths[i], p->name, p->sinks[i].name);
+        if ((rc = check_foreign(d, &sc[i], where)) != 0) goto out;
+    }
+    if (!have_f && nhave == 0) goto out;
+    /* The newest (top) and the one to resume from: the oldest sqlite sink's when one is a
+     * commit behind (a crash between two sinks' commits), else the newest. The file is never
+     * ahead of the databases (it is written after them). */
+    const prt_ckpt *newest = have_f && fc.seq == top ? &fc : NULL;
+    const prt_ckpt *from = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!have_s[i]) continue;
+        if (sc[i].seq == top && !newest) newest = &sc[i];
+        if (top > 0 && sc[i].seq == top - 1) from = &sc[i];
+    }
+    /* a sqlite sink without a checkpoint while the newest is the first: it crashed before its
+     * first commit; it catches up from the beginning */
+    bool from_start = false;
+    for (int i = 0; i < n; i++)
+        if (is_sq(d, i) && !have_s[i] && top == 1) from_start = true;
+    for (int i = 0; i < n; i++) {
+        if (!is_sq(d, i) || (have_s[i] && sc[i].seq + 1 >= top) || (!have_s[i] && top == 1)) continue;
+        prt_log_warn("sink '%s': its database %s holds %s (the newest is %" PRIu64 "); it "
+                     "receives the records from the resume point on, earlier ones are not "
+                     "replayed for it", p->sinks[i].name, d->sink_paths[i],
+                     have_s[i] ? "an older checkpoint" : "no checkpoint of this pipeline", top);
+    }
+    if (from_start) from = NULL;
+    else if (!from || !newest->has_source || !from->has_source) from = newest;
+    if (from_start && !newest->has_source) from = newest, from_start = false;
+    prt_ckpt *keep = !from ? NULL : from == &fc ? &fc : &sc[from - sc];
+    if (from != newest) {
+        /* catch up: sinks at `top` already hold the rows of the records up to newest's position */
+        d->ahead = calloc((size_t)n, sizeof *d->ahead);
+        d->ahead_rows = calloc((size_t)n, sizeof *d->ahead_rows);
+        if (!d->ahead || !d->ahead_rows) abort();
+        for (int i = 0; i < n; i++) d->ahead[i] = have_s[i] && sc[i].seq == top;
+        d->catching = true;
+        d->cu_path = strdup(newest->src_path);
+        if (!d->cu_path) abort();
+        d->cu_ino = newest->src_ino;
+        d->cu_line = newest->src_line;
+        d->cu_finished = newest->src_finished;
+        if (keep && keep->src_finished && strcmp(keep->src_path, newest->src_path) != 0) {
+            /* the older one finished a file (retired since); the newer is in the next file */
+            free(keep->src_path);
+            keep->src_path = strdup(newest->src_path);
+            if (!keep->src_path) abort();
+            keep->src_ino = newest->src_ino;
+            keep->src_offset = 0;
+            keep->src_line = 1;
+            keep->src_finished = false;
+        }
+        prt_log_warn("sqlite sinks disagree (a crash between their commits): resuming from "
+                     "checkpoint %" PRIu64 " and replaying up to checkpoint %" PRIu64 " (%s line %"
+                     PRIu64 "%s) without writing to the sinks that already hold it", from ? from->seq : 0,
+                     top, d->cu_path, d->cu_line, d->cu_finished ? ", file finished" : "");
+    }
+    if (!keep) goto out;   /* catch-up from the beginning: no checkpoint to resume from */
+    d->ck = *keep;
+    memset(keep, 0, sizeof *keep);
     *have = true;
-    return 0;
+out:
+    prt_ckpt_free(&fc);
+    for (int i = 0; i < n; i++) prt_ckpt_free(&sc[i]);
+    free(sc);
+    free(have_s);
+    prt_buf_free(&blob);
+    return rc;
 }
 
+/* A commit (see the header comment of rt_checkpoint.c for why this order):
+ * 1. file sinks and the dead letter: written out and fsynced, their lengths noted;
+ * 2. the window state file (with a checkpoint dir; else the state goes inline, step 3);
+ * 3. each sqlite sink: its rows and the complete checkpoint text in one transaction;
+ * 4. DIR/checkpoint (atomic); 5. archive/delete a finished folder file.
+ * A checkpoint is kept (steps 2-4) when there is a checkpoint dir or a sqlite sink. */
 static int commit(driver *d) {
     const prt_pipeline *p = d->p;
     prt_ckpt *c = &d->ck;
     prt_ckpt_sink *ks = calloc((size_t)p->nsinks + 1, sizeof *ks);   /* per commit, not per record */
     if (!ks) abort();
     int nk = 0, rc = 0;
+    bool keep = d->ckpt_dir || d->nsq > 0;
     for (int i = 0; i < p->nsinks && rc == 0; i++) {
         uint64_t len;
+        if (is_sq(d, i)) continue;   /* step 3 */
         rc = prt_sink_commit(d->run.sinks[i], &len);
         if (rc == 0 && prt_sink_is_file(d->run.sinks[i]))
             ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
@@ -202,7 +355,8 @@ static int commit(driver *d) {
         if (rc == 0 && prt_sink_is_file(ds)) ks[nk++] = (prt_ckpt_sink){(char *)"dead_letter", len};
     }
     prt_source *s = &d->src;
-    if (rc == 0 && d->ckpt_dir) {
+    uint64_t seq = d->seq + 1;
+    if (rc == 0 && keep) {
         if (s->is_open && s->cur_ino) {   /* stdin has no position worth keeping */
             free(c->src_path);
             c->src_path = strdup(s->cur_path);
@@ -220,36 +374,87 @@ static int commit(driver *d) {
         }
         if (!c->pipeline) c->pipeline = strdup(p->name);
         c->fingerprint = p->fingerprint;
+        c->seq = seq;
+        c->run_finished = d->run_finished;
+        free(c->state_data);
+        c->state_data = NULL;
+        c->state_inline = false;
         if (p->save_state) {
             d->state.len = 0;
             p->save_state(&d->run, &d->state);
             prt_arena_reset(&d->run.scratch);
-            uint64_t seq = d->state_seq + 1;
-            rc = prt_state_file_write(d->ckpt_dir, seq, d->state.data, d->state.len);
+            if (d->ckpt_dir) {
+                rc = prt_state_file_write(d->ckpt_dir, seq, d->state.data, d->state.len);
+            } else {
+                c->state_inline = true;
+                c->state_data = d->state.data;   /* borrowed until the text is made */
+            }
             c->has_state = true;
             c->state_seq = seq;
             c->state_len = d->state.len;
             c->state_crc = prt_crc32(d->state.data, d->state.len);
         }
     }
-    if (rc == 0 && d->ckpt_dir) {
-        prt_ckpt_sink *old = c->sinks;
-        int oldn = c->nsinks;
-        c->sinks = ks;
-        c->nsinks = nk;
-        rc = prt_ckpt_write(d->ckpt_dir, c);
-        c->sinks = old;
-        c->nsinks = oldn;
-        if (rc == 0 && c->has_state) {
-            d->state_seq = c->state_seq;
-            prt_state_file_cleanup(d->ckpt_dir, c->state_seq, true);
+    prt_ckpt_sink *old = c->sinks;
+    int oldn = c->nsinks;
+    c->sinks = ks;
+    c->nsinks = nk;
+    if (rc == 0 && keep && d->nsq > 0) {
+        prt_buf text = {0};
+        char key[600];
+        prt_ckpt_format(c, &text);
+        for (int i = 0; i < p->nsinks && rc == 0; i++) {
+            if (!is_sq(d, i)) continue;
+            sq_key(d, i, key, sizeof key);
+            rc = prt_sqlite_commit(d->run.sinks[i], key, text.data, text.len);
         }
+        prt_buf_free(&text);
     }
+    c->state_data = NULL;   /* borrowed (inline state) */
+    if (rc == 0 && d->ckpt_dir) {
+        rc = prt_ckpt_write(d->ckpt_dir, c);
+        if (rc == 0 && c->has_state) prt_state_file_cleanup(d->ckpt_dir, c->state_seq, true);
+    }
+    c->sinks = old;
+    c->nsinks = oldn;
+    if (rc == 0 && keep) d->seq = seq;
     free(ks);
     if (rc == 0 && s->is_open && s->finished) rc = prt_source_retire(s);
     d->last_commit_us = prt_now_us();
     d->dirty = false;
     return rc;
+}
+
+/* During a catch-up: drop what the hooks gave the sinks that already hold it. */
+static void drop_ahead(driver *d) {
+    if (!d->catching) return;
+    for (int i = 0; i < d->p->nsinks; i++) {
+        if (!d->ahead[i]) continue;
+        d->run.sinks[i]->buf.len = 0;
+        d->run.sinks[i]->rows = d->ahead_rows[i];
+    }
+}
+
+/* Ends a catch-up (the source reached the newest checkpoint's position) with a commit that
+ * brings every sink to the same new checkpoint. */
+static int end_catchup(driver *d, bool reached) {
+    d->catching = false;
+    if (reached) prt_log_info("caught up with the newest checkpoint; every sink is in step again");
+    else prt_log_warn("the replay did not reach the newest checkpoint's position (%s line %" PRIu64
+                      "): the input changed; sinks that were a commit behind miss the rest of it",
+                      d->cu_path, d->cu_line);
+    return commit(d);
+}
+
+/* Before a record starting at `line` of the open file (line 0: at its end): 0 when the
+ * catch-up goes on, else the result of ending it (first running the records before it). */
+static void run_batch(driver *d);
+static int catchup_before(driver *d, uint64_t line) {
+    const prt_source *s = &d->src;
+    bool ours = s->cur_ino == d->cu_ino && strcmp(s->cur_path, d->cu_path) == 0;
+    if (ours && line && (d->cu_finished || line < d->cu_line)) return 0;
+    run_batch(d);
+    return end_catchup(d, ours && (line || d->cu_finished));
 }
 
 static void run_batch(driver *d) {
@@ -266,6 +471,7 @@ static void run_batch(driver *d) {
         d->p->tick(run);
         prt_arena_reset(&run->scratch);
     }
+    drop_ahead(d);
 }
 
 /* What the sinks have received so far: changes when a hook emitted rows. */
@@ -283,6 +489,7 @@ static uint64_t call_hook(driver *d, void (*hook)(prt_run *)) {
     d->run.batch_now_us = prt_now_us();
     hook(&d->run);
     prt_arena_reset(&d->run.scratch);
+    drop_ahead(d);
     for (int i = 0; i < d->p->nsinks; i++) rows1 += d->run.sinks[i]->rows;
     if (sink_activity(d) != a0) d->dirty = true;
     return rows1 - rows0;
@@ -293,7 +500,8 @@ static int idle_tick(driver *d) {
     call_hook(d, d->p->tick);
     for (int i = 0; i < d->p->nsinks; i++)
         if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
-    if (d->dirty && prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
+    if (d->dirty && !d->catching && prt_now_us() - d->last_commit_us >= d->every_us)
+        return commit(d);
     return 0;
 }
 
@@ -331,7 +539,7 @@ static int after_batch(driver *d) {
     for (int i = 0; i < d->p->nsinks; i++)
         if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
     if (prt_sink_maybe_flush(prt_deadq_sink(d->dead)) != 0) return -1;
-    if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
+    if (!d->catching && prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
     return 0;
 }
 
@@ -390,6 +598,7 @@ static int read_file(driver *d) {
                 if (header(d, &rr) != 0) return FILE_ERROR;
                 continue;
             }
+            if (d->catching && catchup_before(d, rr.rec.line) != 0) return FILE_ERROR;
             if (rr.flags) {
                 run_batch(d);
                 dead_flagged(d, &rr);
@@ -413,7 +622,7 @@ static int read_file(driver *d) {
         } else {
             run_batch(d);
             s->finished = true;
-            if (commit(d) != 0) return FILE_ERROR;
+            if (d->catching ? catchup_before(d, 0) != 0 : commit(d) != 0) return FILE_ERROR;
             return FILE_DONE;
         }
     }
@@ -458,28 +667,40 @@ static int restore_state(driver *d) {
     const prt_pipeline *p = d->p;
     prt_ckpt *c = &d->ck;
     bool windows = p->save_state && p->load_state;
+    const char *where = d->ckpt_dir ? d->ckpt_dir : "(stored in the sqlite database)";
+    const char *fix = d->ckpt_dir ? "remove the checkpoint directory to start over"
+                                  : "delete its row from table pipec_checkpoint to start over";
     if (!c->has_state) {
         if (!windows) return 0;
         prt_log_error("checkpoint %s has no window state, but this pipeline has windows: their "
-                      "records before it would be missing (remove the checkpoint directory to "
-                      "start over)", d->ckpt_dir);
+                      "records before it would be missing (%s)", where, fix);
         return -1;
     }
-    d->state_seq = c->state_seq;
     if (!windows) {
         prt_log_warn("checkpoint %s names window state (state.%" PRIu64 "), but this pipeline has "
-                     "no windows; ignored", d->ckpt_dir, c->state_seq);
+                     "no windows; ignored", where, c->state_seq);
         c->has_state = false;   /* later checkpoints name none */
         return 0;
     }
-    if (prt_state_file_read(d->ckpt_dir, c, &d->state) != 0) return -1;
+    if (c->state_inline) {
+        d->state.len = 0;
+        prt_buf_put(&d->state, c->state_data ? c->state_data : "", (size_t)c->state_len);
+        free(c->state_data);
+        c->state_data = NULL;
+    } else {
+        if (!d->ckpt_dir) {
+            prt_log_error("the database checkpoint names window state in a file (state.%" PRIu64
+                          "), but this run has no checkpoint directory", c->state_seq);
+            return -1;
+        }
+        if (prt_state_file_read(d->ckpt_dir, c, &d->state) != 0) return -1;
+    }
     d->run.batch_now_us = prt_now_us();
     bool ok = p->load_state(&d->run, d->state.data ? d->state.data : "", d->state.len);
     prt_arena_reset(&d->run.scratch);
     if (!ok) {
         prt_log_error("window state %s/state.%" PRIu64 " is corrupt: the pipeline could not load "
-                      "it (remove the checkpoint directory to start over)", d->ckpt_dir,
-                      c->state_seq);
+                      "it (%s)", where, c->state_seq, fix);
         return -1;
     }
     prt_log_info("restored window state from state.%" PRIu64 " (%zu bytes)", c->state_seq,
@@ -490,14 +711,22 @@ static int restore_state(driver *d) {
 /* Opens everything; 0, or the exit code. */
 static int open_all(driver *d) {
     const prt_pipeline *p = d->p;
-    bool have_ck;
-    int r = load_checkpoint(d, &have_ck);
-    if (r) return r;
     d->run.p = p;
     d->run.impl = &d->ri;
     d->run.sinks = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->run.sinks);
     if (!d->run.sinks) abort();
+    /* sqlite sinks first: their databases hold checkpoints too */
     for (int i = 0; i < p->nsinks; i++) {
+        if (!is_sq(d, i)) continue;
+        d->nsq++;
+        d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i], -1, -1);
+        if (!d->run.sinks[i]) return 1;
+    }
+    bool have_ck;
+    int r = load_checkpoint(d, &have_ck);
+    if (r) return r;
+    for (int i = 0; i < p->nsinks; i++) {
+        if (is_sq(d, i)) continue;
         d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i],
                                         committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
@@ -508,6 +737,7 @@ static int open_all(driver *d) {
     d->ri.dead = d->dead;
     d->ri.position_name = "?";
     if (have_ck && restore_state(d) != 0) return 1;
+    for (int i = 0; d->catching && i < p->nsinks; i++) d->ahead_rows[i] = d->run.sinks[i]->rows;
     d->src_open = true;   /* prt_source_open leaves it closable even when it fails */
     if (prt_source_open(&d->src, &p->source, d->src_path, d->src_archive, have_ck ? &d->ck : NULL,
                         prt_chunk_from_env()) != 0)
@@ -539,7 +769,9 @@ static void run_loop(driver *d) {
                 ended = true;
                 break;
             }
-            if (d->dirty && commit(d) != 0) {
+            /* idle with a catch-up still on: the newest checkpoint was at the end of a file
+             * (its rows beyond the older one's came from hooks, replayed by now) */
+            if (d->catching ? end_catchup(d, d->cu_finished) != 0 : d->dirty && commit(d) != 0) {
                 d->rc = 1;
                 return;
             }
@@ -560,15 +792,29 @@ static void run_loop(driver *d) {
     if (d->p->finish) {
         if (ended) {
             call_hook(d, d->p->finish);
-        } else if (!(d->ckpt_dir && d->p->save_state)) {
+        } else if (!((d->ckpt_dir || d->nsq > 0) && d->p->save_state)) {
             uint64_t n = call_hook(d, d->p->finish);
             prt_log_info("stopped without a checkpoint: the open windows were emitted now (%" PRIu64
                          " rows), as nothing could keep them for a restart", n);
         }
     }
-    if (commit(d) != 0) {
-        d->rc = 1;
-        return;
+    d->run_finished = ended;
+    if (d->catching && ended) {
+        /* the source ended before the catch-up did: the newest checkpoint was at the end */
+        if (end_catchup(d, d->cu_finished) != 0) {
+            d->rc = 1;
+            return;
+        }
+    } else if (d->catching) {
+        /* stopped before the replay reached the newest checkpoint: commit nothing (the sinks
+         * that are ahead must not get a checkpoint older than their rows); a restart replays */
+        prt_log_info("stopped during the catch-up replay; nothing committed, the next start "
+                     "replays it again");
+    } else {
+        if (commit(d) != 0) {
+            d->rc = 1;
+            return;
+        }
     }
     for (int i = 0; i < d->p->nsinks; i++)
         if (prt_sink_finish(d->run.sinks[i]) != 0) d->rc = 1;
@@ -591,6 +837,9 @@ static void close_all(driver *d) {
     free(d->ckpt_dir);
     free(d->batch);
     free(d->hdr);
+    free(d->ahead);
+    free(d->ahead_rows);
+    free(d->cu_path);
     prt_buf_free(&d->state);
 }
 

@@ -590,7 +590,8 @@ def test_window_sigterm_then_restart(ctx):
     n1 = len(jsonl(out))
     assert 0 < n1 < len(want), (n1, err)
     ck = read_checkpoint(os.path.join(ctx.tmp, "ck", "checkpoint"))
-    assert ck["pipec-checkpoint"] == ["2"] and ck["source"][0].split(" ")[2] == "0"
+    assert ck["pipec-checkpoint"] == ["3"] and ck["source"][0].split(" ")[2] == "0"
+    assert ck["seq"] == [ck["state"][0].split(" ")[0]]   # a state file is named by its commit's seq
     seq, length, crc = ck["state"][0].split(" ")
     state = os.path.join(ctx.tmp, "ck", "state." + seq)
     assert os.path.getsize(state) == int(length) > 24   # open windows were saved, not emitted

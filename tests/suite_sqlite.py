@@ -241,3 +241,203 @@ def test_pipeline_generic_commit(ctx):
             assert sorted(got) == sorted(last.values()), "upsert: last write per id differs"
         else:
             assert got == all_rows, "insert: rows differ"
+
+
+# ---- exactly once through prt_main (tests/rt/sqlite_drv_main.c) ---------------------------------
+
+def drv_prog(ctx):
+    return _build(ctx, os.path.join(ctx.root, "tests", "rt", "sqlite_drv_main.c"), "sqlite_drv_main")
+
+
+DRV_VARS = ("IN", "DB", "DB2", "OUT", "DEAD", "CKPT", "ARCHIVE", "SRC_KIND", "KILL", "KILL_DB",
+            "SLOW_US", "CKPT_EVERY_US", "PIPEC_RT_CHUNK")
+
+
+def drv_env(**kw):
+    env = {k: v for k, v in os.environ.items() if k not in DRV_VARS}
+    env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0"
+    for k, v in kw.items():
+        env[k] = str(v)
+    return env
+
+
+def run_drv(ctx, args=(), check_rc=0, **kw):
+    p = subprocess.run([drv_prog(ctx)] + list(args), capture_output=True, text=True,
+                       env=drv_env(**kw), cwd=ctx.tmp, timeout=300)
+    if check_rc is not None and p.returncode != check_rc:
+        raise AssertionError("sqlite_drv_main exited %d (want %d)\nstderr:\n%s" %
+                             (p.returncode, check_rc, p.stderr[-3000:]))
+    assert "runtime error" not in p.stderr and "Sanitizer" not in p.stderr, p.stderr
+    return p
+
+
+def drv_input(n, start=0, bad_every=0):
+    """CSV lines id,name for ids start..start+n-1 (every bad_every-th id unparsable)."""
+    lines = []
+    for i in range(start, start + n):
+        lines.append("x%d,bad" % i if bad_every and i % bad_every == 0 else "%d,n%d" % (i, i))
+    return "\n".join(lines) + "\n"
+
+
+def table_ids(db, table):
+    if not os.path.exists(db):
+        return []
+    con = sqlite3.connect(db)
+    try:
+        have = con.execute("SELECT count(*) FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        return [r[0] for r in con.execute("SELECT id FROM %s ORDER BY rowid" % table)] if have else []
+    finally:
+        con.close()
+
+
+def check_drv(ctx, good, db, db2=None, out=None, dead=None, bad=()):
+    """Every row exactly once, in input order, in every sink."""
+    ev = table_ids(db, "ev")
+    assert ev == good, "ev: %d rows, %d distinct, want %d" % (len(ev), len(set(ev)), len(good))
+    if db2:
+        ev2 = table_ids(db2, "ev2")
+        want = [i for i in good if i % 3 == 0]
+        assert ev2 == want, "ev2: %d rows, %d distinct, want %d" % (len(ev2), len(set(ev2)), len(want))
+    if out:
+        import json
+        with open(out) as f:
+            got = [json.loads(l)["id"] for l in f]
+        assert got == [i for i in good if i % 2 == 0], "out: %d rows, want %d" % (
+            len(got), len([i for i in good if i % 2 == 0]))
+    if dead:
+        import json
+        with open(dead) as f:
+            raws = [json.loads(l)["raw"] for l in f]
+        assert raws == ["x%d,bad" % i for i in bad], (len(raws), len(bad))
+
+
+def kill_loop(ctx, args, kw, rng, rounds=40, max_kills=10, lo=0.02, hi=0.35):
+    kills = 0
+    for _ in range(rounds):
+        p = subprocess.Popen([drv_prog(ctx)] + list(args), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=drv_env(**kw), cwd=ctx.tmp)
+        time.sleep(rng.uniform(lo, hi * (3 if ctx.san else 1)))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        _, err = p.communicate()
+        err = err.decode()
+        assert "Sanitizer" not in err and "runtime error" not in err, err
+        if p.returncode == 0:
+            break
+        assert p.returncode == -signal.SIGKILL, (p.returncode, err[-2000:])
+        if kills >= max_kills:
+            break
+    return kills
+
+
+def test_drv_sigkill_exactly_once_with_checkpoint_dir(ctx):
+    """SIGKILL at random points of a bounded file run through prt_main: two sqlite sinks in
+    insert mode (two databases), a file sink, a dead letter and a checkpoint dir. After the
+    restarts every row is in every sink exactly once, in order."""
+    rng = random.Random(int(os.environ.get("PIPEC_TEST_SEED", "0")) or 99)
+    total = 40000
+    with open(os.path.join(ctx.tmp, "in.csv"), "w") as f:
+        f.write(drv_input(total, bad_every=101))
+    kw = dict(IN="in.csv", DB="db/a.db", DB2="db/b.db", OUT="out/ev.jsonl", DEAD="out/dead.jsonl",
+              CKPT="ck", PIPEC_RT_CHUNK=1024, SLOW_US=4000, CKPT_EVERY_US=15000)
+    kills = kill_loop(ctx, (), kw, rng)
+    assert kills >= 4, kills
+    assert 0 < len(table_ids(os.path.join(ctx.tmp, "db", "a.db"), "ev")) < total * 100 // 101
+    run_drv(ctx, **kw)
+    good = [i for i in range(total) if i % 101]
+    check_drv(ctx, good, os.path.join(ctx.tmp, "db", "a.db"), os.path.join(ctx.tmp, "db", "b.db"),
+              os.path.join(ctx.tmp, "out", "ev.jsonl"), os.path.join(ctx.tmp, "out", "dead.jsonl"),
+              [i for i in range(total) if i % 101 == 0])
+    # the file is finished (checkpoint dir): another run reads nothing
+    p = run_drv(ctx, **kw)
+    assert " done: in=0 " in p.stderr, p.stderr
+    check_drv(ctx, good, os.path.join(ctx.tmp, "db", "a.db"), os.path.join(ctx.tmp, "db", "b.db"))
+
+
+def test_drv_sigkill_folder_without_checkpoint_dir(ctx):
+    """No checkpoint dir, a folder source with an archive, one sqlite sink in insert mode: the
+    database is the checkpoint store. SIGKILL at random points; every row once, every file
+    archived once."""
+    rng = random.Random(int(os.environ.get("PIPEC_TEST_SEED", "0")) or 7)
+    inbox, arch = os.path.join(ctx.tmp, "inbox"), os.path.join(ctx.tmp, "arch")
+    os.makedirs(inbox)
+    per, nfiles = 4000, 6
+    for k in range(nfiles):
+        with open(os.path.join(ctx.tmp, "p.tmp"), "w") as f:
+            f.write(drv_input(per, start=k * per))
+        os.rename(os.path.join(ctx.tmp, "p.tmp"), os.path.join(inbox, "part-%02d.csv" % k))
+    kw = dict(SRC_KIND="folder", IN="inbox", ARCHIVE="arch", DB="db/f.db", PIPEC_RT_CHUNK=2048,
+              SLOW_US=4000, CKPT_EVERY_US=15000)
+    kills = kill_loop(ctx, ["--once"], kw, rng)
+    assert kills >= 4, kills
+    assert not os.path.exists(os.path.join(ctx.tmp, "ck")) and not os.path.exists(os.path.join(ctx.tmp, ".pipec"))
+    run_drv(ctx, ["--once"], **kw)
+    check_drv(ctx, list(range(per * nfiles)), os.path.join(ctx.tmp, "db", "f.db"))
+    assert os.listdir(inbox) == [] and sorted(os.listdir(arch)) == ["part-%02d.csv" % k for k in range(nfiles)]
+
+
+def test_drv_sinks_disagree_catch_up(ctx):
+    """A crash between the two sqlite sinks' commits (SIGKILL at the COMMIT of the second
+    database, after the first committed): the restart resumes from the older checkpoint and
+    replays up to the newer one without writing to the sink that holds it. Every row once, also
+    with a checkpoint dir, a file sink and the kill at several commits in a row."""
+    total = 12000
+    with open(os.path.join(ctx.tmp, "in.csv"), "w") as f:
+        f.write(drv_input(total))
+    good = list(range(total))
+    for ckpt in ("ck", ""):
+        for db in ("a", "b"):
+            for ext in ("db", "db-wal", "db-shm"):
+                try:
+                    os.unlink(os.path.join(ctx.tmp, "%s%s.%s" % (db, ckpt, ext)))
+                except FileNotFoundError:
+                    pass
+        kw = dict(IN="in.csv", DB="a%s.db" % ckpt, DB2="b%s.db" % ckpt, CKPT=ckpt,
+                  PIPEC_RT_CHUNK=1024, SLOW_US=1000, CKPT_EVERY_US=1)
+        if ckpt:
+            kw["OUT"] = "ev.jsonl"
+        disagree = 0
+        for n in (3, 4, 5, 3, 6, 7):
+            p = run_drv(ctx, check_rc=None, KILL="commit:%d" % n, KILL_DB="b%s.db" % ckpt, **kw)
+            assert p.returncode == -signal.SIGKILL, (n, p.returncode, p.stderr[-2000:])
+            a = table_ids(os.path.join(ctx.tmp, "a%s.db" % ckpt), "ev")
+            b = table_ids(os.path.join(ctx.tmp, "b%s.db" % ckpt), "ev2")
+            assert len(a) == len(set(a)) and len(b) == len(set(b))
+            disagree += "sqlite sinks disagree" in p.stderr
+        assert disagree >= 4, disagree
+        p = run_drv(ctx, **kw)
+        assert "sqlite sinks disagree" in p.stderr and "caught up" in p.stderr, p.stderr[-2000:]
+        check_drv(ctx, good, os.path.join(ctx.tmp, "a%s.db" % ckpt),
+                  os.path.join(ctx.tmp, "b%s.db" % ckpt),
+                  os.path.join(ctx.tmp, "ev.jsonl") if ckpt else None)
+
+
+def test_drv_bounded_rerun_without_checkpoint_dir(ctx):
+    """No checkpoint dir, a bounded file source: a run that was killed resumes from the
+    checkpoint in the database (rows once); a run that completed is not resumed: a rerun starts
+    from the beginning (rerun = redo; insert mode then holds the rows twice)."""
+    total = 30000
+    with open(os.path.join(ctx.tmp, "in.csv"), "w") as f:
+        f.write(drv_input(total))
+    kw = dict(IN="in.csv", DB="r.db", PIPEC_RT_CHUNK=512, SLOW_US=3000, CKPT_EVERY_US=10000)
+    kills = kill_loop(ctx, (), kw, random.Random(3), max_kills=4, lo=0.1, hi=0.3)
+    assert kills >= 2, kills
+    n0 = len(table_ids(os.path.join(ctx.tmp, "r.db"), "ev"))
+    assert 0 < n0 < total, n0
+    p = run_drv(ctx, **kw)
+    assert "resuming from checkpoint" in p.stderr and " done: in=%d " % (total - n0) in p.stderr, p.stderr
+    check_drv(ctx, list(range(total)), os.path.join(ctx.tmp, "r.db"))
+    p = run_drv(ctx, IN="in.csv", DB="r.db")
+    assert "the last run completed" in p.stderr and " done: in=%d " % total in p.stderr, p.stderr
+    assert table_ids(os.path.join(ctx.tmp, "r.db"), "ev") == list(range(total)) * 2
+    # the stored checkpoint is text: the pipeline, its seq and the finished marker
+    con = sqlite3.connect(os.path.join(ctx.tmp, "r.db"))
+    try:
+        (text,) = con.execute("SELECT CAST(value AS TEXT) FROM pipec_checkpoint WHERE key = "
+                              "'sqlitedrv/ev'").fetchone()
+    finally:
+        con.close()
+    lines = text.splitlines()
+    assert lines[0] == "pipec-checkpoint 3" and lines[1] == "pipeline sqlitedrv", lines
+    assert any(l.startswith("seq ") for l in lines) and "finished" in lines and lines[-1] == "end", lines

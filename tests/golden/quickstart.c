@@ -93,6 +93,7 @@ typedef struct w0_entry {
     double a_avg_price;
     int64_t a_avg_price_n;
 } w0_entry;
+typedef w0_entry w0_slot;
 
 /* An output row of the window, as its sinks read it. */
 typedef struct w0_row {
@@ -136,7 +137,7 @@ static int w0_cmp(const void *a, const void *b) {
     return w0_cmp_keys(x, y);
 }
 
-static uint64_t w0_hash(const w0_entry *e) {
+static uint64_t w0_hash(const w0_slot *e) {
     uint64_t h = prt_hash_u64((uint64_t)e->h.start, 0x9e3779b97f4a7c15ULL);
     h = prt_hash_u64(e->knulls, h);
     if (!((e->knulls >> 0) & 1)) h = prt_hash_u64((uint64_t)(int64_t)e->k_event_type, h);
@@ -144,11 +145,11 @@ static uint64_t w0_hash(const w0_entry *e) {
 }
 
 /* Places an entry (its hash already set) in the first free slot of its probe sequence. */
-static w0_entry *w0_place(const w0_entry *src) {
+static w0_slot *w0_place(const w0_slot *src) {
     prt_wtab_reserve(&w0_tab);
     size_t mask = w0_tab.cap - 1, i = prt_wtab_home(&w0_tab, src->h.hash);
     for (;;) {
-        w0_entry *e = (w0_entry *)prt_wtab_at(&w0_tab, i);
+        w0_slot *e = (w0_slot *)prt_wtab_at(&w0_tab, i);
         if (e->h.hash == 0) {
             *e = *src;
             w0_tab.count++;
@@ -159,11 +160,11 @@ static w0_entry *w0_place(const w0_entry *src) {
 }
 
 /* The entry with k's start and keys; a new one (string keys kept) when there is none. */
-static w0_entry *w0_find(w0_entry *k, bool *fresh) {
+static w0_slot *w0_find(w0_slot *k, bool *fresh) {
     uint64_t h = w0_hash(k);
     size_t mask = w0_tab.cap - 1, i = prt_wtab_home(&w0_tab, h);
     for (;;) {
-        w0_entry *e = (w0_entry *)prt_wtab_at(&w0_tab, i);
+        w0_slot *e = (w0_slot *)prt_wtab_at(&w0_tab, i);
         if (e->h.hash == 0) break;
         if (e->h.hash == h && e->h.start == k->h.start && e->knulls == k->knulls && e->k_event_type == k->k_event_type) {
             *fresh = false;
@@ -176,9 +177,14 @@ static w0_entry *w0_find(w0_entry *k, bool *fresh) {
     return w0_place(k);
 }
 
-/* Frees what an entry owns. */
-static void w0_release(w0_entry *e) {
+/* Frees what an entry's accumulators own. */
+static void w0_release_aggs(w0_entry *e) {
     (void)e;
+}
+
+/* Frees what a table slot owns: its kept key strings and its accumulators (or sessions). */
+static void w0_release(w0_slot *e) {
+    w0_release_aggs(e);
 }
 
 /* Fills the output row of one window and group, and writes it to the window's sinks. */
@@ -219,11 +225,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, int64_t start, int64_t end)
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 223 "quickstart.c"
+#line 229 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 227 "quickstart.c"
+#line 233 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -248,7 +254,7 @@ static void w0_close(prt_run *run, int64_t wm) {
         w0_emit(run, e, e->h.start, e->h.end);
         w0_release(e);
     }
-    if (wm > w0_done) w0_done = wm;
+    if (wm != INT64_MAX && wm > w0_done) w0_done = wm;
     w0_next_close = prt_wtab_min_end(&w0_tab);
 }
 
@@ -300,7 +306,7 @@ static void windows_init(void) {
     static bool inited;
     if (inited) return;
     inited = true;
-    prt_wtab_init(&w0_tab, sizeof(w0_entry));
+    prt_wtab_init(&w0_tab, sizeof(w0_slot));
 }
 
 /* Decodes, checks, derives, filters and routes one batch of records. */
@@ -429,7 +435,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 433 "quickstart.c"
+#line 439 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -466,7 +472,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 470 "quickstart.c"
+#line 476 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -495,7 +501,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
 
         /* window per_minute: find or make the entry, update its accumulators */
         if (w0_in) {
-            w0_entry k;
+            w0_slot k;
             memset(&k, 0, sizeof k);
             k.h.start = w0_start;
             k.h.end = w0_end;
@@ -511,7 +517,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 515 "quickstart.c"
+#line 521 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -520,7 +526,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 524 "quickstart.c"
+#line 530 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;
@@ -539,10 +545,12 @@ static void tick(prt_run *run) {
     if (w0_watermark() >= w0_next_close) w0_close(run, w0_watermark());
 }
 
-/* The source ended: every open window is emitted. */
+/* The source ended: every open window is emitted, and they are final: a record that comes later
+ * (a resumed run of the same checkpoint) is late rather than the start of a partial row. */
 static void finish(prt_run *run) {
     windows_init();
     w0_close(run, INT64_MAX);
+    w0_max_t = INT64_MAX / 2;
 }
 
 static void save_state(prt_run *run, prt_buf *out) {
@@ -621,7 +629,7 @@ static const prt_pipeline pipeline = {
     .name = "quickstart",
     .spec_file = "pipelines/quickstart.yaml",
     .help = "quickstart: a pipeline built by pipec 0.1.0 from pipelines/quickstart.yaml\nShop events from a CSV file; revenue per minute and event type into SQLite and the terminal.\n\nUsage: quickstart [--once] [--log-format text|json] [--help] [--version]\n  --once        drain what the source has now, then exit\n  --log-format  log lines as text (default) or JSON\n\nSource: file ${INPUT:-pipelines/data/events.csv} (csv)\nFields: event_id string, event_time timestamp, user_id int64, event_type string, product_id int64, price float64, quantity int32, revenue float64\nRules: price_not_negative\nSinks:\n  summary_db: SQLite ${OUT:-out}/quickstart.db, table revenue_per_minute (upsert)\n  summary_terminal: standard output (table)\nDead letter: file ${OUT:-out}/quickstart.dead.jsonl (jsonl)\nGuarantee: at least once\n\nEnvironment (read at start-up):\n  OUT (default: out)\n  INPUT (default: pipelines/data/events.csv)\n",
-    .fingerprint = 0xc25e177013ccef81ULL,
+    .fingerprint = 0x085884237aa12a4dULL,
     .source = {
         .kind = PRT_SRC_FILE,
         .path = "${INPUT:-pipelines/data/events.csv}",

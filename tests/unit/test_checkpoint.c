@@ -1,7 +1,8 @@
 /* test_checkpoint.c - unit tests of rt_checkpoint.c: write/read round trip (with awkward paths),
  * no checkpoint, malformed files, unknown lines ignored, the atomic replace leaving no temp file,
- * format versions 1 and 2, the state line, CRC-32, and window state files (write, verified read,
- * missing/short/corrupt refused, cleanup of the others). */
+ * format versions 1, 2 and 3, the state line, CRC-32, and window state files (write, verified read,
+ * missing/short/corrupt refused, cleanup of the others); v3: seq, the finished marker, inline
+ * state after the end line, prt_ckpt_format/prt_ckpt_parse (the text stored in databases). */
 #include "check.h"
 #include "rt_internal.h"
 #include <stdio.h>
@@ -85,6 +86,46 @@ static void test_state_files(const char *dir) {
     prt_buf_free(&b);
 }
 
+static void test_format_parse(void) {
+    prt_ckpt_sink sinks[1] = {{(char *)"out", 99}};
+    const char st[] = "bin\0ary\nstate";
+    prt_ckpt w = {.pipeline = (char *)"p q", .fingerprint = 0xabc, .has_source = true,
+                  .src_path = (char *)"in/a.csv", .src_offset = 10, .src_line = 3, .src_ino = 5,
+                  .nsinks = 1, .sinks = sinks, .seq = 42, .run_finished = true, .has_state = true,
+                  .state_seq = 42, .state_len = sizeof st, .state_crc = prt_crc32(st, sizeof st),
+                  .state_inline = true, .state_data = (char *)st};
+    prt_buf b = {0};
+    prt_ckpt_format(&w, &b);
+    const char *head = "pipec-checkpoint 3\npipeline p q\nfingerprint 0000000000000abc\nseq 42\n"
+                       "source 10 3 0 5 in/a.csv\nsink 99 out\n";
+    CHECK(b.len > strlen(head) && memcmp(b.data, head, strlen(head)) == 0);
+    prt_ckpt c;
+    CHECK_INT(prt_ckpt_parse(b.data, b.len, &c, "test"), 1);
+    CHECK(c.seq == 42 && c.run_finished && c.has_state && c.state_inline);
+    CHECK(c.state_len == sizeof st && c.state_data && memcmp(c.state_data, st, sizeof st) == 0);
+    CHECK_STR(c.pipeline, "p q");
+    CHECK(c.has_source && c.src_offset == 10 && c.nsinks == 1);
+    prt_ckpt_free(&c);
+    fprintf(stderr, "(four malformed-checkpoint errors expected below)\n");
+    CHECK_INT(prt_ckpt_parse(b.data, b.len - 1, &c, "short state"), -1);   /* inline state cut */
+    b.data[b.len - 1] ^= 1;
+    CHECK_INT(prt_ckpt_parse(b.data, b.len, &c, "bad crc"), -1);
+    CHECK_INT(prt_ckpt_parse("pipec-checkpoint 3\nseq x\nend\n", 29, &c, "bad seq"), -1);
+    /* no state, not finished: neither line; a v2 text has seq 0 */
+    w.has_state = w.run_finished = false;
+    b.len = 0;
+    prt_ckpt_format(&w, &b);
+    CHECK_INT(prt_ckpt_parse(b.data, b.len, &c, "test"), 1);
+    CHECK(c.seq == 42 && !c.run_finished && !c.has_state && c.state_data == NULL);
+    prt_ckpt_free(&c);
+    const char *v2 = "pipec-checkpoint 2\npipeline p\nfingerprint 1\nstate 7 0 00000000\nend\n";
+    CHECK_INT(prt_ckpt_parse(v2, strlen(v2), &c, "v2"), 1);
+    CHECK(c.seq == 0 && c.has_state && c.state_seq == 7 && !c.state_inline);
+    prt_ckpt_free(&c);
+    CHECK_INT(prt_ckpt_parse(NULL, 0, &c, "empty"), -1);
+    prt_buf_free(&b);
+}
+
 int main(void) {
     char dir[] = "/tmp/test_ckpt_XXXXXX";
     if (!mkdtemp(dir)) return 1;
@@ -137,7 +178,7 @@ int main(void) {
         FILE *f = fopen(file, "r");
         char line[100] = "";
         CHECK(f && fgets(line, sizeof line, f));
-        CHECK_STR(line, "pipec-checkpoint 2\n");
+        CHECK_STR(line, "pipec-checkpoint 3\n");
         while (f && fgets(line, sizeof line, f) && strncmp(line, "state ", 6) != 0) {}
         CHECK_STR(line, "state 123456789012 8589934592 deadbeef\n");
         if (f) fclose(f);
@@ -173,7 +214,7 @@ int main(void) {
     fprintf(stderr, "(seven malformed-checkpoint errors expected below)\n");
     put_file(file, "pipec-checkpoint 1\npipeline p\nfingerprint ff\n");              /* no end */
     CHECK_INT(prt_ckpt_read(sub, &c), -1);
-    put_file(file, "pipec-checkpoint 3\nend\n");                                       /* version */
+    put_file(file, "pipec-checkpoint 4\nend\n");                                       /* version */
     CHECK_INT(prt_ckpt_read(sub, &c), -1);
     put_file(file, "pipec-checkpoint 0\nend\n");
     CHECK_INT(prt_ckpt_read(sub, &c), -1);
@@ -188,6 +229,7 @@ int main(void) {
     CHECK(c.pipeline == NULL && c.sinks == NULL);
 
     test_state_files(sub);
+    test_format_parse();
 
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
