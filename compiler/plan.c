@@ -340,8 +340,14 @@ void plan_explain(const Ir *ir, FILE *out) {
     else fprintf(out, "dead letter: standard output, %s\n", encoding_name(s->dead_letter.encoding));
     if (s->checkpoint_path)
         fprintf(out, "checkpoint: %s, at least every %lld ms\n", s->checkpoint_path, (long long)(s->checkpoint_every_us / 1000));
-    else
-        fprintf(out, "checkpoint: none (a bounded run starts over and rewrites its files)\n");
+    else {
+        bool db_store = false;
+        for (int i = 0; i < s->nsinks; i++) db_store |= s->sinks[i].kind == SINK_SQLITE;
+        if (db_store)
+            fprintf(out, "checkpoint: in the SQLite database(s), in the same transaction as the rows (a finished run starts over)\n");
+        else
+            fprintf(out, "checkpoint: none (a bounded run starts over and rewrites its files)\n");
+    }
     fprintf(out, "guarantee: %s%s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once",
             s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
     fprintf(out, "fingerprint: %016llx\n", (unsigned long long)ir->fingerprint);
