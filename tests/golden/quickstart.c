@@ -144,27 +144,28 @@ static uint64_t w0_hash(const w0_slot *e) {
     return h | 1;
 }
 
-/* Places an entry (its hash already set) in the first free slot of its probe sequence. */
-static w0_slot *w0_place(const w0_slot *src) {
-    prt_wtab_reserve(&w0_tab);
-    size_t mask = w0_tab.cap - 1, i = prt_wtab_home(&w0_tab, src->h.hash);
+/* Places an entry (its hash already set) in the first free slot of its probe sequence in t. */
+static w0_slot *w0_place(prt_wtab *t, const w0_slot *src) {
+    prt_wtab_reserve(t);
+    size_t mask = t->cap - 1, i = prt_wtab_home(t, src->h.hash);
     for (;;) {
-        w0_slot *e = (w0_slot *)prt_wtab_at(&w0_tab, i);
+        w0_slot *e = (w0_slot *)prt_wtab_at(t, i);
         if (e->h.hash == 0) {
             *e = *src;
-            w0_tab.count++;
+            t->count++;
             return e;
         }
         i = (i + 1) & mask;
     }
 }
 
-/* The entry with k's start and keys; a new one (string keys kept) when there is none. */
-static w0_slot *w0_find(w0_slot *k, bool *fresh) {
+/* The entry of t with k's start and keys; a new one when there is none (string keys kept, or
+ * borrowed when !keep: the merge table of a hopping window lives only while the panes do). */
+static w0_slot *w0_find(prt_wtab *t, w0_slot *k, bool *fresh, bool keep) {
     uint64_t h = w0_hash(k);
-    size_t mask = w0_tab.cap - 1, i = prt_wtab_home(&w0_tab, h);
+    size_t mask = t->cap - 1, i = prt_wtab_home(t, h);
     for (;;) {
-        w0_slot *e = (w0_slot *)prt_wtab_at(&w0_tab, i);
+        w0_slot *e = (w0_slot *)prt_wtab_at(t, i);
         if (e->h.hash == 0) break;
         if (e->h.hash == h && e->h.start == k->h.start && e->knulls == k->knulls && e->k_event_type == k->k_event_type) {
             *fresh = false;
@@ -173,8 +174,9 @@ static w0_slot *w0_find(w0_slot *k, bool *fresh) {
         i = (i + 1) & mask;
     }
     k->h.hash = h;
+    (void)keep;
     *fresh = true;
-    return w0_place(k);
+    return w0_place(t, k);
 }
 
 /* Frees what an entry's accumulators own. */
@@ -225,11 +227,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, int64_t start, int64_t end)
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 229 "quickstart.c"
+#line 231 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 233 "quickstart.c"
+#line 235 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -297,7 +299,7 @@ static bool w0_load(prt_state_reader *rd) {
         e.a_avg_price = prt_state_get_f64(rd);
         e.a_avg_price_n = (int64_t)(int64_t)prt_state_get_u64(rd);
         e.h.hash = w0_hash(&e);
-        w0_place(&e);
+        w0_place(&w0_tab, &e);
     }
     w0_next_close = prt_wtab_min_end(&w0_tab);
     return !rd->bad;
@@ -436,7 +438,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 440 "quickstart.c"
+#line 442 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -473,7 +475,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 477 "quickstart.c"
+#line 479 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -511,7 +513,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             if (0) k.knulls |= (uint64_t)1 << 0;
             else k.k_event_type = r.f_event_type;
             bool fresh;
-            w0_entry *e = w0_find(&k, &fresh);
+            w0_entry *e = w0_find(&w0_tab, &k, &fresh, true);
             if (fresh && e->h.end < w0_next_close) w0_next_close = e->h.end;
             /* a_events: count_all */
             {
@@ -520,7 +522,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 524 "quickstart.c"
+#line 526 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -529,7 +531,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 533 "quickstart.c"
+#line 535 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;
