@@ -20,7 +20,8 @@ Compared: the window rows as a multiset keyed by (window, group keys) with no du
 value (integers and picks exact, sums and averages of floats within 1e-9 relative, NULL equal to
 NULL only), window_start non-decreasing in output order, the exact set of late records in the dead
 letter (and of rule failures), and the summary counts. Processing-time windows are not testable
-against an oracle and session windows are not implemented: neither is here.
+against an oracle; session windows have no oracle case yet (tests/specs/window_session.yaml and
+tests/suite_restart.py cover them).
 
 Needs node and tests/oracle/node_modules (installed by `make deps`, tests/oracle/install.sh); a
 missing install fails every test with a message saying so. No network is used at test time.
