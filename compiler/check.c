@@ -946,9 +946,8 @@ static void check_guarantee(Checker *ck, const YNode *root) {
     const char *weak = NULL;
     SrcLoc weak_loc = {0};
     /* SQLite sinks keep the checkpoint in their own transactions: they are a checkpoint store. */
-    bool db_store = false;
-    for (int i = 0; i < s->nsinks; i++) db_store |= s->sinks[i].kind == SINK_SQLITE;
-    if (!s->checkpoint_path && !db_store) weak = "there is no checkpoint, so a restart begins again";
+    for (int i = 0; i < s->nsinks; i++) s->db_checkpoint |= s->sinks[i].kind == SINK_SQLITE;
+    if (!s->checkpoint_path && !s->db_checkpoint) weak = "there is no checkpoint, so a restart begins again";
     else if (s->source.kind == SRC_FILE && s->source.path && strcmp(s->source.path, "-") == 0)
         weak = "standard input cannot be replayed";
     for (int i = 0; !weak && i < s->nsinks; i++)

@@ -341,9 +341,7 @@ void plan_explain(const Ir *ir, FILE *out) {
     if (s->checkpoint_path)
         fprintf(out, "checkpoint: %s, at least every %lld ms\n", s->checkpoint_path, (long long)(s->checkpoint_every_us / 1000));
     else {
-        bool db_store = false;
-        for (int i = 0; i < s->nsinks; i++) db_store |= s->sinks[i].kind == SINK_SQLITE;
-        if (db_store)
+        if (s->db_checkpoint)
             fprintf(out, "checkpoint: in the SQLite database(s), in the same transaction as the rows (a finished run starts over)\n");
         else
             fprintf(out, "checkpoint: none (a bounded run starts over and rewrites its files)\n");

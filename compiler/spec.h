@@ -156,6 +156,7 @@ typedef struct Spec {
     int nsinks;
     DeadLetterSpec dead_letter;
     const char *checkpoint_path;   /* NULL = none */
+    bool db_checkpoint;            /* SQLite sinks keep the checkpoint in their transactions */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;
