@@ -51,9 +51,10 @@ void prt_signal_sleep(int64_t us) {
     poll(&pfd, 1, ms);   /* EINTR or a wake byte: either way back to the driver */
 }
 
+/* The handlers stay installed: a stop that arrives while the process is already on its way out
+ * (everything committed, the summary printed) must not turn a clean exit into death by signal.
+ * With the pipe closed the handler only sets the flag. */
 void prt_signal_teardown(void) {
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
     for (int i = 0; i < 2; i++) {
         if (wake_pipe[i] >= 0) close(wake_pipe[i]);
         wake_pipe[i] = -1;
