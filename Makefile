@@ -7,7 +7,8 @@ WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototy
 ifdef WERROR
 WARN    += -Werror
 endif
-CPPFLAGS += -D_GNU_SOURCE -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
+LIBS := -lyaml -lsqlite3 -lpq -lm
 SAN     ?=
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 
@@ -48,13 +49,13 @@ $(RUNTIME_LIB): $(RUNTIME_OBJ)
 $(PIPEC): $(COMPILER_OBJ) $(RUNTIME_LIB)
 	@mkdir -p $(BIN)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(COMPILER_OBJ) $(RUNTIME_LIB) -lyaml -lsqlite3 -lm
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(COMPILER_OBJ) $(RUNTIME_LIB) $(LIBS)
 
 # Unit tests link the compiler's modules (not main.c) and the runtime.
 $(BUILD)/tests/%: tests/unit/%.c $(COMPILER_LIB_OBJ) $(RUNTIME_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(COMPILER_LIB_OBJ) $(RUNTIME_LIB) -lyaml -lsqlite3 -lm
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(COMPILER_LIB_OBJ) $(RUNTIME_LIB) $(LIBS)
 
 unit: $(UNIT_BIN)
 

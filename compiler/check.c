@@ -819,12 +819,16 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
     const YNode *conn_node = NULL;
     const ConnDef *c = find_connector(v, sink_conns, what, ignore, &conn_node);
     if (c && check_conn_opts(conn_node, c, what)) {
-        sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : strcmp(c->name, "sqlite") == 0 ? SINK_SQLITE : SINK_STDOUT;
-        if (sk->kind == SINK_SQLITE) {
+        sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : strcmp(c->name, "sqlite") == 0 ? SINK_SQLITE
+                 : strcmp(c->name, "postgres") == 0 ? SINK_POSTGRES : SINK_STDOUT;
+        if (sk->kind == SINK_SQLITE || sk->kind == SINK_POSTGRES) {
             sk->encoding = ENC_ROWS;
             sk->table = opt_text(conn_node, "table", c->opts);
-            sk->upsert = strcmp(opt_text(conn_node, "mode", c->opts), "upsert") == 0;
+            const char *mode = opt_text(conn_node, "mode", c->opts);
+            sk->upsert = strcmp(mode, "upsert") == 0;
             sk->key_node = yaml_get(conn_node, "key");
+            if (strcmp(mode, "merge") == 0)
+                diag_error(yaml_get(conn_node, "mode")->loc, "mode merge is not available in this version of pipec (use upsert)");
             if (sk->upsert && !sk->key_node)
                 diag_error(conn_node->loc, "sink '%s' upserts, so it needs 'key: [columns]'", sk->name);
         } else {
@@ -833,6 +837,18 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
         if (sk->kind == SINK_FILE || sk->kind == SINK_SQLITE) {
             sk->path = opt_text(conn_node, "path", c->opts);
             check_env_refs(yaml_get(conn_node, "path"));
+        }
+        if (sk->kind == SINK_POSTGRES) {
+            sk->dsn = opt_text(conn_node, "dsn", c->opts);
+            check_env_refs(yaml_get(conn_node, "dsn"));
+            sk->create = opt_bool(conn_node, "create", c->opts);
+            const YNode *b = yaml_get(conn_node, "batch");
+            if (b && opts_check_map(b, pg_batch_opts, arena_printf(ck->a, "the batch of sink '%s'", sk->name), NULL)) {
+                const char *rows = opt_text(b, "rows", pg_batch_opts);
+                sk->batch_rows = strtoll(rows, NULL, 10);
+                if (sk->batch_rows <= 0) diag_error(yaml_get(b, "rows") ? yaml_get(b, "rows")->loc : b->loc, "batch rows must be at least 1");
+                sk->batch_every_us = opt_duration(b, "every", pg_batch_opts);
+            }
         }
     }
     const YNode *n;
@@ -901,6 +917,15 @@ static void check_dead_letter(Checker *ck, const YNode *dl) {
     const ConnDef *c = find_connector(dl, dead_letter_conns, "the dead letter", NULL, &conn_node);
     if (!c || !check_conn_opts(conn_node, c, "the dead letter")) return;
     d->present = true;
+    if (strcmp(c->name, "postgres") == 0) {
+        d->kind = SINK_POSTGRES;
+        d->encoding = ENC_ROWS;
+        d->dsn = opt_text(conn_node, "dsn", c->opts);
+        check_env_refs(yaml_get(conn_node, "dsn"));
+        d->table = opt_text(conn_node, "table", c->opts);
+        d->create = opt_bool(conn_node, "create", c->opts);
+        return;
+    }
     d->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : SINK_STDOUT;
     const char *fmt = opt_text(conn_node, "format", c->opts);
     d->encoding = encoding_of(fmt);
@@ -926,12 +951,36 @@ static void check_checkpoint(Checker *ck, const YNode *cp) {
     Spec *s = ck->spec;
     if (!opts_check_map(cp, checkpoint_opts, "checkpoint", NULL)) return;
     const YNode *path = yaml_get(cp, "path"), *pg = yaml_get(cp, "postgres");
+    if (pg && path) {
+        diag_error(pg->loc, "checkpoint takes one of 'path: DIR' and 'postgres: DSN', not both");
+        return;
+    }
     if (pg) {
-        diag_error(pg->loc, "a PostgreSQL checkpoint store is not available in this version of pipec (use path: DIR)");
+        /* the checkpoint lives in the PostgreSQL sinks' own transactions */
+        const SinkSpec *host = NULL;
+        for (int i = 0; i < s->nsinks && !host; i++)
+            if (s->sinks[i].kind == SINK_POSTGRES) host = &s->sinks[i];
+        if (!host) {
+            diag_error(pg->loc, "checkpoint.postgres keeps the checkpoint in the transactions of the PostgreSQL sinks, "
+                                "and this pipeline has none (use path: DIR)");
+            return;
+        }
+        bool same = false;
+        for (int i = 0; i < s->nsinks; i++)
+            same |= s->sinks[i].kind == SINK_POSTGRES && s->sinks[i].dsn && strcmp(s->sinks[i].dsn, pg->text) == 0;
+        if (!same) {
+            diag_error(pg->loc, "checkpoint.postgres must be the DSN of a PostgreSQL sink (the checkpoint is written in "
+                                "that sink's transaction)");
+            diag_note(host->loc, "sink '%s' is declared here", host->name);
+            return;
+        }
+        check_env_refs(pg);
+        s->checkpoint_postgres = pg->text;
+        s->checkpoint_every_us = opt_duration(cp, "every", checkpoint_opts);
         return;
     }
     if (!path) {
-        diag_error(cp->loc, "checkpoint needs 'path: DIR'");
+        diag_error(cp->loc, "checkpoint needs 'path: DIR' or 'postgres: DSN'");
         return;
     }
     check_env_refs(path);
@@ -945,8 +994,13 @@ static void check_guarantee(Checker *ck, const YNode *root) {
     Spec *s = ck->spec;
     const char *weak = NULL;
     SrcLoc weak_loc = {0};
-    /* SQLite sinks keep the checkpoint in their own transactions: they are a checkpoint store. */
-    for (int i = 0; i < s->nsinks; i++) s->db_checkpoint |= s->sinks[i].kind == SINK_SQLITE;
+    /* SQLite and PostgreSQL sinks keep the checkpoint in their own transactions: they are a
+     * checkpoint store. */
+    for (int i = 0; i < s->nsinks; i++)
+        s->db_checkpoint |= s->sinks[i].kind == SINK_SQLITE || s->sinks[i].kind == SINK_POSTGRES;
+    DeadLetterSpec *dl = &s->dead_letter;
+    for (int i = 0; dl->present && dl->kind == SINK_POSTGRES && i < s->nsinks; i++)
+        dl->joins_sink |= s->sinks[i].kind == SINK_POSTGRES && s->sinks[i].dsn && dl->dsn && strcmp(s->sinks[i].dsn, dl->dsn) == 0;
     if (!s->checkpoint_path && !s->db_checkpoint) weak = "there is no checkpoint, so a restart begins again";
     else if (s->source.kind == SRC_FILE && s->source.path && strcmp(s->source.path, "-") == 0)
         weak = "standard input cannot be replayed";
@@ -960,6 +1014,11 @@ static void check_guarantee(Checker *ck, const YNode *root) {
     if (!weak && s->dead_letter.present && s->dead_letter.kind == SINK_STDOUT) {
         weak = "the dead letter writes to standard output, which cannot be rolled back";
         weak_loc = s->dead_letter.loc;
+    }
+    if (!weak && dl->present && dl->kind == SINK_POSTGRES && !dl->joins_sink) {
+        weak = "the PostgreSQL dead letter has a DSN of its own, so it commits in a transaction of its own (give it a "
+               "PostgreSQL sink's DSN to join that sink's transactions)";
+        weak_loc = dl->loc;
     }
     s->guarantee = weak ? GUARANTEE_AT_LEAST_ONCE : GUARANTEE_EXACTLY_ONCE;
     const YNode *g = yaml_get(root, "guarantee");
@@ -1027,7 +1086,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     if ((n = yaml_get(root, "tests")) && n->kind != YN_SEQ)
         diag_error(n->loc, "tests must be a list of {name, input, expect}");
 
-    if (s->source.kind == SRC_FOLDER && !s->checkpoint_path) {
+    if (s->source.kind == SRC_FOLDER && !s->checkpoint_path && !s->checkpoint_postgres) {
         /* A hot folder must remember what it has committed; default to a local state dir. */
         s->checkpoint_path = arena_printf(a, "${PIPEC_STATE_DIR:-.pipec}/%s", s->name ? s->name : "pipeline");
     }

@@ -398,7 +398,7 @@ static const char *encoding_name(Encoding e) {
 }
 
 static const char *sink_kind_c(SinkKind k) {
-    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE"};
+    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE", "PRT_SINK_POSTGRES"};
     return names[k];
 }
 
@@ -422,7 +422,12 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set_str(a, m, "encoding", encoding_name(sk->encoding));
     tv_set_str(a, m, "encoding_c", encoding_c(sk->encoding));
     tv_set_str(a, m, "kind_c", sink_kind_c(sk->kind));
-    tv_set_bool(a, m, "db", sk->kind == SINK_SQLITE);
+    tv_set_bool(a, m, "db", sk->kind == SINK_SQLITE || sk->kind == SINK_POSTGRES);
+    tv_set_bool(a, m, "pg", sk->kind == SINK_POSTGRES);
+    tv_set_str(a, m, "dsn_c", c_str_or_null(a, sk->dsn));
+    tv_set_str(a, m, "create_c", sk->create ? "true" : "false");
+    tv_set_int(a, m, "batch_rows", sk->batch_rows);
+    tv_set_int(a, m, "batch_every_us", sk->batch_every_us);
     tv_set_str(a, m, "table_c", c_str_or_null(a, sk->table));
     tv_set_str(a, m, "mode_c", sk->upsert ? "PRT_MODE_UPSERT" : "PRT_MODE_INSERT");
     TVal *key = tv_list(a), *types = tv_list(a);
@@ -703,10 +708,13 @@ static const char *help_text(Emitter *em) {
         const SinkSpec *sk = &s->sinks[i];
         if (sk->kind == SINK_FILE) sbuf_printf(&h, "  %s: file %s (%s)\n", sk->name, sk->path, encoding_name(sk->encoding));
         else if (sk->kind == SINK_SQLITE) sbuf_printf(&h, "  %s: SQLite %s, table %s (%s)\n", sk->name, sk->path, sk->table, sk->upsert ? "upsert" : "insert");
+        else if (sk->kind == SINK_POSTGRES) sbuf_printf(&h, "  %s: PostgreSQL table %s (%s)\n", sk->name, sk->table, sk->upsert ? "upsert" : "insert");
         else sbuf_printf(&h, "  %s: standard output (%s)\n", sk->name, encoding_name(sk->encoding));
         collect_env(&env, sk->path);
+        collect_env(&env, sk->dsn);
     }
     if (s->dead_letter.present && s->dead_letter.kind == SINK_FILE) sbuf_printf(&h, "Dead letter: file %s (%s)\n", s->dead_letter.path, encoding_name(s->dead_letter.encoding));
+    else if (s->dead_letter.present && s->dead_letter.kind == SINK_POSTGRES) sbuf_printf(&h, "Dead letter: PostgreSQL table %s\n", s->dead_letter.table);
     else if (s->dead_letter.present) sbuf_puts(&h, "Dead letter: standard output\n");
     else sbuf_puts(&h, "Dead letter: standard error (JSON lines)\n");
     if (s->checkpoint_path) sbuf_printf(&h, "Checkpoint: %s\n", s->checkpoint_path);
@@ -714,6 +722,7 @@ static const char *help_text(Emitter *em) {
     collect_env(&env, s->source.path);
     collect_env(&env, s->source.archive);
     collect_env(&env, s->dead_letter.path);
+    collect_env(&env, s->dead_letter.dsn);
     collect_env(&env, s->checkpoint_path);
     if (env.len) sbuf_printf(&h, "\nEnvironment (read at start-up):\n%s", sbuf_cstr(&env));
     const char *r = arena_strdup(em->a, sbuf_cstr(&h));
@@ -794,6 +803,10 @@ static TVal *build_model(Emitter *em) {
         tv_set_str(a, dl, "kind_c", sink_kind_c(s->dead_letter.kind));
         tv_set_str(a, dl, "encoding_c", encoding_c(s->dead_letter.encoding));
         tv_set_str(a, dl, "path_c", c_str_or_null(a, s->dead_letter.path));
+        tv_set_bool(a, dl, "pg", s->dead_letter.kind == SINK_POSTGRES);
+        tv_set_str(a, dl, "dsn_c", c_str_or_null(a, s->dead_letter.dsn));
+        tv_set_str(a, dl, "table_c", c_str_or_null(a, s->dead_letter.table));
+        tv_set_str(a, dl, "create_c", s->dead_letter.create ? "true" : "false");
         tv_set(a, m, "dead_letter", dl);
     } else {
         tv_set_bool(a, m, "dead_letter", false);

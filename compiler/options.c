@@ -173,7 +173,13 @@ static const OptDef postgres_sink_opts[] = {
     {"mode", OPT_ENUM, false, "insert", "insert|upsert|merge", "how rows are written"},
     {"key", OPT_LIST, false, NULL, NULL, "key columns for upsert and merge"},
     {"create", OPT_BOOL, false, "false", NULL, "create the table when missing"},
-    {"batch", OPT_MAP, false, NULL, NULL, "{rows, every}"},
+    {"batch", OPT_MAP, false, NULL, NULL, "{rows, every}: commit after this many rows, or at least this often"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef pg_batch_opts[] = {
+    {"rows", OPT_INT, false, "100000", NULL, "commit when this many rows wait"},
+    {"every", OPT_DURATION, false, NULL, NULL, "commit at least this often (default: checkpoint.every)"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -205,7 +211,7 @@ static const OptDef sqlite_sink_opts[] = {
 const ConnDef sink_conns[] = {
     {"file", true, file_sink_opts, "a file, CSV or JSON lines; committed atomically with the checkpoint"},
     {"stdout", true, stdout_sink_opts, "standard output: CSV, JSON lines or an aligned table"},
-    {"postgres", false, postgres_sink_opts, "a PostgreSQL table"},
+    {"postgres", true, postgres_sink_opts, "a PostgreSQL table, written by COPY in one transaction per commit together with the checkpoint"},
     {"kafka", false, kafka_sink_opts, "a Kafka topic"},
     {"parquet", false, parquet_sink_opts, "Parquet files in a data lake"},
     {"sqlite", true, sqlite_sink_opts, "an SQLite table, written in one transaction per commit together with the checkpoint"},
@@ -228,7 +234,7 @@ static const OptDef dl_kafka_opts[] = {
 const ConnDef dead_letter_conns[] = {
     {"file", true, file_sink_opts, "a file of rejected records, JSON lines or CSV"},
     {"stdout", true, stdout_sink_opts, "rejected records on standard output"},
-    {"postgres", false, dl_postgres_opts, "a PostgreSQL table of rejected records"},
+    {"postgres", true, dl_postgres_opts, "a PostgreSQL table of rejected records; with a sink's DSN it joins that sink's transactions"},
     {"kafka", false, dl_kafka_opts, "a Kafka topic of rejected records"},
     {NULL, false, NULL, NULL},
 };

@@ -45,6 +45,7 @@ extern const OptDef checkpoint_opts[];
 extern const OptDef window_opts[];
 extern const OptDef hopping_opts[];
 extern const OptDef session_opts[];
+extern const OptDef pg_batch_opts[];   /* a postgres sink's batch: {rows, every} */
 extern const ConnDef source_conns[];
 extern const ConnDef format_conns[];
 extern const ConnDef sink_conns[];

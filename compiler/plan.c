@@ -318,6 +318,12 @@ void plan_explain(const Ir *ir, FILE *out) {
             for (int j = 0; j < sk->nkey; j++) fprintf(out, "%s %s", j ? "," : "", is->cols[sk->key[j]].name);
             fputc('\n', out);
         }
+        else if (sk->kind == SINK_POSTGRES) {
+            fprintf(out, "  %s: PostgreSQL %s, table %s, %s", sk->name, sk->dsn, sk->table, sk->upsert ? "upsert on" : sk->nkey ? "insert (COPY), key" : "insert (COPY)");
+            for (int j = 0; j < sk->nkey; j++) fprintf(out, "%s %s", j ? "," : "", is->cols[sk->key[j]].name);
+            fprintf(out, "%s; commits every %lld rows at most\n", sk->create ? ", created when missing" : "",
+                    (long long)(sk->batch_rows ? sk->batch_rows : 100000));
+        }
         else fprintf(out, "  %s: standard output, %s\n", sk->name, encoding_name(sk->encoding));
         const IrField *fields = ir->fields;
         if (sk->from_window >= 0) {
@@ -337,12 +343,18 @@ void plan_explain(const Ir *ir, FILE *out) {
     }
     if (!s->dead_letter.present) fprintf(out, "dead letter: JSON lines on standard error\n");
     else if (s->dead_letter.kind == SINK_FILE) fprintf(out, "dead letter: file %s, %s\n", s->dead_letter.path, encoding_name(s->dead_letter.encoding));
+    else if (s->dead_letter.kind == SINK_POSTGRES)
+        fprintf(out, "dead letter: PostgreSQL %s, table %s%s\n", s->dead_letter.dsn, s->dead_letter.table,
+                s->dead_letter.joins_sink ? " (in the transactions of the sink with the same DSN)" : " (its own transactions)");
     else fprintf(out, "dead letter: standard output, %s\n", encoding_name(s->dead_letter.encoding));
     if (s->checkpoint_path)
         fprintf(out, "checkpoint: %s, at least every %lld ms\n", s->checkpoint_path, (long long)(s->checkpoint_every_us / 1000));
     else {
-        if (s->db_checkpoint)
-            fprintf(out, "checkpoint: in the SQLite database(s), in the same transaction as the rows (a finished run starts over)\n");
+        if (s->checkpoint_postgres)
+            fprintf(out, "checkpoint: in PostgreSQL (table pipec_checkpoint), in the same transaction as the rows, at least every %lld ms\n",
+                    (long long)(s->checkpoint_every_us / 1000));
+        else if (s->db_checkpoint)
+            fprintf(out, "checkpoint: in the database sinks (table pipec_checkpoint), in the same transaction as the rows (a finished run starts over)\n");
         else
             fprintf(out, "checkpoint: none (a bounded run starts over and rewrites its files)\n");
     }

@@ -11,7 +11,7 @@
 
 typedef enum { SRC_FILE, SRC_FOLDER } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON } FormatKind;
-typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE } SinkKind;
+typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES } SinkKind;
 typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
 typedef enum { TS_RFC3339, TS_UNIT, TS_FORMAT } TsParse;
 
@@ -115,11 +115,15 @@ typedef struct SinkSpec {
     SinkKind kind;
     Encoding encoding;
     const char *path;          /* file, sqlite */
-    const char *table;         /* sqlite */
-    bool upsert;               /* sqlite: mode upsert (else insert) */
-    const YNode *key_node;     /* sqlite: the `key` list as written */
-    int *key;                  /* sqlite: key columns, as indices into the sink's columns */
+    const char *table;         /* sqlite, postgres */
+    bool upsert;               /* sqlite, postgres: mode upsert (else insert) */
+    const YNode *key_node;     /* sqlite, postgres: the `key` list as written */
+    int *key;                  /* sqlite, postgres: key columns, as indices into the sink's columns */
     int nkey;
+    const char *dsn;           /* postgres: the connection string as written (may hold ${VAR}) */
+    bool create;               /* postgres: create the table when missing */
+    int64_t batch_rows;        /* postgres: commit after this many rows (0 = default) */
+    int64_t batch_every_us;    /* postgres: commit at least this often (0 = checkpoint.every) */
     int from_window;           /* index into Spec.windows, or -1 = rows */
     Expr *where;               /* or NULL */
     const char *where_text;
@@ -133,6 +137,10 @@ typedef struct DeadLetterSpec {
     SinkKind kind;
     Encoding encoding;
     const char *path;
+    const char *dsn;           /* postgres */
+    const char *table;         /* postgres */
+    bool create;               /* postgres */
+    bool joins_sink;           /* postgres: a sink has the same DSN, so it shares its transactions */
 } DeadLetterSpec;
 
 typedef enum { GUARANTEE_EXACTLY_ONCE, GUARANTEE_AT_LEAST_ONCE } Guarantee;
@@ -156,7 +164,8 @@ typedef struct Spec {
     int nsinks;
     DeadLetterSpec dead_letter;
     const char *checkpoint_path;   /* NULL = none */
-    bool db_checkpoint;            /* SQLite sinks keep the checkpoint in their transactions */
+    bool db_checkpoint;            /* SQLite and PostgreSQL sinks keep the checkpoint in their transactions */
+    const char *checkpoint_postgres;   /* checkpoint: {postgres: DSN}: the PostgreSQL sinks hold it */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;

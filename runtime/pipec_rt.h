@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 2
+#define PRT_ABI_VERSION 3
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -177,7 +177,7 @@ bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_
 
 typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
-typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE } prt_sink_kind;
+typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES } prt_sink_kind;
 /* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
 typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE, PRT_ENC_ROWS } prt_encoding;
 /* Column types of a sink, for the tables database sinks create. */
@@ -211,6 +211,14 @@ typedef struct prt_sink_desc {
     int nkey;
     const int *key;
     const prt_col_type *column_types;
+    /* PostgreSQL sinks and dead letters (ABI 3): the libpq connection string (may hold ${VAR};
+     * never logged), whether to create the table when missing, and when to commit early: after
+     * batch_rows buffered rows (0 = the runtime's default) or batch_every_us (0 = the checkpoint
+     * interval). */
+    const char *dsn;
+    bool create;
+    uint64_t batch_rows;
+    int64_t batch_every_us;
 } prt_sink_desc;
 
 /* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row
@@ -318,6 +326,10 @@ struct prt_run {
 
 static inline void *prt_scratch(prt_run *run, size_t n) { return prt_arena_alloc(&run->scratch, n); }
 static inline void prt_sink_row_done(prt_sink *s) { s->rows++; }
+/* For a PostgreSQL sink of records (ABI 3), after prt_sink_row_done: remembers which record the
+ * row came from (its position and raw bytes), so a row the server rejects goes to the dead letter
+ * as that record. */
+void prt_sink_row_src(prt_run *run, prt_sink *s, const prt_rec *rec);
 
 /* Sends the record to the dead letter with its position (file:line), raw text, reason
  * ("parse", "schema", a rule's name) and a detail made from the printf-style format; counts it. */

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 static const char *const dead_columns[] = {"pipeline", "position", "raw", "reason", "detail", "at"};
+static const prt_col_type dead_types[] = {PRT_T_STRING, PRT_T_STRING, PRT_T_STRING, PRT_T_STRING,
+                                          PRT_T_STRING, PRT_T_TIMESTAMP};
 
 struct prt_deadq {
     const char *pipeline;
@@ -33,6 +35,12 @@ prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const ch
                                   .encoding = PRT_ENC_JSONL};
     q->desc.ncolumns = 6;
     q->desc.columns = dead_columns;
+    if (q->desc.kind == PRT_SINK_POSTGRES) {   /* a table of six columns, appended to */
+        q->desc.encoding = PRT_ENC_ROWS;
+        q->desc.column_types = dead_types;
+        q->desc.mode = PRT_MODE_INSERT;
+        q->desc.nkey = 0;
+    }
     q->sink = prt_sink_open(&q->desc, path, keep_len, d ? -1 : 2);
     if (!q->sink) {
         free(q);
@@ -83,6 +91,28 @@ static void put_base64(prt_buf *b, const unsigned char *p, size_t n) {
     b->len = (size_t)(o - b->data);
 }
 
+/* Text a database column can hold: invalid UTF-8 bytes and NUL become U+FFFD. */
+static void put_text_cell(prt_buf *b, const char *p, size_t n) {
+    if (prt_utf8_valid(p, n) && !memchr(p, 0, n)) {
+        prt_row_str(b, p, (uint32_t)n);
+        return;
+    }
+    prt_buf t = {0};
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (c != 0 && i + k <= n && prt_utf8_valid(p + i, k)) {
+            prt_buf_put(&t, p + i, k);
+            i += k;
+        } else {
+            prt_buf_lit(&t, "\xEF\xBF\xBD");
+            i++;
+        }
+    }
+    prt_row_str(b, t.data, (uint32_t)t.len);
+    prt_buf_free(&t);
+}
+
 void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char *raw, size_t n,
                    const char *reason, const char *detail, size_t detail_n) {
     count_reason(q, reason);
@@ -95,6 +125,29 @@ void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char
     const char *fields[6] = {q->pipeline, pos, raw, reason, detail, q->ts.data};
     size_t lens[6] = {strlen(q->pipeline), (size_t)pn, n, strlen(reason), detail_n, q->ts.len};
     switch (q->desc.encoding) {
+    case PRT_ENC_ROWS: {
+        /* a database column holds text: not valid UTF-8, or a NUL byte, and raw is stored as
+         * base64, which the detail says */
+        bool text_ok = prt_utf8_valid(raw, n) && !memchr(raw, 0, n);
+        for (int i = 0; i < 5; i++) {
+            if (i == 2 && !text_ok) {
+                prt_buf tmp = {0};
+                put_base64(&tmp, (const unsigned char *)raw, n);
+                prt_row_str(b, tmp.data ? tmp.data : "", (uint32_t)tmp.len);
+                prt_buf_free(&tmp);
+            } else if (i == 4 && !text_ok) {
+                prt_buf tmp = {0};
+                prt_buf_put(&tmp, detail, detail_n);
+                prt_buf_lit(&tmp, " (raw is base64: the record is not UTF-8 text)");
+                put_text_cell(b, tmp.data, tmp.len);
+                prt_buf_free(&tmp);
+            } else {
+                put_text_cell(b, fields[i], lens[i]);
+            }
+        }
+        prt_row_ts(b, prt_now_us());
+        break;
+    }
     case PRT_ENC_CSV:
         for (int i = 0; i < 6; i++) {
             if (i) prt_buf_putc(b, ',');

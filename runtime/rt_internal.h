@@ -165,8 +165,42 @@ int prt_sqlite_commit(prt_sink *s, const char *ckpt_key, const void *ckpt, size_
 int prt_sqlite_read_checkpoint(prt_sink *s, const char *ckpt_key, prt_buf *out);
 /* ---- end of rt_sqlite.c ------------------------------------------------------------------- */
 
-/* ---- rt_dead.c ----------------------------------------------------------------------------- */
+/* ---- rt_postgres.c (postgres sinks and dead letters) ---------------------------------------- */
+/* See the header of rt_postgres.c for the transaction design. All can fail only after logging;
+ * lost connections are retried inside (with backoff, until a stop). */
+typedef struct prt_pg prt_pg;
 typedef struct prt_deadq prt_deadq;
+/* dsn is the expanded connection string; connects (retrying for up to 30 s), sets the session to
+ * UTF-8 and UTC, creates the table when d->create, checks its columns, creates pipec_checkpoint
+ * (sinks only). NULL on error. */
+prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter);
+void prt_pg_close(prt_pg *g);
+const char *prt_pg_where(const prt_pg *g);   /* "host:port/db": safe to log */
+const char *prt_pg_dsn(const prt_pg *g);     /* the secret connection string */
+prt_pg *prt_sink_pg(const prt_sink *s);      /* rt_sink.c: NULL unless a postgres sink */
+void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec);
+/* BEGIN and every buffered row; rows the server refuses go to `dead` (run's counters moved from
+ * out to dead). The transaction stays open for prt_pg_commit. */
+int prt_pg_prepare(prt_sink *s, prt_pg *g, prt_run *run, prt_deadq *dead);
+/* The rows (prepared, or now), the rows of `attached` (a postgres dead letter sharing the DSN),
+ * the checkpoint (key, ckpt) when ckpt is not NULL, COMMIT; then the buffers are emptied. */
+int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ckpt, size_t len,
+                  prt_run *run, prt_deadq *dead, prt_sink *attached, prt_pg *attached_g);
+/* 1 found (value appended to out), 0 none, -1 error. */
+int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out);
+uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g);
+
+/* Database sinks (SQLite and PostgreSQL) as the driver sees them (rt_sink.c). */
+bool prt_sink_is_db(const prt_sink *s);
+const char *prt_sink_where(const prt_sink *s);   /* a path, or "host:port/db": for messages */
+int prt_sink_db_prepare(prt_sink *s, prt_run *run, prt_deadq *dead);
+int prt_sink_db_commit(prt_sink *s, const char *key, const void *ckpt, size_t len, prt_run *run,
+                       prt_deadq *dead, prt_sink *attached);
+int prt_sink_db_read_checkpoint(prt_sink *s, const char *key, prt_buf *out);
+uint64_t prt_sink_pending_rows(const prt_sink *s);   /* rows waiting for a commit (postgres) */
+/* ---- end of rt_postgres.c ------------------------------------------------------------------ */
+
+/* ---- rt_dead.c ----------------------------------------------------------------------------- */
 /* d NULL = JSON lines on stderr. */
 prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const char *path,
                           int64_t keep_len);

@@ -22,6 +22,7 @@ enum { BATCH_MAX = 4096 };
 #define DEFAULT_COMMIT_US 5000000
 #define DEFAULT_POLL_US 1000000
 #define TICK_US 100000         /* the longest an idle source goes without a tick */
+#define DEFAULT_BATCH_ROWS 100000   /* a postgres sink commits at least every this many rows */
 
 typedef struct driver {
     const prt_pipeline *p;
@@ -42,7 +43,10 @@ typedef struct driver {
     bool dirty;                /* anything happened since the last commit */
     prt_buf state;             /* save_state's output, reused per commit */
     uint64_t seq;              /* the highest checkpoint seq written or seen (file or database) */
-    int nsq;                   /* sqlite sinks: each stores the checkpoint with its rows */
+    int nsq;                   /* database sinks (SQLite, PostgreSQL): each stores the checkpoint with its rows */
+    char *dead_dsn;            /* a postgres dead letter's expanded connection string */
+    int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
+    uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
     bool run_finished;         /* the next commit is the final one of a run whose source ended */
     /* Catch-up after a crash between two sqlite sinks' commits (see rt_checkpoint.c): the run
      * resumes from the older checkpoint; until the source reaches the newer one's position
@@ -115,7 +119,7 @@ static int check_distinct_paths(driver *d) {
     char *canon[260];
     int kinds[260];   /* SQLite sinks may share a database (one table each) */
     for (int i = 0; i < p->nsinks && n < 256; i++) {
-        if (!d->sink_paths[i]) continue;
+        if (!d->sink_paths[i] || p->sinks[i].kind == PRT_SINK_POSTGRES) continue;
         kinds[n] = p->sinks[i].kind;
         label[n] = p->sinks[i].name;
         canon[n++] = canonical_path(d->sink_paths[i]);
@@ -151,9 +155,11 @@ static int expand_all(driver *d) {
     d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
     if (!d->sink_paths) abort();
     for (int i = 0; i < p->nsinks; i++) {
-        if (p->sinks[i].kind != PRT_SINK_FILE && p->sinks[i].kind != PRT_SINK_SQLITE) continue;
-        snprintf(label, sizeof label, "sinks.%s.path", p->sinks[i].name);
-        if (expand(p, label, p->sinks[i].path ? p->sinks[i].path : "", &d->sink_paths[i])) return 2;
+        bool pg = p->sinks[i].kind == PRT_SINK_POSTGRES;
+        if (p->sinks[i].kind != PRT_SINK_FILE && p->sinks[i].kind != PRT_SINK_SQLITE && !pg) continue;
+        snprintf(label, sizeof label, "sinks.%s.%s", p->sinks[i].name, pg ? "dsn" : "path");
+        const char *v = pg ? p->sinks[i].dsn : p->sinks[i].path;
+        if (expand(p, label, v ? v : "", &d->sink_paths[i])) return 2;
         if (!d->sink_paths[i][0]) {
             fprintf(stderr, "%s: error: %s is empty\n", p->name, label);
             return 2;
@@ -164,6 +170,13 @@ static int expand_all(driver *d) {
         if (expand(p, "dead_letter.path", dp, &d->dead_path)) return 2;
         if (!d->dead_path[0]) {
             fprintf(stderr, "%s: error: dead_letter.path is empty\n", p->name);
+            return 2;
+        }
+    }
+    if (p->dead_letter && p->dead_letter->kind == PRT_SINK_POSTGRES) {
+        if (expand(p, "dead_letter.dsn", p->dead_letter->dsn ? p->dead_letter->dsn : "", &d->dead_dsn)) return 2;
+        if (!d->dead_dsn[0]) {
+            fprintf(stderr, "%s: error: dead_letter.dsn is empty\n", p->name);
             return 2;
         }
     }
@@ -187,7 +200,10 @@ static void sq_key(const driver *d, int i, char *out, size_t cap) {
     snprintf(out, cap, "%s/%s", d->p->name, d->p->sinks[i].name);
 }
 
-static bool is_sq(const driver *d, int i) { return d->p->sinks[i].kind == PRT_SINK_SQLITE; }
+/* A database sink: SQLite or PostgreSQL, committing its rows and the checkpoint in one transaction. */
+static bool is_sq(const driver *d, int i) {
+    return d->p->sinks[i].kind == PRT_SINK_SQLITE || d->p->sinks[i].kind == PRT_SINK_POSTGRES;
+}
 
 /* A loaded checkpoint must be this pipeline's: 0, or 2 after the message. */
 static int check_foreign(const driver *d, const prt_ckpt *c, const char *where) {
@@ -230,11 +246,11 @@ static int load_checkpoint(driver *d, bool *have) {
         if (!is_sq(d, i)) continue;
         sq_key(d, i, key, sizeof key);
         blob.len = 0;
-        int r = prt_sqlite_read_checkpoint(d->run.sinks[i], key, &blob);
+        int r = prt_sink_db_read_checkpoint(d->run.sinks[i], key, &blob);
         if (r < 0) { rc = 1; goto out; }
         if (r == 0) continue;
         snprintf(where, sizeof where, "in database %s (table pipec_checkpoint, key '%s')",
-                 d->sink_paths[i], key);
+                 prt_sink_where(d->run.sinks[i]), key);
         if (prt_ckpt_parse(blob.data, blob.len, &sc[i], where) < 0) { rc = 1; goto out; }
         have_s[i] = true;
         nhave++;
@@ -258,7 +274,7 @@ static int load_checkpoint(driver *d, bool *have) {
     for (int i = 0; i < n; i++) {
         if (!have_s[i]) continue;
         snprintf(where, sizeof where, "in database %s (table pipec_checkpoint, key '%s/%s')",
-                 d->sink_paths[i], p->name, p->sinks[i].name);
+                 prt_sink_where(d->run.sinks[i]), p->name, p->sinks[i].name);
         if ((rc = check_foreign(d, &sc[i], where)) != 0) goto out;
     }
     if (!have_f && nhave == 0) goto out;
@@ -281,7 +297,7 @@ static int load_checkpoint(driver *d, bool *have) {
         if (!is_sq(d, i) || (have_s[i] && sc[i].seq + 1 >= top) || (!have_s[i] && top == 1)) continue;
         prt_log_warn("sink '%s': its database %s holds %s (the newest is %" PRIu64 "); it "
                      "receives the records from the resume point on, earlier ones are not "
-                     "replayed for it", p->sinks[i].name, d->sink_paths[i],
+                     "replayed for it", p->sinks[i].name, prt_sink_where(d->run.sinks[i]),
                      have_s[i] ? "an older checkpoint" : "no checkpoint of this pipeline", top);
     }
     if (from_start) from = NULL;
@@ -310,9 +326,10 @@ static int load_checkpoint(driver *d, bool *have) {
             keep->src_line = 1;
             keep->src_finished = false;
         }
-        prt_log_warn("sqlite sinks disagree (a crash between their commits): resuming from "
+        prt_log_warn("%s sinks disagree (a crash between their commits): resuming from "
                      "checkpoint %" PRIu64 " and replaying up to checkpoint %" PRIu64 " (%s line %"
-                     PRIu64 "%s) without writing to the sinks that already hold it", from ? from->seq : 0,
+                     PRIu64 "%s) without writing to the sinks that already hold it",
+                     p->sinks[0].kind == PRT_SINK_SQLITE ? "sqlite" : "database", from ? from->seq : 0,
                      top, d->cu_path, d->cu_line, d->cu_finished ? ", file finished" : "");
     }
     if (!keep) goto out;   /* catch-up from the beginning: no checkpoint to resume from */
@@ -341,6 +358,10 @@ static int commit(driver *d) {
     if (!ks) abort();
     int nk = 0, rc = 0;
     bool keep = d->ckpt_dir || d->nsq > 0;
+    /* 0. postgres sinks send their rows inside an open transaction; rows the server refuses go
+     * to the dead letter now, so they are part of this commit */
+    for (int i = 0; i < p->nsinks && rc == 0; i++)
+        if (is_sq(d, i)) rc = prt_sink_db_prepare(d->run.sinks[i], &d->run, d->dead);
     for (int i = 0; i < p->nsinks && rc == 0; i++) {
         uint64_t len;
         if (is_sq(d, i)) continue;   /* step 3 */
@@ -348,7 +369,7 @@ static int commit(driver *d) {
         if (rc == 0 && prt_sink_is_file(d->run.sinks[i]))
             ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
     }
-    if (rc == 0) {
+    if (rc == 0 && d->dead_host < 0) {   /* else it joins its host's transaction, step 3 */
         uint64_t len;
         prt_sink *ds = prt_deadq_sink(d->dead);
         rc = prt_sink_commit(ds, &len);
@@ -406,7 +427,8 @@ static int commit(driver *d) {
         for (int i = 0; i < p->nsinks && rc == 0; i++) {
             if (!is_sq(d, i)) continue;
             sq_key(d, i, key, sizeof key);
-            rc = prt_sqlite_commit(d->run.sinks[i], key, text.data, text.len);
+            rc = prt_sink_db_commit(d->run.sinks[i], key, text.data, text.len, &d->run, d->dead,
+                                    i == d->dead_host ? prt_deadq_sink(d->dead) : NULL);
         }
         prt_buf_free(&text);
     }
@@ -539,7 +561,10 @@ static int after_batch(driver *d) {
     for (int i = 0; i < d->p->nsinks; i++)
         if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
     if (prt_sink_maybe_flush(prt_deadq_sink(d->dead)) != 0) return -1;
-    if (!d->catching && prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
+    if (d->catching) return 0;
+    if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
+    for (int i = 0; d->batch_rows && i < d->p->nsinks; i++)
+        if (prt_sink_pending_rows(d->run.sinks[i]) >= d->batch_rows) return commit(d);
     return 0;
 }
 
@@ -667,7 +692,7 @@ static int restore_state(driver *d) {
     const prt_pipeline *p = d->p;
     prt_ckpt *c = &d->ck;
     bool windows = p->save_state && p->load_state;
-    const char *where = d->ckpt_dir ? d->ckpt_dir : "(stored in the sqlite database)";
+    const char *where = d->ckpt_dir ? d->ckpt_dir : "(stored in the database)";
     const char *fix = d->ckpt_dir ? "remove the checkpoint directory to start over"
                                   : "delete its row from table pipec_checkpoint to start over";
     if (!c->has_state) {
@@ -731,9 +756,14 @@ static int open_all(driver *d) {
                                         committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
     }
-    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_path,
+    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_dsn ? d->dead_dsn : d->dead_path,
                              committed_len(d, "dead_letter", have_ck));
     if (!d->dead) return 1;
+    /* a postgres dead letter on the DSN of a postgres sink joins that sink's transactions:
+     * exactly once with the rows and the checkpoint */
+    for (int i = 0; d->dead_dsn && d->dead_host < 0 && i < p->nsinks; i++)
+        if (p->sinks[i].kind == PRT_SINK_POSTGRES && strcmp(d->sink_paths[i], d->dead_dsn) == 0)
+            d->dead_host = i;
     d->ri.dead = d->dead;
     d->ri.position_name = "?";
     if (have_ck && restore_state(d) != 0) return 1;
@@ -834,6 +864,7 @@ static void close_all(driver *d) {
     free(d->src_path);
     free(d->src_archive);
     free(d->dead_path);
+    free(d->dead_dsn);
     free(d->ckpt_dir);
     free(d->batch);
     free(d->hdr);
@@ -852,6 +883,7 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     driver d;
     memset(&d, 0, sizeof d);
     d.p = p;
+    d.dead_host = -1;
     int log_format = PRT_LOG_TEXT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *fmt = NULL;
@@ -883,6 +915,13 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     }
     prt_log_setup(p->name, log_format);
     d.every_us = p->checkpoint_every_us > 0 ? p->checkpoint_every_us : DEFAULT_COMMIT_US;
+    for (int i = 0; i < p->nsinks; i++) {   /* postgres batch settings commit earlier */
+        const prt_sink_desc *sd = &p->sinks[i];
+        if (sd->kind != PRT_SINK_POSTGRES) continue;
+        uint64_t rows = sd->batch_rows ? sd->batch_rows : DEFAULT_BATCH_ROWS;
+        if (!d.batch_rows || rows < d.batch_rows) d.batch_rows = rows;
+        if (sd->batch_every_us > 0 && sd->batch_every_us < d.every_us) d.every_us = sd->batch_every_us;
+    }
     int rc = expand_all(&d);
     if (rc == 0 && prt_signal_setup() != 0) rc = 1;
     if (rc == 0) rc = open_all(&d);

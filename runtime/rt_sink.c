@@ -1,5 +1,6 @@
-/* rt_sink.c - file and stdout sinks, and the generic entry points of sqlite sinks (the database
- * work is in rt_sqlite.c: rows stay buffered until prt_sink_commit/prt_sqlite_commit). Generated encoders append rows to sink->buf; this module
+/* rt_sink.c - file and stdout sinks, and the generic entry points of database sinks, SQLite
+ * and PostgreSQL (the database work is in rt_sqlite.c and rt_postgres.c: rows stay buffered until
+ * a commit's transaction). Generated encoders append rows to sink->buf; this module
  * writes the buffer out (when big, and at commits) and makes it durable (fsync) at commits.
  * Invariants: a file sink's bytes up to the last commit are exactly what the checkpoint records;
  * on open a file sink is cut back to that length (or emptied when there is no checkpoint), so
@@ -29,6 +30,7 @@ typedef struct sink_impl {
     size_t *widths;            /* table: one per column */
     prt_buf out;               /* table: the rendered text */
     prt_sqlite *sq;            /* a sqlite sink (rt_sqlite.c), else NULL */
+    prt_pg *pg;                /* a postgres sink or dead letter (rt_postgres.c), else NULL */
 } sink_impl;
 
 static const char *sink_name(const prt_sink *s) {
@@ -97,6 +99,13 @@ prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_l
         im->sq = prt_sqlite_open(d, im->path);
         if (!im->sq) goto fail;
         return s;
+    } else if (d->kind == PRT_SINK_POSTGRES) {
+        /* path is the expanded connection string: never copied into messages */
+        im->pg = prt_pg_open(d, path ? path : "", strcmp(sink_name(s), "dead_letter") == 0);
+        if (!im->pg) goto fail;
+        im->path = strdup(prt_pg_where(im->pg));
+        if (!im->path) abort();
+        return s;
     } else if (d->kind == PRT_SINK_STDOUT) {
         im->fd = 1;
         im->path = strdup("stdout");
@@ -150,6 +159,47 @@ bool prt_sink_is_file(const prt_sink *s) { return ((const sink_impl *)s->impl)->
 
 prt_sqlite *prt_sink_sqlite(const prt_sink *s) {
     return s && s->impl ? ((const sink_impl *)s->impl)->sq : NULL;
+}
+
+prt_pg *prt_sink_pg(const prt_sink *s) {
+    return s && s->impl ? ((const sink_impl *)s->impl)->pg : NULL;
+}
+
+/* ---- database sinks: the driver's view of SQLite and PostgreSQL alike ---- */
+
+bool prt_sink_is_db(const prt_sink *s) {
+    const sink_impl *im = s->impl;
+    return im->sq || im->pg;
+}
+
+const char *prt_sink_where(const prt_sink *s) { return ((const sink_impl *)s->impl)->path; }
+
+int prt_sink_db_prepare(prt_sink *s, prt_run *run, prt_deadq *dead) {
+    sink_impl *im = s->impl;
+    return im->pg ? prt_pg_prepare(s, im->pg, run, dead) : 0;
+}
+
+int prt_sink_db_commit(prt_sink *s, const char *key, const void *ckpt, size_t len, prt_run *run,
+                       prt_deadq *dead, prt_sink *attached) {
+    sink_impl *im = s->impl;
+    if (im->sq) return prt_sqlite_commit(s, key, ckpt, len);
+    return prt_pg_commit(s, im->pg, key, ckpt, len, run, dead, attached, prt_sink_pg(attached));
+}
+
+int prt_sink_db_read_checkpoint(prt_sink *s, const char *key, prt_buf *out) {
+    sink_impl *im = s->impl;
+    if (im->sq) return prt_sqlite_read_checkpoint(s, key, out);
+    return prt_pg_read_checkpoint(im->pg, key, out);
+}
+
+uint64_t prt_sink_pending_rows(const prt_sink *s) {
+    const sink_impl *im = s->impl;
+    return im->pg ? prt_pg_pending_rows(s, im->pg) : 0;
+}
+
+void prt_sink_row_src(prt_run *run, prt_sink *s, const prt_rec *rec) {
+    sink_impl *im = s->impl;
+    if (im->pg) prt_pg_row_src(im->pg, ((prt_run_impl *)run->impl)->position_name, rec);
 }
 
 /* ---- tables ---- */
@@ -241,7 +291,7 @@ static void render_table(prt_sink *s, prt_buf *o) {
 int prt_sink_flush(prt_sink *s) {
     sink_impl *im = s->impl;
     int rc = 0;
-    if (im->sq) return 0;   /* sqlite: rows are written only inside a commit's transaction */
+    if (im->sq || im->pg) return 0;   /* databases: rows are written only inside a commit's transaction */
     if (s->desc->encoding == PRT_ENC_TABLE) {
         if (s->buf.len) {
             im->out.len = 0;
@@ -258,7 +308,7 @@ int prt_sink_flush(prt_sink *s) {
 
 int prt_sink_maybe_flush(prt_sink *s) {
     sink_impl *im = s->impl;
-    if (im->sq) return 0;
+    if (im->sq || im->pg) return 0;
     if (s->buf.len >= FLUSH_BYTES ||
         (s->desc->encoding == PRT_ENC_TABLE && s->rows - im->rows_flushed >= TABLE_ROWS))
         return prt_sink_flush(s);
@@ -270,6 +320,10 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
     if (im->sq) {   /* one transaction with every buffered row, no checkpoint */
         if (len) *len = 0;
         return prt_sqlite_commit(s, NULL, NULL, 0);
+    }
+    if (im->pg) {   /* one transaction with every buffered row, no checkpoint (at least once) */
+        if (len) *len = 0;
+        return prt_pg_commit(s, im->pg, NULL, NULL, 0, NULL, NULL, NULL, NULL);
     }
     /* A table on the terminal is not split at every commit: its rows wait (up to 2 s, or
      * TABLE_ROWS rows, or the end of the run) so that one table shows them together. */
@@ -293,7 +347,7 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
 
 int prt_sink_finish(prt_sink *s) {
     sink_impl *im = s->impl;
-    if (im->sq) return 0;
+    if (im->sq || im->pg) return 0;
     if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) return prt_sink_flush(s);
     if (s->desc->encoding == PRT_ENC_TABLE && !im->table_printed) {
         im->out.len = 0;
@@ -307,6 +361,7 @@ void prt_sink_close(prt_sink *s) {
     if (!s) return;
     sink_impl *im = s->impl;
     prt_sqlite_close(im->sq);   /* rows not committed are dropped */
+    prt_pg_close(im->pg);
     if (im->owns_fd) close(im->fd);
     free(im->path);
     free(im->widths);

@@ -4,7 +4,9 @@
 set -e
 # The DuckDB oracle of the window tests (Debian's nodejs and npm, then npm packages).
 sh "$(dirname "$0")/oracle/install.sh"
-PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2"
+# postgresql-15 and its client: the throwaway server of the PostgreSQL tests (tests/pgserver.py);
+# libpq-dev: the PostgreSQL sink.
+PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,5 +16,14 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 echo "make deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# apt-get's stderr (debconf's "delaying package configuration" and the like) goes to a log,
+# shown only when apt-get fails.
+log=$(mktemp)
+if ! $SUDO apt-get update -qq >/dev/null 2>"$log" ||
+   ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>>"$log"; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "make deps: apt-get failed" >&2
+    exit 1
+fi
+rm -f "$log"

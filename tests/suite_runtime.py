@@ -18,7 +18,8 @@ _BUILT = {}
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
           "-Wmissing-prototypes", "-D_GNU_SOURCE", "-O2", "-g"]
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
-LIBS = ["-lsqlite3", "-lm"]   # what runtime/*.c links against (as the Makefile and pipec build do)
+LIBS = ["-lsqlite3", "-lpq", "-lm"]
+PG_INC = "-I/usr/include/postgresql"   # libpq-fe.h, for rt_postgres.c   # what runtime/*.c links against (as the Makefile and pipec build do)
 
 
 def build_program(ctx, name):
@@ -30,7 +31,7 @@ def build_program(ctx, name):
     os.makedirs(out_dir, exist_ok=True)
     out = os.path.join(out_dir, name + ("-san" if san else ""))
     srcs = sorted(glob.glob(os.path.join(ctx.root, "runtime", "*.c")))
-    args = ["cc"] + CFLAGS + (SAN if san else []) + ["-I" + os.path.join(ctx.root, "runtime"),
+    args = ["cc"] + CFLAGS + (SAN if san else []) + ["-I" + os.path.join(ctx.root, "runtime"), PG_INC,
             "-o", out, os.path.join(ctx.root, "tests", "rt", name + ".c")] + srcs + LIBS
     p = ctx.run(args)
     assert "warning" not in p.stderr, p.stderr

@@ -22,6 +22,8 @@ _BUILT = {}
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
           "-Wmissing-prototypes", "-D_GNU_SOURCE", "-O2", "-g"]
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
+LIBS = ["-lsqlite3", "-lpq", "-lm"]
+PG_INC = "-I/usr/include/postgresql"   # libpq-fe.h, for rt_postgres.c
 
 
 def _build(ctx, src, name, extra_inc=()):
@@ -34,8 +36,8 @@ def _build(ctx, src, name, extra_inc=()):
     out = os.path.join(out_dir, name + ("-san" if san else ""))
     srcs = sorted(glob.glob(os.path.join(ctx.root, "runtime", "*.c")))
     args = (["cc"] + CFLAGS + (SAN if san else []) +
-            ["-I" + os.path.join(ctx.root, "runtime")] + ["-I" + i for i in extra_inc] +
-            ["-o", out, src] + srcs + ["-lsqlite3", "-lm"])
+            ["-I" + os.path.join(ctx.root, "runtime"), PG_INC] + ["-I" + i for i in extra_inc] +
+            ["-o", out, src] + srcs + LIBS)
     p = ctx.run(args)
     assert "warning" not in p.stderr, p.stderr
     _BUILT[key] = out

@@ -1,0 +1,865 @@
+/* rt_postgres.c - PostgreSQL sinks and dead letters (kind PRT_SINK_POSTGRES, encoding
+ * PRT_ENC_ROWS), through libpq. Generated encoders append typed rows to sink->buf, exactly as for
+ * SQLite; nothing reaches the server until a commit, which runs in two steps so that the rows, the
+ * dead letters of rows the server refused, and the checkpoint become durable together:
+ *
+ *   prepare  BEGIN; the rows by COPY (insert), or COPY into a temporary staging table and then
+ *            INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT (key) DO UPDATE (upsert: the
+ *            batch de-duplicated, last write wins). A batch the server refuses with a data error
+ *            (SQLSTATE class 22 or 23: a constraint, a value too long, bad encoding) is bisected
+ *            under savepoints down to the offending rows, which go to the dead letter with the
+ *            server's message; the rest stays in the transaction.
+ *   commit   the rows of a dead letter that shares this sink's DSN (it joins the transaction),
+ *            the checkpoint text into table pipec_checkpoint, COMMIT.
+ *
+ * The driver prepares every PostgreSQL sink before it writes the file sinks and the dead letter,
+ * so a refused row's dead letter is part of the same commit as the checkpoint that moves past it.
+ *
+ * Connection loss (and a server that is down) is retried with backoff, logging one line per
+ * attempt, until the server is back or a stop signal arrives; the whole transaction is redone
+ * from the rows kept in the buffer, minus the rows already refused. When COMMIT itself was cut
+ * off, the checkpoint row tells whether it took effect. The DSN may hold a password: it is never
+ * logged; messages name host, port and database.
+ *
+ * Invariants: identifiers are always double-quoted; values only travel in COPY data or as bound
+ * parameters, never spliced into SQL. The buffer is emptied only after a COMMIT succeeded. */
+#include "rt_internal.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { COPY_CHUNK = 1 << 20 };
+#define RETRY_FIRST_US 100000
+#define RETRY_MAX_US 5000000
+#define OPEN_PATIENCE_US 30000000   /* at start, keep trying this long before giving up */
+
+/* Where a buffered row came from (prt_sink_row_src): for its dead letter if the server refuses it. */
+typedef struct row_src {
+    uint32_t pos;              /* index into prt_pg.positions */
+    uint32_t raw_n;
+    uint64_t line;
+    size_t raw_off;            /* into prt_pg.raw */
+} row_src;
+
+struct prt_pg {
+    PGconn *conn;
+    char *dsn;                 /* secret: never logged */
+    char *where;               /* "host:port/db", for messages */
+    char *name;                /* the sink's name */
+    const prt_sink_desc *d;
+    bool is_dead_letter;
+    bool in_tx;                /* BEGIN sent, rows loaded, not yet committed */
+    prt_buf sql, copy, text;
+    size_t *line_off;          /* COPY text: row i is copy[line_off[i] .. line_off[i+1]) */
+    size_t nrows, caprows;
+    bool *refused;             /* rows the server refused (already in the dead letter) */
+    size_t caprefused;
+    prt_buf srcs;              /* row_src per row, when the rows came from records */
+    prt_buf raw;
+    char **positions;
+    uint32_t npositions;
+    uint64_t committed_rows;   /* sink->rows at the last successful commit */
+};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+static void put_ident(prt_buf *b, const char *id) {
+    prt_buf_putc(b, '"');
+    for (const char *p = id; *p; p++) {
+        if (*p == '"') prt_buf_putc(b, '"');
+        prt_buf_putc(b, *p);
+    }
+    prt_buf_putc(b, '"');
+}
+
+/* A table name as written in the spec: "name" or "schema.name" (one dot splits). */
+static void put_table(prt_buf *b, const char *t) {
+    const char *dot = strchr(t, '.');
+    if (!dot) {
+        put_ident(b, t);
+        return;
+    }
+    char schema[256];
+    size_t n = (size_t)(dot - t) < sizeof schema - 1 ? (size_t)(dot - t) : sizeof schema - 1;
+    memcpy(schema, t, n);
+    schema[n] = 0;
+    put_ident(b, schema);
+    prt_buf_putc(b, '.');
+    put_ident(b, dot + 1);
+}
+
+static const char *cstr(prt_buf *b) {
+    prt_buf_putc(b, 0);
+    b->len--;
+    return b->data;
+}
+
+static const char *pg_type(prt_col_type t) {
+    switch (t) {
+    case PRT_T_BOOL: return "boolean";
+    case PRT_T_INT32: return "integer";
+    case PRT_T_INT64: return "bigint";
+    case PRT_T_FLOAT64: return "double precision";
+    case PRT_T_TIMESTAMP: return "timestamptz";
+    case PRT_T_DATE: return "date";
+    case PRT_T_STRING: return "text";
+    }
+    return "text";
+}
+
+static bool is_key(const prt_sink_desc *d, int col) {
+    for (int k = 0; k < d->nkey; k++)
+        if (d->key[k] == col) return true;
+    return false;
+}
+
+/* "host:port/dbname" from a conninfo string, without the password or anything else. */
+static char *describe(const char *dsn) {
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    const char *host = NULL, *port = NULL, *db = NULL, *user = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!o->val || !o->val[0]) continue;
+        if (strcmp(o->keyword, "host") == 0 || (strcmp(o->keyword, "hostaddr") == 0 && !host)) host = o->val;
+        else if (strcmp(o->keyword, "port") == 0) port = o->val;
+        else if (strcmp(o->keyword, "dbname") == 0) db = o->val;
+        else if (strcmp(o->keyword, "user") == 0) user = o->val;
+    }
+    char out[600];
+    if (!opts) snprintf(out, sizeof out, "(unparsable connection string)");
+    else snprintf(out, sizeof out, "%s:%s/%s", host ? host : "localhost", port ? port : "5432",
+                  db ? db : user ? user : "(default)");
+    PQconninfoFree(opts);
+    PQfreemem(err);
+    char *r = strdup(out);
+    if (!r) abort();
+    return r;
+}
+
+/* The server's message without its trailing newline, for logs and dead letters. */
+static void err_text(const char *msg, char *out, size_t cap) {
+    snprintf(out, cap, "%s", msg ? msg : "?");
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
+    for (char *p = out; *p; p++)
+        if (*p == '\n') *p = ' ';
+}
+
+static void pg_error(const prt_pg *g, const char *what, const char *msg) {
+    char m[1024];
+    err_text(msg, m, sizeof m);
+    prt_log_error("%s '%s': postgres %s, table %s: %s: %s", g->is_dead_letter ? "dead letter" : "sink",
+                  g->name, g->where, g->d->table, what, m);
+}
+
+static void pg_warn(const prt_pg *g, const char *what, const char *msg) {
+    char m[1024];
+    err_text(msg, m, sizeof m);
+    prt_log_warn("%s '%s': postgres %s: %s: %s", g->is_dead_letter ? "dead letter" : "sink", g->name,
+                 g->where, what, m);
+}
+
+/* How a statement failed. */
+typedef enum { R_OK = 0, R_CONN, R_DATA, R_FAIL } pg_rc;
+
+static bool conn_lost(const prt_pg *g) { return !g->conn || PQstatus(g->conn) != CONNECTION_OK; }
+
+/* Classifies a result (consumed): data errors (SQLSTATE classes 22, 23) can be bisected; a lost
+ * connection is retried; anything else fails the commit. */
+static pg_rc classify(prt_pg *g, PGresult *res, ExecStatusType want, const char *what, char *msg, size_t cap) {
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (res && st == want) {
+        PQclear(res);
+        return R_OK;
+    }
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    err_text(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(g->conn), msg, cap);
+    pg_rc rc = R_FAIL;
+    if (conn_lost(g) || (state && strncmp(state, "08", 2) == 0) ||
+        (state && (strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)))
+        rc = R_CONN;
+    else if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
+        rc = R_DATA;
+    if (rc == R_FAIL) pg_error(g, what, msg);
+    PQclear(res);
+    return rc;
+}
+
+static pg_rc exec_cmd(prt_pg *g, const char *sql, const char *what) {
+    char msg[1024];
+    return classify(g, PQexec(g->conn, sql), PGRES_COMMAND_OK, what, msg, sizeof msg);
+}
+
+/* ---- connecting ---------------------------------------------------------------------------- */
+
+static void disconnect(prt_pg *g) {
+    if (g->conn) PQfinish(g->conn);
+    g->conn = NULL;
+    g->in_tx = false;
+}
+
+static int create_table(prt_pg *g) {
+    const prt_sink_desc *d = g->d;
+    prt_buf *b = &g->sql;
+    b->len = 0;
+    prt_buf_lit(b, "CREATE TABLE IF NOT EXISTS ");
+    put_table(b, d->table);
+    prt_buf_lit(b, " (");
+    for (int i = 0; i < d->ncolumns; i++) {
+        if (i) prt_buf_lit(b, ", ");
+        put_ident(b, d->columns[i]);
+        prt_buf_putc(b, ' ');
+        const char *t = pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
+        prt_buf_put(b, t, strlen(t));
+    }
+    if (d->nkey > 0) {
+        prt_buf_lit(b, ", PRIMARY KEY (");
+        for (int k = 0; k < d->nkey; k++) {
+            if (k) prt_buf_lit(b, ", ");
+            put_ident(b, d->columns[d->key[k]]);
+        }
+        prt_buf_putc(b, ')');
+    }
+    prt_buf_putc(b, ')');
+    /* two instances creating the same table at once: the loser's error is harmless */
+    pg_rc rc = exec_cmd(g, cstr(b), "cannot create the table");
+    return rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
+}
+
+/* The table must exist and have every column of the sink. 0 ok, 1 connection lost, -1 error. */
+static int check_table(prt_pg *g) {
+    const prt_sink_desc *d = g->d;
+    prt_buf *b = &g->sql;
+    b->len = 0;
+    put_table(b, d->table);
+    const char *params[1] = {cstr(b)};
+    PGresult *res = PQexecParams(g->conn,
+                                 "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+                                 "AND a.attnum > 0 AND NOT a.attisdropped",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char msg[1024];
+        return classify(g, res, PGRES_TUPLES_OK, "cannot read the table's columns", msg, sizeof msg) == R_CONN ? 1 : -1;
+    }
+    int n = PQntuples(res), ret = 0;
+    if (n == 0) {
+        pg_error(g, "the table does not exist", g->d->nkey ? "create it, or set create: true (a primary "
+                 "key on the key columns is made)" : "create it, or set create: true");
+        ret = -1;
+    }
+    for (int i = 0; ret == 0 && i < d->ncolumns; i++) {
+        bool found = false;
+        for (int j = 0; j < n && !found; j++) found = strcmp(PQgetvalue(res, j, 0), d->columns[i]) == 0;
+        if (!found) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "the existing table has no column \"%s\" (add it, or use another table)",
+                     d->columns[i]);
+            pg_error(g, "the table does not match the sink", msg);
+            ret = -1;
+        }
+    }
+    PQclear(res);
+    return ret;
+}
+
+static const char *CKPT_DDL =
+    "CREATE TABLE IF NOT EXISTS pipec_checkpoint (key text PRIMARY KEY, value bytea NOT NULL, "
+    "seq bigint NOT NULL)";
+
+static const char *STAGE = "pipec_stage";
+
+static pg_rc make_stage(prt_pg *g) {
+    const prt_sink_desc *d = g->d;
+    prt_buf *b = &g->sql;
+    b->len = 0;
+    prt_buf_lit(b, "CREATE TEMP TABLE IF NOT EXISTS ");
+    put_ident(b, STAGE);
+    prt_buf_lit(b, " (");
+    for (int i = 0; i < d->ncolumns; i++) {
+        put_ident(b, d->columns[i]);
+        prt_buf_putc(b, ' ');
+        const char *t = pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
+        prt_buf_put(b, t, strlen(t));
+        prt_buf_lit(b, ", ");
+    }
+    prt_buf_lit(b, "pipec_ord bigserial)");
+    return exec_cmd(g, cstr(b), "cannot create the staging table");
+}
+
+/* Connects and sets the session up. 0 ok, 1 could not connect (retry), -1 a setup error. */
+static int connect_once(prt_pg *g, bool first) {
+    disconnect(g);
+    g->conn = PQconnectdb(g->dsn);
+    if (PQstatus(g->conn) != CONNECTION_OK) {
+        if (first) pg_warn(g, "cannot connect", PQerrorMessage(g->conn));
+        disconnect(g);
+        return 1;
+    }
+    PQsetNoticeProcessor(g->conn, NULL, NULL);
+    PQsetNoticeReceiver(g->conn, NULL, NULL);
+    static const char *const setup[] = {
+        "SET client_encoding = 'UTF8'", "SET TIME ZONE 'UTC'", "SET DateStyle = 'ISO, YMD'",
+        "SET client_min_messages = warning", NULL};
+    for (int i = 0; setup[i]; i++) {
+        pg_rc rc = exec_cmd(g, setup[i], "cannot set up the session");
+        if (rc != R_OK) return rc == R_CONN ? 1 : -1;
+    }
+    int r = 0;
+    if (g->d->create) r = create_table(g);
+    if (r == 0) r = check_table(g);
+    if (r == 0 && !g->is_dead_letter) {
+        pg_rc rc = exec_cmd(g, CKPT_DDL, "cannot create table pipec_checkpoint");
+        r = rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
+    }
+    if (r == 0 && g->d->mode == PRT_MODE_UPSERT) {   /* outside any transaction: a rollback keeps it */
+        pg_rc rc = make_stage(g);
+        r = rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
+    }
+    if (r != 0) disconnect(g);
+    return r;
+}
+
+static int64_t retry_delay_us(int attempt) {
+    int64_t us = RETRY_FIRST_US;
+    for (int i = 0; i < attempt && us < RETRY_MAX_US; i++) us *= 2;
+    return us > RETRY_MAX_US ? RETRY_MAX_US : us;
+}
+
+/* Sleeps before retry number `attempt` (0-based); false when a stop arrived meanwhile. */
+static bool backoff(int attempt) {
+    prt_signal_sleep(retry_delay_us(attempt));
+    return !prt_signal_stop_requested();
+}
+
+/* Reconnects until it works (logging each failure), a setup error, or a stop. 0 or -1. */
+static int reconnect(prt_pg *g, int *attempt) {
+    for (;;) {
+        if (*attempt > 0 && !backoff(*attempt - 1)) {
+            prt_log_error("%s '%s': postgres %s: stopped while the server could not be reached; "
+                          "nothing of this commit was written, the next start replays it",
+                          g->is_dead_letter ? "dead letter" : "sink", g->name, g->where);
+            return -1;
+        }
+        (*attempt)++;
+        int r = connect_once(g, true);
+        if (r == 0) {
+            if (*attempt > 1) prt_log_info("%s '%s': postgres %s: connected again",
+                                           g->is_dead_letter ? "dead letter" : "sink", g->name, g->where);
+            return 0;
+        }
+        if (r < 0) return -1;
+        prt_log_warn("%s '%s': postgres %s: not reachable; retrying in %.1f s (nothing is lost: "
+                     "the rows wait in memory)", g->is_dead_letter ? "dead letter" : "sink", g->name,
+                     g->where, (double)retry_delay_us(*attempt - 1) / 1e6);
+    }
+}
+
+void prt_pg_close(prt_pg *g) {
+    if (!g) return;
+    disconnect(g);
+    free(g->dsn);
+    free(g->where);
+    free(g->name);
+    free(g->line_off);
+    free(g->refused);
+    for (uint32_t i = 0; i < g->npositions; i++) free(g->positions[i]);
+    free(g->positions);
+    prt_buf_free(&g->sql);
+    prt_buf_free(&g->copy);
+    prt_buf_free(&g->text);
+    prt_buf_free(&g->srcs);
+    prt_buf_free(&g->raw);
+    free(g);
+}
+
+prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter) {
+    const char *name = d->name ? d->name : "?";
+    const char *bad = NULL;
+    if (d->ncolumns <= 0 || !d->columns) bad = "no columns";
+    else if (!d->table || !d->table[0]) bad = "no table";
+    else if (d->encoding != PRT_ENC_ROWS) bad = "encoding is not rows";
+    else if (d->mode == PRT_MODE_UPSERT && d->nkey == 0) bad = "upsert without key columns";
+    for (int k = 0; !bad && k < d->nkey; k++)
+        if (d->key[k] < 0 || d->key[k] >= d->ncolumns) bad = "a key column index out of range";
+    if (bad) {
+        prt_log_error("sink '%s': bad postgres sink description: %s", name, bad);
+        return NULL;
+    }
+    prt_pg *g = calloc(1, sizeof *g);
+    if (!g) abort();
+    g->d = d;
+    g->is_dead_letter = is_dead_letter;
+    g->dsn = strdup(dsn);
+    g->name = strdup(name);
+    if (!g->dsn || !g->name) abort();
+    g->where = describe(dsn);
+    const char *patience = getenv("PIPEC_PG_OPEN_PATIENCE_MS");   /* a test hook */
+    int64_t give_up = prt_now_us() + (patience ? strtoll(patience, NULL, 10) * 1000 : OPEN_PATIENCE_US);
+    for (int attempt = 0;; attempt++) {
+        int r = connect_once(g, attempt == 0);
+        if (r == 0) break;
+        if (r < 0 || prt_now_us() > give_up || (attempt > 0 && !backoff(attempt - 1))) {
+            if (r > 0) prt_log_error("%s '%s': postgres %s: cannot connect: %s", is_dead_letter ? "dead letter" : "sink",
+                                     g->name, g->where, "gave up (the server did not answer at start-up)");
+            prt_pg_close(g);
+            return NULL;
+        }
+    }
+    return g;
+}
+
+const char *prt_pg_where(const prt_pg *g) { return g->where; }
+const char *prt_pg_dsn(const prt_pg *g) { return g->dsn; }
+
+/* ---- rows -------------------------------------------------------------------------------- */
+
+void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec) {
+    if (!g->npositions || strcmp(g->positions[g->npositions - 1], position) != 0) {
+        g->positions = realloc(g->positions, sizeof *g->positions * (g->npositions + 1));
+        if (!g->positions || !(g->positions[g->npositions] = strdup(position))) abort();
+        g->npositions++;
+    }
+    row_src rs = {g->npositions - 1, rec->n, rec->line, g->raw.len};
+    prt_buf_put(&g->raw, rec->p, rec->n);
+    prt_buf_put(&g->srcs, &rs, sizeof rs);
+}
+
+static void put_copy_text(prt_buf *b, const char *p, size_t n) {
+    prt_buf_reserve(b, n);
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        switch (c) {
+        case '\\': prt_buf_lit(b, "\\\\"); break;
+        case '\t': prt_buf_lit(b, "\\t"); break;
+        case '\n': prt_buf_lit(b, "\\n"); break;
+        case '\r': prt_buf_lit(b, "\\r"); break;
+        default: prt_buf_putc(b, c);
+        }
+    }
+}
+
+/* Renders every buffered row as a line of COPY text (tab-separated, \N for NULL), noting where
+ * each row starts. false on a malformed buffer (a runtime bug). */
+static bool render_rows(prt_pg *g, const prt_buf *rows) {
+    const char *p = rows->data, *end = rows->data + rows->len;
+    int ncols = g->d->ncolumns;
+    g->copy.len = 0;
+    g->nrows = 0;
+    if (!g->line_off) {   /* line_off[nrows] is written even for no rows */
+        g->caprows = 1024;
+        g->line_off = malloc(sizeof *g->line_off * g->caprows);
+        if (!g->line_off) abort();
+    }
+    while (p < end) {
+        if (g->nrows + 2 > g->caprows) {
+            g->caprows = g->caprows ? g->caprows * 2 : 1024;
+            g->line_off = realloc(g->line_off, sizeof *g->line_off * g->caprows);
+            if (!g->line_off) abort();
+        }
+        g->line_off[g->nrows++] = g->copy.len;
+        for (int c = 0; c < ncols; c++) {
+            if (c) prt_buf_putc(&g->copy, '\t');
+            if (p >= end) return false;
+            char tag = *p++;
+            switch (tag) {
+            case PRT_V_NULL:
+                prt_buf_lit(&g->copy, "\\N");
+                break;
+            case PRT_V_BOOL:
+                if (end - p < 1) return false;
+                prt_buf_putc(&g->copy, *p ? 't' : 'f');
+                p += 1;
+                break;
+            case PRT_V_I64: {
+                int64_t v;
+                if (end - p < 8) return false;
+                memcpy(&v, p, 8);
+                p += 8;
+                prt_buf_put_i64(&g->copy, v);
+                break;
+            }
+            case PRT_V_F64: {
+                double v;
+                if (end - p < 8) return false;
+                memcpy(&v, p, 8);
+                p += 8;
+                if (isfinite(v)) prt_buf_put_f64(&g->copy, v);
+                else prt_buf_lit(&g->copy, "\\N");
+                break;
+            }
+            case PRT_V_STR: {
+                uint32_t n;
+                if (end - p < 4) return false;
+                memcpy(&n, p, 4);
+                p += 4;
+                if ((size_t)(end - p) < n) return false;
+                put_copy_text(&g->copy, p, n);
+                p += n;
+                break;
+            }
+            case PRT_V_TS: {
+                int64_t us;
+                if (end - p < 8) return false;
+                memcpy(&us, p, 8);
+                p += 8;
+                prt_buf_put_timestamp(&g->copy, us);
+                break;
+            }
+            case PRT_V_DATE: {
+                int32_t days;
+                if (end - p < 4) return false;
+                memcpy(&days, p, 4);
+                p += 4;
+                prt_buf_put_date(&g->copy, days);
+                break;
+            }
+            default:
+                return false;
+            }
+        }
+        prt_buf_putc(&g->copy, '\n');
+    }
+    g->line_off[g->nrows] = g->copy.len;
+    if (g->nrows > g->caprefused) {
+        bool *r = realloc(g->refused, sizeof *r * g->nrows);
+        if (!r) abort();
+        memset(r + g->caprefused, 0, sizeof *r * (g->nrows - g->caprefused));
+        g->refused = r;
+        g->caprefused = g->nrows;
+    }
+    return true;
+}
+
+/* COPY rows [a, b) (minus refused ones) into `target` (the table, or the staging table). */
+static pg_rc copy_range(prt_pg *g, const char *target_sql, size_t a, size_t b, char *msg, size_t cap) {
+    PGresult *res = PQexec(g->conn, target_sql);
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN)
+        return classify(g, res, PGRES_COPY_IN, "cannot start COPY", msg, cap);
+    PQclear(res);
+    size_t i = a;
+    bool ok = true;
+    while (i < b && ok) {
+        while (i < b && g->refused[i]) i++;
+        size_t j = i;   /* a run of rows to send, at most ~COPY_CHUNK bytes */
+        while (j < b && !g->refused[j] && g->line_off[j + 1] - g->line_off[i] < COPY_CHUNK) j++;
+        if (j == i && i < b && !g->refused[i]) j = i + 1;
+        if (j > i) {
+            size_t off = g->line_off[i], n = g->line_off[j] - off;
+            ok = PQputCopyData(g->conn, g->copy.data + off, (int)n) == 1;
+        }
+        i = j;
+    }
+    if (PQputCopyEnd(g->conn, ok ? NULL : "pipec: sending failed") != 1) ok = false;
+    pg_rc rc = R_OK;
+    while ((res = PQgetResult(g->conn)) != NULL) {
+        if (rc == R_OK) rc = classify(g, res, PGRES_COMMAND_OK, "COPY failed", msg, cap);
+        else PQclear(res);
+        if (conn_lost(g)) break;
+    }
+    if (!ok && rc == R_OK) {
+        err_text(PQerrorMessage(g->conn), msg, cap);
+        rc = R_CONN;
+    }
+    return rc;
+}
+
+static void put_columns(prt_buf *b, const prt_sink_desc *d) {
+    for (int i = 0; i < d->ncolumns; i++) {
+        if (i) prt_buf_lit(b, ", ");
+        put_ident(b, d->columns[i]);
+    }
+}
+
+static void put_keys(prt_buf *b, const prt_sink_desc *d) {
+    for (int k = 0; k < d->nkey; k++) {
+        if (k) prt_buf_lit(b, ", ");
+        put_ident(b, d->columns[d->key[k]]);
+    }
+}
+
+/* Sends rows [a, b): COPY into the table (insert), or through the staging table (upsert). */
+static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
+    const prt_sink_desc *d = g->d;
+    prt_buf *s = &g->sql;
+    if (d->mode != PRT_MODE_UPSERT) {
+        s->len = 0;
+        prt_buf_lit(s, "COPY ");
+        put_table(s, d->table);
+        prt_buf_lit(s, " (");
+        put_columns(s, d);
+        prt_buf_lit(s, ") FROM STDIN");
+        return copy_range(g, cstr(s), a, b, msg, cap);
+    }
+    s->len = 0;
+    prt_buf_lit(s, "COPY ");
+    put_ident(s, STAGE);
+    prt_buf_lit(s, " (");
+    put_columns(s, d);
+    prt_buf_lit(s, ") FROM STDIN");
+    pg_rc rc = copy_range(g, cstr(s), a, b, msg, cap);
+    if (rc != R_OK) return rc;
+    s->len = 0;
+    prt_buf_lit(s, "INSERT INTO ");
+    put_table(s, d->table);
+    prt_buf_lit(s, " (");
+    put_columns(s, d);
+    prt_buf_lit(s, ") SELECT DISTINCT ON (");
+    put_keys(s, d);
+    prt_buf_lit(s, ") ");
+    put_columns(s, d);
+    prt_buf_lit(s, " FROM ");
+    put_ident(s, STAGE);
+    prt_buf_lit(s, " ORDER BY ");
+    put_keys(s, d);
+    prt_buf_lit(s, ", pipec_ord DESC ON CONFLICT (");
+    put_keys(s, d);
+    prt_buf_lit(s, ") DO ");
+    bool any = false;
+    for (int i = 0; i < d->ncolumns; i++) {
+        if (is_key(d, i)) continue;
+        const char *sep = any ? ", " : "UPDATE SET ";
+        prt_buf_put(s, sep, strlen(sep));
+        any = true;
+        put_ident(s, d->columns[i]);
+        prt_buf_lit(s, " = EXCLUDED.");
+        put_ident(s, d->columns[i]);
+    }
+    if (!any) prt_buf_lit(s, "NOTHING");
+    rc = classify(g, PQexec(g->conn, cstr(s)), PGRES_COMMAND_OK, "cannot upsert from the staging table", msg, cap);
+    if (rc != R_OK) return rc;
+    s->len = 0;
+    prt_buf_lit(s, "TRUNCATE ");
+    put_ident(s, STAGE);
+    return classify(g, PQexec(g->conn, cstr(s)), PGRES_COMMAND_OK, "cannot empty the staging table", msg, cap);
+}
+
+/* A refused row: to the dead letter as the record it came from (or as its COPY text for window
+ * rows), with the server's message. Records move from `out` to `dead`. */
+static void refuse(prt_pg *g, size_t i, const char *msg, prt_run *run, prt_deadq *dead) {
+    g->refused[i] = true;
+    char detail[1200];
+    int dn = snprintf(detail, sizeof detail, "sink '%s': PostgreSQL refused the row: %s", g->name, msg);
+    if (dn >= (int)sizeof detail) dn = (int)sizeof detail - 1;
+    size_t nsrc = g->srcs.len / sizeof(row_src);
+    if (nsrc == g->nrows) {
+        row_src rs;
+        memcpy(&rs, g->srcs.data + i * sizeof rs, sizeof rs);
+        prt_deadq_put(dead, g->positions[rs.pos], rs.line, g->raw.data + rs.raw_off, rs.raw_n,
+                      "rejected", detail, (size_t)dn);
+        if (run) {
+            run->stats.dead++;
+            if (run->stats.out) run->stats.out--;
+        }
+    } else {
+        size_t off = g->line_off[i], n = g->line_off[i + 1] - off - 1;
+        char pos[300];
+        snprintf(pos, sizeof pos, "sink %s row", g->name);
+        prt_deadq_put(dead, pos, (uint64_t)i + 1, g->copy.data + off, n, "rejected", detail, (size_t)dn);
+    }
+}
+
+/* Loads rows [a, b) inside the open transaction; a data error is bisected down to single rows,
+ * which are refused. */
+static pg_rc load_range(prt_pg *g, size_t a, size_t b, prt_run *run, prt_deadq *dead) {
+    size_t live = 0;
+    for (size_t i = a; i < b; i++) live += !g->refused[i];
+    if (live == 0) return R_OK;
+    pg_rc rc = exec_cmd(g, "SAVEPOINT pipec_rows", "cannot make a savepoint");
+    if (rc != R_OK) return rc;
+    char msg[1024];
+    rc = send_range(g, a, b, msg, sizeof msg);
+    if (rc == R_OK) return exec_cmd(g, "RELEASE SAVEPOINT pipec_rows", "cannot release a savepoint");
+    if (rc != R_DATA) return rc;
+    if (!dead) {   /* the dead letter itself: nowhere to put a refused row */
+        pg_error(g, "the server refused rows", msg);
+        return R_FAIL;
+    }
+    if ((rc = exec_cmd(g, "ROLLBACK TO SAVEPOINT pipec_rows", "cannot roll back to a savepoint")) != R_OK) return rc;
+    if ((rc = exec_cmd(g, "RELEASE SAVEPOINT pipec_rows", "cannot release a savepoint")) != R_OK) return rc;
+    if (live == 1) {
+        size_t i = a;
+        while (g->refused[i]) i++;
+        refuse(g, i, msg, run, dead);
+        return R_OK;
+    }
+    size_t mid = a + (b - a) / 2;
+    if ((rc = load_range(g, a, mid, run, dead)) != R_OK) return rc;
+    return load_range(g, mid, b, run, dead);
+}
+
+/* BEGIN and the buffered rows; R_OK leaves the transaction open. */
+static pg_rc begin_and_load(prt_pg *g, prt_sink *s, prt_run *run, prt_deadq *dead) {
+    pg_rc rc = exec_cmd(g, "BEGIN", "cannot begin a transaction");
+    if (rc != R_OK) return rc;
+    g->in_tx = true;
+    if (!render_rows(g, &s->buf)) {
+        pg_error(g, "cannot decode the buffered rows", "malformed row buffer (a runtime bug)");
+        return R_FAIL;
+    }
+    if (g->nrows == 0) return R_OK;
+    rc = load_range(g, 0, g->nrows, run, dead);
+    return rc == R_DATA ? R_FAIL : rc;
+}
+
+int prt_pg_prepare(prt_sink *s, prt_pg *g, prt_run *run, prt_deadq *dead) {
+    if (g->in_tx) return 0;
+    int attempt = 0;
+    for (;;) {
+        if (conn_lost(g) && reconnect(g, &attempt) != 0) return -1;
+        pg_rc rc = begin_and_load(g, s, run, dead);
+        if (rc == R_OK) return 0;
+        if (rc == R_FAIL) {
+            PGresult *r = PQexec(g->conn, "ROLLBACK");
+            PQclear(r);
+            g->in_tx = false;
+            return -1;
+        }
+        pg_warn(g, "the connection was lost during the commit; redoing it", PQerrorMessage(g->conn));
+        disconnect(g);
+    }
+}
+
+static const char *CKPT_PUT =
+    "INSERT INTO pipec_checkpoint (key, value, seq) VALUES ($1, $2, 1) ON CONFLICT (key) DO "
+    "UPDATE SET value = EXCLUDED.value, seq = pipec_checkpoint.seq + 1";
+
+static pg_rc put_checkpoint(prt_pg *g, const char *key, const void *ck, size_t n) {
+    const char *vals[2] = {key, ck ? (const char *)ck : ""};
+    int lens[2] = {0, (int)n};
+    int fmts[2] = {0, 1};
+    char msg[1024];
+    return classify(g, PQexecParams(g->conn, CKPT_PUT, 2, NULL, vals, lens, fmts, 0), PGRES_COMMAND_OK,
+                    "cannot write the checkpoint", msg, sizeof msg);
+}
+
+/* After a COMMIT whose answer was lost: did it take effect? 1 yes, 0 no, -1 cannot tell. */
+static int committed_anyway(prt_pg *g, const char *key, const void *ck, size_t n) {
+    prt_buf got = {0};
+    int r = prt_pg_read_checkpoint(g, key, &got);
+    int ans = r < 0 ? -1 : (r == 1 && got.len == n && (n == 0 || memcmp(got.data, ck, n) == 0));
+    prt_buf_free(&got);
+    return ans;
+}
+
+/* Moves an attached dead letter's rows into this transaction (they are never refused: the dead
+ * letter's text is made valid UTF-8 without NUL bytes). */
+static pg_rc load_dead(prt_pg *g, prt_sink *ds, prt_pg *dg) {
+    if (!ds || ds->buf.len == 0) return R_OK;
+    if (!render_rows(dg, &ds->buf)) {
+        pg_error(dg, "cannot decode the buffered rows", "malformed row buffer (a runtime bug)");
+        return R_FAIL;
+    }
+    prt_buf *s = &g->sql;
+    s->len = 0;
+    prt_buf_lit(s, "COPY ");
+    put_table(s, dg->d->table);
+    prt_buf_lit(s, " (");
+    put_columns(s, dg->d);
+    prt_buf_lit(s, ") FROM STDIN");
+    /* dg's rendered rows, sent on g's connection */
+    char msg[1024];
+    PGconn *saved = dg->conn;
+    dg->conn = g->conn;
+    pg_rc rc = copy_range(dg, cstr(s), 0, dg->nrows, msg, sizeof msg);
+    dg->conn = saved;
+    if (rc == R_DATA) {
+        pg_error(dg, "the dead letter refused rows", msg);
+        rc = R_FAIL;
+    }
+    return rc;
+}
+
+static void after_commit(prt_sink *s, prt_pg *g) {
+    for (size_t i = 0; i < g->nrows; i++) s->rows -= g->refused[i];   /* refused rows are not the sink's */
+    s->buf.len = 0;
+    g->nrows = 0;
+    if (g->caprefused) memset(g->refused, 0, sizeof *g->refused * g->caprefused);
+    g->srcs.len = 0;
+    g->raw.len = 0;
+    for (uint32_t i = 0; i < g->npositions; i++) free(g->positions[i]);
+    g->npositions = 0;
+    g->committed_rows = s->rows;
+}
+
+int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ck, size_t n, prt_run *run,
+                  prt_deadq *dead, prt_sink *attached, prt_pg *attached_g) {
+    int attempt = 0;
+    bool redo = false;
+    for (;;) {
+        if (redo || !g->in_tx) {
+            if (conn_lost(g) && reconnect(g, &attempt) != 0) return -1;
+            pg_rc rc = begin_and_load(g, s, run, dead);
+            if (rc == R_CONN) goto lost;
+            if (rc != R_OK) goto fail;
+        }
+        pg_rc rc = load_dead(g, attached, attached_g);
+        if (rc == R_CONN) goto lost;
+        if (rc != R_OK) goto fail;
+        if (ck) {
+            rc = put_checkpoint(g, key, ck, n);
+            if (rc == R_CONN) goto lost;
+            if (rc != R_OK) goto fail;
+        }
+        rc = exec_cmd(g, "COMMIT", "cannot commit");
+        g->in_tx = false;
+        if (rc == R_OK) {
+            after_commit(s, g);
+            if (attached) after_commit(attached, attached_g);
+            return 0;
+        }
+        if (rc != R_CONN) goto fail;
+        /* the answer to COMMIT was lost: the checkpoint row tells whether it took effect */
+        disconnect(g);
+        if (ck) {
+            for (;;) {
+                if (reconnect(g, &attempt) != 0) return -1;
+                int k = committed_anyway(g, key, ck, n);
+                if (k == 1) {
+                    after_commit(s, g);
+                    if (attached) after_commit(attached, attached_g);
+                    return 0;
+                }
+                if (k == 0) break;
+                disconnect(g);
+            }
+        }
+        pg_warn(g, "the connection was lost at COMMIT; redoing the transaction", "the rows wait in memory");
+        redo = true;
+        continue;
+    lost:
+        pg_warn(g, "the connection was lost during the commit; redoing it", PQerrorMessage(g->conn));
+        disconnect(g);
+        redo = true;
+        continue;
+    fail : {
+        PGresult *r = PQexec(g->conn, "ROLLBACK");
+        PQclear(r);
+        g->in_tx = false;
+        return -1;
+    }
+    }
+}
+
+int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out) {
+    int attempt = 0;
+    for (;;) {
+        if (conn_lost(g) && reconnect(g, &attempt) != 0) return -1;
+        const char *vals[1] = {key};
+        PGresult *res = PQexecParams(g->conn, "SELECT value FROM pipec_checkpoint WHERE key = $1", 1,
+                                     NULL, vals, NULL, NULL, 1);
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+            int found = PQntuples(res) > 0;
+            if (found) prt_buf_put(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+            PQclear(res);
+            return found;
+        }
+        char msg[1024];
+        if (classify(g, res, PGRES_TUPLES_OK, "cannot read the checkpoint", msg, sizeof msg) != R_CONN) return -1;
+        disconnect(g);
+    }
+}
+
+uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g) { return s->rows - g->committed_rows; }

@@ -1,0 +1,401 @@
+"""suite_postgres.py - PostgreSQL sinks, dead letters and checkpoints against a real server.
+
+One throwaway PostgreSQL 15 (tests/pgserver.py) serves every test of the run; each test has a
+database of its own. Results are read back with psql, and compared with expectations computed
+from the generator's own values (tests/gen_events.py), never from pipec's output:
+
+- a hot folder into a table without a key (mode insert), killed with SIGKILL at random points
+  and restarted: every valid row exactly once, every bad row exactly once in the dead-letter
+  table, every file archived;
+- the server stopped and started again while the pipeline runs: nothing lost, nothing twice;
+- upsert: each batch de-duplicated (last write wins), reruns replace instead of adding;
+- rows the server refuses (a CHECK constraint, NUL bytes) bisected out to the dead letter with
+  the server's message, the rest committed;
+- the seed pipeline user_activity_pg and a window into PostgreSQL.
+"""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_events as gen  # noqa: E402
+import pgserver  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+UA_RULES = [("price_not_negative", lambda v: v[5] >= 0),
+            ("quantity_positive", lambda v: None if v[6] is None else v[6] > 0)]
+# The row as read back: values in the generator's terms (timestamps as microseconds).
+ROW_SQL = ("SELECT event_id, (extract(epoch FROM event_time) * 1000000)::bigint, user_id, event_type, "
+           "product_id, price::text, quantity FROM %s")
+
+
+def _env(**kw):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    e.update({k: str(v) for k, v in kw.items()})
+    return e
+
+
+def _summary(stderr):
+    for line in reversed(stderr.splitlines()):
+        if " done: in=" in line:
+            parts = dict(p.split("=", 1) for p in line.split(" done: ", 1)[1].split() if "=" in p)
+            return {k: int(parts[k]) for k in ("in", "out", "dead", "dropped")}
+    raise AssertionError("no summary line in:\n" + stderr[-3000:])
+
+
+def _run(binary, env, args=(), timeout=180, cwd=None):
+    p = subprocess.run([binary] + list(args), env=env, cwd=cwd, capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, "exit %d\n%s" % (p.returncode, p.stderr[-4000:])
+    return p
+
+
+def _row_values(r):
+    """A psql row of ROW_SQL as generator values."""
+    return (r[0], int(r[1]), int(r[2]), r[3], int(r[4]), float(r[5]),
+            None if r[6] is None else int(r[6]))
+
+
+def _has_nul(values):
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
+def _expect(files, rules=UA_RULES):
+    """Good rows (values) and dead letters {(file, line): reason} of the generated files. A good
+    row with a NUL byte in a string is refused by PostgreSQL: a dead letter, reason rejected."""
+    good, dead = [], {}
+    for name, rows in files:
+        for row in rows:
+            reason = gen.expected_reason(row, rules)
+            if not reason and _has_nul(row.values):
+                reason = "rejected"
+            if reason:
+                dead[(name, row.line)] = reason
+            else:
+                good.append(row.values)
+    return good, dead
+
+
+def _same_rows(got, exp, what):
+    def key(v):
+        return tuple("" if x is None else repr(x) for x in v)
+    g = sorted(got, key=key)
+    e = sorted(exp, key=key)
+    if g == e:
+        return
+    gs, es = {}, {}
+    for v in g:
+        gs[key(v)] = gs.get(key(v), 0) + 1
+    for v in e:
+        es[key(v)] = es.get(key(v), 0) + 1
+    twice = [k for k, n in gs.items() if n > es.get(k, 0)]
+    lost = [k for k, n in es.items() if n > gs.get(k, 0)]
+    raise AssertionError("%s: %d rows, expected %d; %d extra (or twice), e.g. %r; %d missing, e.g. %r" %
+                         (what, len(g), len(e), len(twice), twice[:3], len(lost), lost[:3]))
+
+
+def _dead_rows(srv, db, table="events_errors"):
+    got = {}
+    for pos, reason, pipeline in srv.psql("SELECT position, reason, pipeline FROM %s" % table, db=db):
+        path, _, line = pos.rpartition(":")
+        k = (os.path.basename(path), int(line))
+        assert k not in got, "dead letter %r twice" % (k,)
+        got[k] = reason
+    return got
+
+
+def _drop_into(folder, name, src):
+    tmp = os.path.join(os.path.dirname(folder), "." + name + ".part")
+    with open(src, "rb") as f, open(tmp, "wb") as g:
+        g.write(f.read())
+    os.rename(tmp, os.path.join(folder, name))
+
+
+def _folder_setup(ctx, nfiles, nrows, seed):
+    d = {k: os.path.join(ctx.tmp, k.lower()) for k in ("INBOX", "ARCHIVE")}
+    for v in d.values():
+        os.makedirs(v)
+    files = []
+    for i in range(nfiles):
+        name = "f%02d.csv" % i
+        src = os.path.join(ctx.tmp, "src_" + name)
+        rows = gen.generate(src, nrows, seed=seed + i, prefix="f%d_" % i, unterminated=(i == nfiles - 1))
+        files.append((name, src, rows))
+    return d, files
+
+
+def _check_folder_result(srv, db, d, files):
+    good, dead = _expect([(n, r) for n, _, r in files])
+    got = [_row_values(r) for r in srv.psql(ROW_SQL % "events", db=db)]
+    _same_rows(got, good, "table events")
+    got_dead = _dead_rows(srv, db)
+    if got_dead != dead:
+        extra = sorted(set(got_dead) - set(dead))[:5]
+        missing = sorted(set(dead) - set(got_dead))[:5]
+        wrong = [(k, got_dead[k], dead[k]) for k in got_dead if k in dead and got_dead[k] != dead[k]][:5]
+        raise AssertionError("dead letters: %d, expected %d; extra %r, missing %r, wrong reason %r" %
+                             (len(got_dead), len(dead), extra, missing, wrong))
+    assert not [f for f in os.listdir(d["INBOX"]) if f.endswith(".csv")], os.listdir(d["INBOX"])
+    archived = sorted(os.listdir(d["ARCHIVE"]))
+    assert archived == sorted(n for n, _, _ in files), "archive holds %r" % archived
+    for name, src, _ in files:
+        with open(os.path.join(d["ARCHIVE"], name), "rb") as f, open(src, "rb") as g:
+            assert f.read() == g.read(), "archived %s differs from the input" % name
+    return len(good), len(dead)
+
+
+def _need_server():
+    assert pgserver.available(), "PostgreSQL 15 is not installed (make deps installs it)"
+    return pgserver.server()
+
+
+def test_folder_insert_sigkill_20_times(ctx):
+    """Done-when of the PostgreSQL issue: SIGKILL at random points 20 times, restart, exact."""
+    srv = _need_server()
+    db = srv.new_db("kill")
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "folder_insert.yaml"))
+    d, files = _folder_setup(ctx, 10, 4000, seed=400)
+    env = _env(PG_DSN=srv.dsn(db), **d)
+    rng = random.Random(41)
+    for _, src, _ in files[:2]:
+        _drop_into(d["INBOX"], os.path.basename(src)[4:], src)
+    kills = 0
+    late = files[2:]
+    for attempt in range(60):
+        if kills >= 20:
+            break
+        if late and attempt % 2 == 1:   # more files arrive while the pipeline runs
+            name, src, _ = late.pop(0)
+            _drop_into(d["INBOX"], name, src)
+        proc = subprocess.Popen([binary], env=env, cwd=ctx.tmp, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.05, 0.6 if not ctx.san else 1.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (0, -9), "run %d: exit %r\n%s" % (attempt, proc.returncode, err.decode()[-3000:])
+    for name, src, _ in late:
+        _drop_into(d["INBOX"], name, src)
+    assert kills == 20, "only %d runs could be killed" % kills
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    ngood, ndead = _check_folder_result(srv, db, d, files)
+    assert ngood > 30000 and ndead > 1000, (ngood, ndead)
+    # one more run: nothing to do, nothing changes
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    assert _summary(p.stderr)["in"] == 0, p.stderr[-2000:]
+    assert int(srv.psql("SELECT count(*) FROM events", db=db)[0][0]) == ngood
+
+
+def test_server_stopped_and_started_mid_run(ctx):
+    """The server goes away twice while rows flow: the pipeline waits, retries, loses nothing
+    and writes nothing twice."""
+    srv = _need_server()
+    db = srv.new_db("outage")
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "folder_insert.yaml"))
+    d, files = _folder_setup(ctx, 8, 2000, seed=500)
+    env = _env(PG_DSN=srv.dsn(db), **d)
+    proc = subprocess.Popen([binary], env=env, cwd=ctx.tmp, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        for i, (name, src, _) in enumerate(files):
+            _drop_into(d["INBOX"], name, src)
+            time.sleep(0.15)
+            if i in (2, 5):
+                srv.stop()
+                time.sleep(1.0)
+                srv.start()
+        deadline = time.time() + (120 if ctx.san else 60)
+        while os.listdir(d["INBOX"]) and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    err = err.decode("utf-8", "replace")
+    assert proc.returncode == 0, "exit %r\n%s" % (proc.returncode, err[-4000:])
+    assert "not reachable; retrying" in err or "connection was lost" in err, \
+        "the outage was not noticed:\n" + err[-3000:]
+    _check_folder_result(srv, db, d, files)
+
+
+def test_upsert_last_write_wins_and_rerun(ctx):
+    """upsert: a key twice in one batch keeps the later row; a rerun replaces, never adds."""
+    srv = _need_server()
+    db = srv.new_db("upsert")
+    spec = os.path.join(ROOT, "pipelines", "user_activity_pg.yaml")
+    binary = ctx.build_pipeline(spec)
+    inbox, archive = os.path.join(ctx.tmp, "in"), os.path.join(ctx.tmp, "arch")
+    os.makedirs(inbox)
+    os.makedirs(archive)
+    header = "event_id,event_time,user_id,event_type,product_id,price,quantity\n"
+    with open(os.path.join(ctx.tmp, "a.csv"), "w") as f:
+        f.write(header)
+        for i in range(3000):
+            f.write("k%d,2024-05-01T10:%02d:00Z,%d,view,7,%d.5,%d\n" % (i % 1000, i % 60, i, i, 1 + i // 1000))
+    _drop_into(inbox, "a.csv", os.path.join(ctx.tmp, "a.csv"))
+    env = _env(PG_DSN=srv.dsn(db), INBOX=inbox, ARCHIVE=archive)
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    assert _summary(p.stderr) == {"in": 3000, "out": 3000, "dead": 0, "dropped": 0}, p.stderr
+    rows = srv.psql("SELECT event_id, user_id, price::text, quantity FROM user_activity", db=db)
+    assert len(rows) == 1000, len(rows)
+    for eid, uid, price, q in rows:
+        k = int(eid[1:])
+        assert (int(uid), float(price), int(q)) == (2000 + k, 2000 + k + 0.5, 3), (eid, uid, price, q)
+    # the table was created from the types, with the key as primary key
+    cols = dict(srv.psql("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                         "table_name = 'user_activity'", db=db))
+    assert cols == {"event_id": "text", "event_time": "timestamp with time zone", "user_id": "bigint",
+                    "event_type": "text", "product_id": "bigint", "price": "double precision",
+                    "quantity": "integer"}, cols
+    pk = srv.psql("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+                  "a.attnum = ANY(i.indkey) WHERE i.indrelid = 'user_activity'::regclass AND i.indisprimary", db=db)
+    assert pk == [["event_id"]], pk
+    # the same file again (a replay after a lost archive): replaced, not added
+    with open(os.path.join(ctx.tmp, "a.csv")) as f, open(os.path.join(ctx.tmp, "b.csv"), "w") as g:
+        g.write(f.read().replace(",view,", ",cart,"))
+    _drop_into(inbox, "b.csv", os.path.join(ctx.tmp, "b.csv"))
+    _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    assert srv.psql("SELECT count(*), count(*) FILTER (WHERE event_type = 'cart') FROM user_activity", db=db) == \
+        [["1000", "1000"]]
+
+
+def test_refused_rows_are_bisected_to_the_dead_letter(ctx):
+    """A CHECK constraint and NUL bytes: the server refuses single rows of a large batch; they
+    reach the dead letter with the server's message, every other row is committed once."""
+    srv = _need_server()
+    db = srv.new_db("refuse")
+    srv.psql("CREATE TABLE events (event_id text, event_time timestamptz, user_id bigint, event_type text, "
+             "product_id bigint, price double precision CHECK (price < 90), quantity integer)", db=db)
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "folder_insert.yaml"))
+    inbox, archive = os.path.join(ctx.tmp, "inbox"), os.path.join(ctx.tmp, "archive")
+    os.makedirs(inbox)
+    os.makedirs(archive)
+    src = os.path.join(ctx.tmp, "a.csv")
+    with open(src, "w") as f:
+        f.write("event_id,event_time,user_id,event_type,product_id,price,quantity\n")
+        for i in range(5000):
+            eid = "nul\x00%d" % i if i % 613 == 5 else "e%d" % i
+            f.write('"%s",2024-05-01T10:00:00Z,%d,view,7,%d,1\n' % (eid, i, 95 if i % 401 == 3 else i % 80))
+    _drop_into(inbox, "a.csv", src)
+    env = _env(PG_DSN=srv.dsn(db), INBOX=inbox, ARCHIVE=archive)
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    refused = {i for i in range(5000) if i % 613 == 5 or i % 401 == 3}
+    assert _summary(p.stderr) == {"in": 5000, "out": 5000 - len(refused), "dead": len(refused), "dropped": 0}, p.stderr
+    got = sorted(int(r[0]) for r in srv.psql("SELECT user_id FROM events", db=db))
+    assert got == sorted(set(range(5000)) - refused), "committed rows differ"
+    dl = srv.psql("SELECT position, reason, detail, raw FROM events_errors", db=db)
+    assert sorted(int(r[0].rpartition(":")[2]) - 2 for r in dl) == sorted(refused), [r[0] for r in dl][:10]
+    for pos, reason, detail, raw in dl:
+        i = int(pos.rpartition(":")[2]) - 2
+        assert reason == "rejected", reason
+        if i % 613 == 5:
+            assert "0x00" in detail and "base64" in detail, detail
+        else:
+            assert 'violates check constraint' in detail and raw.startswith('"e%d",' % i), (detail, raw)
+
+
+def test_window_into_postgres_and_explain(ctx):
+    """A window's rows upserted into PostgreSQL; explain names the guarantee and the store."""
+    srv = _need_server()
+    db = srv.new_db("win")
+    spec = os.path.join(ctx.tmp, "win.yaml")
+    with open(spec, "w") as f:
+        f.write("""pipeline: pg_window
+source:
+  file: {path: "${INPUT}"}
+  format:
+    csv: {header: true}
+schema:
+  t: timestamp
+  k: string
+  v: float64
+windows:
+  per_minute:
+    tumbling: 1m
+    time: t
+    group_by: [k]
+    select:
+      n: count()
+      total: sum(v)
+sinks:
+  minutes:
+    from: per_minute
+    postgres: {dsn: "${PG_DSN}", table: minutes, mode: upsert, key: [window_start, k], create: true}
+dead_letter:
+  postgres: {dsn: "${PG_DSN}", table: errors, create: true}
+""")
+    explain = ctx.run([ctx.pipec, "explain", spec]).stdout
+    assert "guarantee: exactly once" in explain and "PostgreSQL" in explain, explain
+    data = os.path.join(ctx.tmp, "in.csv")
+    exp = {}
+    with open(data, "w") as f:
+        f.write("t,k,v\n")
+        for i in range(6000):
+            m, k, v = i // 100, "g%d" % (i % 7), i * 0.25
+            f.write("2024-05-01T10:%02d:%02dZ,%s,%s\n" % (m, i % 60, k, v))
+            n, s = exp.get((m, k), (0, 0.0))
+            exp[(m, k)] = (n + 1, s + v)
+    binary = ctx.build_pipeline(spec)
+    _run(binary, _env(PG_DSN=srv.dsn(db), INPUT=data), cwd=ctx.tmp)
+    rows = srv.psql("SELECT extract(minute FROM window_start)::int, k, n, total::text FROM minutes", db=db)
+    got = {(int(m), k): (int(n), float(t)) for m, k, n, t in rows}
+    assert got.keys() == exp.keys(), sorted(set(got) ^ set(exp))[:5]
+    for key, (n, s) in exp.items():
+        assert got[key][0] == n and abs(got[key][1] - s) <= 1e-9 * max(1.0, abs(s)), (key, got[key], (n, s))
+
+
+def test_checker_errors_for_postgres(ctx):
+    """Mistakes in a PostgreSQL spec are found at compile time."""
+    spec = os.path.join(ctx.tmp, "bad.yaml")
+    base = """pipeline: bad
+source:
+  file: {path: x.csv}
+  format:
+    csv: {header: true}
+schema:
+  a: int64
+sinks:
+  s:
+    %s
+%s
+"""
+    cases = [
+        ('postgres: {dsn: "${PG}", table: t, mode: upsert}', "", "needs 'key: [columns]'"),
+        ('postgres: {dsn: "${PG}", table: t, mode: merge, key: [a]}', "", "mode merge is not available"),
+        ('file: {path: out.jsonl}', 'checkpoint: {postgres: "${PG}"}', "has none"),
+        ('postgres: {dsn: "${PG}", table: t}', 'checkpoint: {postgres: "${OTHER}"}', "must be the DSN of a PostgreSQL sink"),
+        ('postgres: {dsn: "${PG}", table: t, batch: {rows: 0}}', "", "batch rows must be at least 1"),
+        ('postgres: {dsn: "${PG", table: t}', "", "error"),
+    ]
+    for sink, extra, want in cases:
+        with open(spec, "w") as f:
+            f.write(base % (sink, extra))
+        p = ctx.run([ctx.pipec, "check", spec], check=False)
+        assert p.returncode != 0 and want in p.stderr, (sink, extra, p.stderr)
+    with open(spec, "w") as f:
+        f.write(base % ('postgres: {dsn: "${PG}", table: t}', 'dead_letter:\n  postgres: {dsn: "${OTHER}", table: e}\n'
+                        'checkpoint: {path: st}\nguarantee: exactly_once'))
+    p = ctx.run([ctx.pipec, "check", spec], check=False)
+    assert p.returncode != 0 and "DSN of its own" in p.stderr, p.stderr
+
+
+def test_missing_dsn_variable_and_unreachable_server(ctx):
+    """An unset ${PG_DSN}: exit 2 naming it. A server that never answers: exit 1 with a line
+    naming host, port and database, and never the password."""
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "folder_insert.yaml"))
+    inbox = os.path.join(ctx.tmp, "in")
+    os.makedirs(inbox)
+    env = _env(INBOX=inbox, ARCHIVE=os.path.join(ctx.tmp, "arch"))
+    p = subprocess.run([binary], env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "PG_DSN" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    port = pgserver._pick_port()
+    env["PG_DSN"] = "host=127.0.0.1 port=%d user=u password=sekrit dbname=nodb connect_timeout=1" % port
+    env["PIPEC_PG_OPEN_PATIENCE_MS"] = "1500"
+    p = subprocess.run([binary, "--once"], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "127.0.0.1:%d/nodb" % port in p.stderr and "sekrit" not in p.stderr, p.stderr
