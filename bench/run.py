@@ -22,6 +22,19 @@ Case 3, window_hopping: the same input, windows of 1 hour every minute:
   pipeline      bench/window_hopping.yaml
   tumbling      the case 2 pipeline (its pipe/x is the hopping/tumbling cost ratio)
   duckdb, duckdb query  per-minute panes, then a 60-pane moving sum per device (see README)
+Case 6, rows -> PostgreSQL: generate bench/data/pg_events.csv (--pg-rows valid shop events, no
+bad or awkward rows, no BOM, unique event ids: tests/gen_events.py), start a throwaway
+PostgreSQL 15 server (tests/pgserver.py), then run each contender on a fresh empty table
+(dropped and created again before every run, untimed, then CHECKPOINT):
+  pipeline insert  bench/pg_insert.yaml: CSV -> typed fields -> postgres sink, mode insert (COPY)
+  psql \copy       psql -c "\copy events FROM FILE WITH (FORMAT csv, HEADER true)" into a table of
+                   the same column types
+  pipeline upsert  bench/pg_upsert.yaml: the same, mode upsert on event_id (primary key)
+  hand upsert      one psql session: CREATE TEMP TABLE stage, \copy stage, INSERT INTO events
+                   SELECT DISTINCT ON (event_id) ... ON CONFLICT (event_id) DO UPDATE SET ...
+Wall is the whole client process (the server's work is in it, its CPU is not: the backend's CPU
+is noted apart, from the postmaster's reaped-children times). After every run the table must
+hold --pg-rows rows. --pg-batch N builds the specs with batch: {rows: N}.
 For each: best wall seconds, CPU seconds (user+sys of that child, os.wait4), peak RSS (ru_maxrss),
 rows/s and MB/s of input, and pipeline/contender ratios. Prints a table per case and appends one
 row per contender to bench/results.csv with a timestamp and the git commit. Window cases check
@@ -29,7 +42,9 @@ that the pipeline and DuckDB output the same number of rows and that nothing was
 
 Options: --rows N (default 5000000, both inputs), --repeat N (default 3), --budget S (no further
 run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep inputs made
-with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3).
+with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6),
+--pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch rows; default the
+specs' own, 100000).
 """
 import argparse
 import csv
@@ -49,6 +64,7 @@ BENCH = os.path.join(ROOT, "bench")
 DATA = os.path.join(BENCH, "data")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import gen_events as gen  # noqa: E402
+import pgserver  # noqa: E402
 
 SEED = 5
 SUMMARY_RE = re.compile(r"done: in=(\d+) out=(\d+) dead=(\d+) dropped=(\d+)")
@@ -175,11 +191,13 @@ def measure(argv, stdout=None, env=None):
             "maxrss_kb": rss, "rc": p.returncode, "stderr": err.decode("utf-8", "replace")}
 
 
-def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False, label=None):
+def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False, label=None,
+            before=None, after=None):
     """Runs argv up to n times and returns the fastest run (peak RSS: the largest of all runs),
     with "runs" (every wall) and "all" (every run). A further run is skipped when the runs so far
     plus one more of the last one's length would pass budget seconds. keep_stdout reads each run's
-    stdout (written to stdout_path) into run["stdout"]."""
+    stdout (written to stdout_path) into run["stdout"]. before() runs before each run and
+    after(run) after it, both untimed (case 6: a fresh table, then the table's check)."""
     runs = []
     total = 0.0
     for k in range(n):
@@ -187,6 +205,8 @@ def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False,
             break
         if label:
             print("bench: %s, run %d" % (label, k + 1), file=sys.stderr, flush=True)
+        if before:
+            before()
         f = open(stdout_path, "wb") if stdout_path else None
         try:
             r = measure(argv, stdout=f, env=env)
@@ -198,6 +218,8 @@ def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False,
         if keep_stdout:
             with open(stdout_path) as f:
                 r["stdout"] = f.read()
+        if after:
+            after(r)
         runs.append(r)
         total += r["wall"]
     best = dict(min(runs, key=lambda r: r["wall"]))
@@ -285,8 +307,9 @@ def fmt(v, spec):
 
 def table(ctx, results, rows, nbytes):
     """Prints the contenders' table; fills rows_s, mb_s and the ratios to results[0]."""
-    hdr = "%-13s %8s %8s %8s %8s %9s %12s %8s %11s %11s" % (
-        "", "wall s", "cpu s", "user s", "sys s", "RSS MiB", "rows/s", "MB/s", "pipe/x wall", "pipe/x cpu")
+    w = max([13] + [len(r["name"]) for r in results])
+    hdr = "%-*s %8s %8s %8s %8s %9s %12s %8s %11s %11s" % (
+        w, "", "wall s", "cpu s", "user s", "sys s", "RSS MiB", "rows/s", "MB/s", "pipe/x wall", "pipe/x cpu")
     print(hdr)
     print("-" * len(hdr))
     pipe = results[0]
@@ -296,8 +319,8 @@ def table(ctx, results, rows, nbytes):
         r["ratio_wall"] = pipe["wall"] / r["wall"]
         r["ratio_cpu"] = pipe["cpu"] / r["cpu"] if r["cpu"] > 0 else float("nan")
         rss = r["maxrss_kb"] / 1024.0 if r.get("maxrss_kb") is not None else None
-        print("%-13s %8.3f %8.3f %8.3f %8.3f %s %12.0f %8.1f %11.2f %11.2f" % (
-            r["name"], r["wall"], r["cpu"], r["user"], r["sys"], fmt(rss, "9.1f"),
+        print("%-*s %8.3f %8.3f %8.3f %8.3f %s %12.0f %8.1f %11.2f %11.2f" % (
+            w, r["name"], r["wall"], r["cpu"], r["user"], r["sys"], fmt(rss, "9.1f"),
             r["rows_s"], r["mb_s"], r["ratio_wall"], r["ratio_cpu"]))
 
 
@@ -487,6 +510,229 @@ def case_windows(ctx, cases):
         append_results(ctx, "window_hopping", results, rows, nbytes, hop["build_s"])
 
 
+# ---- case 6: rows -> PostgreSQL --------------------------------------------------------------------
+
+# The table of case 6, as `create: true` makes it for the pipelines' seven fields.
+PG_COLUMNS = [("event_id", "text"), ("event_time", "timestamptz"), ("user_id", "bigint"),
+              ("event_type", "text"), ("product_id", "bigint"), ("price", "double precision"),
+              ("quantity", "integer")]
+PG_COLS = ", ".join(c for c, _ in PG_COLUMNS)
+
+
+def pg_ddl(table, key=False):
+    return "CREATE %sTABLE %s (%s%s)" % ("TEMP " if table == "stage" else "", table,
+                                        ", ".join("%s %s" % c for c in PG_COLUMNS),
+                                        ", PRIMARY KEY (event_id)" if key else "")
+
+
+# The table's content in a few numbers (untimed, after every run): two loads of the same file agree.
+PG_FINGERPRINT = ("SELECT count(*), sum(hashtext(event_id)::bigint), sum(user_id), sum(product_id), "
+                  "sum(price::numeric), count(quantity), sum(quantity), sum(extract(epoch FROM event_time)), "
+                  "min(event_time), max(event_time), sum(length(event_type)) FROM events")
+
+# The hand-written upsert: one psql session, a staging table, one INSERT ... ON CONFLICT.
+HAND_UPSERT_SQL = pg_ddl("stage") + """;
+\\copy stage FROM {path} WITH (FORMAT csv, HEADER true)
+INSERT INTO events SELECT DISTINCT ON (event_id) """ + PG_COLS + """ FROM stage ORDER BY event_id
+  ON CONFLICT (event_id) DO UPDATE SET """ + ", ".join(
+    "%s = EXCLUDED.%s" % (c, c) for c, _ in PG_COLUMNS[1:]) + """;
+"""
+
+
+def make_pg_data(path, rows, reuse):
+    """bench/data/pg_events.csv: valid rows only (no bad or awkward rows, blank lines, CRLF or BOM,
+    which psql's \\copy would refuse or read differently), event ids e0..e{rows-1}, unique."""
+    stamp = path + ".params"
+    params = "rows=%d seed=%d gen=%d valid" % (rows, SEED, int(os.path.getmtime(gen.__file__)))
+    if reuse and os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == params:
+        print("bench: reusing %s" % path)
+        return
+    t0 = time.time()
+    g = gen.Generator(rows, seed=SEED, bad_rate=0, odd_rate=0, blank_rate=0, crlf_rate=0, huge=False,
+                      unterminated=False, bom=False)
+    nrec, ndead = g.write(path, keep=False)
+    if nrec != rows or ndead:
+        sys.exit("bench: %s: %d rows, %d expected dead (wanted %d valid rows)" % (path, nrec, ndead, rows))
+    with open(stamp, "w") as f:
+        f.write(params)
+    print("bench: generated %s: %d valid rows, %.1f MB, in %.1f s" % (
+        path, nrec, os.path.getsize(path) / 1e6, time.time() - t0))
+
+
+class PgBench:
+    """The throwaway server of case 6 and what its contenders share."""
+
+    def __init__(self, ctx):
+        if not pgserver.available():
+            sys.exit("bench: case 6 needs PostgreSQL 15 (%s, %s: make deps); or run --cases 1,2,3" % (
+                pgserver.BIN, pgserver.PSQL))
+        t0 = time.time()
+        self.srv = pgserver.server()
+        # No autovacuum worker analyzing the last run's table while the next one loads.
+        self.srv.psql("ALTER SYSTEM SET autovacuum = off")
+        self.srv.psql("SELECT pg_reload_conf()")
+        self.version = self.srv.psql("SHOW server_version")[0][0].split()[0]
+        print("bench: PostgreSQL %s started in %.1f s (%s, port %d)" % (
+            self.version, time.time() - t0, self.srv.top, self.srv.port))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        self.env["PGCLIENTENCODING"] = "UTF8"
+        self.clk = os.sysconf("SC_CLK_TCK")
+
+    def server_cpu(self):
+        """User + sys seconds of the server's exited processes (the postmaster's cutime + cstime):
+        a session's backend is counted once it has exited and been reaped."""
+        with open("/proc/%d/stat" % self.srv.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / self.clk
+
+    def settle(self):
+        """Waits (up to 2 s) until this server has no client backend but ours, so that the last
+        session's backend has exited and its CPU is in server_cpu()."""
+        deadline = time.time() + 2
+        while time.time() < deadline:
+            n = self.srv.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                              "AND pid <> pg_backend_pid()")
+            if n[0][0] == "0":
+                break
+            time.sleep(0.02)
+        time.sleep(0.05)   # our own psql's backend, reaped before the next reading
+
+    def run(self, ctx, name, argv, env, db, setup, label):
+        """best_of over argv, each run on a fresh table: DROP, the setup SQL, CHECKPOINT (untimed);
+        after it the table's row count and fingerprint, and the backend's CPU."""
+        state = {}
+
+        def before():
+            sql = "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS pipec_checkpoint"
+            self.srv.psql(sql + ("; " + setup if setup else ""), db=db)
+            self.srv.psql("CHECKPOINT", db=db)
+            self.settle()
+            state["cpu0"] = self.server_cpu()
+
+        def after(r):
+            self.settle()
+            r["server_cpu"] = self.server_cpu() - state["cpu0"]
+            fp = self.srv.psql(PG_FINGERPRINT, db=db)[0]
+            r["count"] = int(fp[0])
+            r["fingerprint"] = tuple(fp)
+
+        r = best_of(ctx.a.repeat, ctx.pin + argv, env=env, budget=ctx.a.budget, label=label,
+                    before=before, after=after)
+        r["name"] = name
+        r["counts"] = [run["count"] for run in r["all"]]
+        r["fingerprints"] = {run["fingerprint"] for run in r["all"]}
+        return r
+
+
+def pg_spec(ctx, spec, batch):
+    """The spec of case 6 to build: bench/SPEC, or with --pg-batch a copy in bench/data with
+    batch: {rows: N} added to its sink."""
+    path = os.path.join(BENCH, spec)
+    if batch is None:
+        return path
+    text = open(path).read()
+    new = text.replace("create: true}", "create: true, batch: {rows: %d}}" % batch)
+    if new == text:
+        sys.exit("bench: no 'create: true}' in %s to add the batch to" % path)
+    out = os.path.join(DATA, spec.replace(".yaml", ".batch%d.yaml" % batch))
+    with open(out, "w") as f:
+        f.write(new)
+    return out
+
+
+def run_pg_pipeline(ctx, pg, spec, name, data, label):
+    binary = os.path.join(DATA, spec.replace(".yaml", ""))
+    build_s = build(ctx.pipec, pg_spec(ctx, spec, ctx.a.pg_batch), binary)
+    db = pg.srv.new_db("bench_" + name.replace(" ", "_"))
+    env = dict(pg.env, PG_DSN=pg.srv.dsn(db), INPUT=data, OUT=ctx.out_dir)
+    r = pg.run(ctx, name, [binary], env, db, None, label)
+    m = SUMMARY_RE.findall(r["stderr"])
+    if not m:
+        sys.exit("bench: no summary line from %s:\n%s" % (spec, r["stderr"][-2000:]))
+    nin, nout, ndead, ndrop = map(int, m[-1])
+    r.update(nin=nin, nout=nout, ndead=ndead, build_s=build_s,
+             note="in=%d out=%d dead=%d dropped=%d batch=%d server_cpu_s=%.3f" % (
+                 nin, nout, ndead, ndrop, ctx.a.pg_batch or 100000, r["server_cpu"]))
+    return r
+
+
+def run_psql(ctx, pg, name, args, data, setup, label):
+    db = pg.srv.new_db("bench_" + name.replace(" ", "_").replace("\\", ""))
+    argv = [pgserver.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.srv.dsn(db)] + args
+    r = pg.run(ctx, name, argv, pg.env, db, setup, label)
+    r["note"] = "server_cpu_s=%.3f psql %s" % (r["server_cpu"], pg.version)
+    return r
+
+
+def pg_checks(pairs, nrows):
+    """Lines checking that every run of every contender left nrows rows, and that each pair of
+    contenders made the same table content; and whether all held."""
+    lines, ok = [], True
+    for r in [r for pair in pairs for r in pair]:
+        good = all(c == nrows for c in r["counts"])
+        ok = ok and good
+        lines.append("check: %-15s rows in the table after each run %s: %s" % (
+            r["name"], r["counts"], "all %d" % nrows if good else "DIFFERENT from %d" % nrows))
+        if "nout" in r:
+            good = r["nout"] == nrows and r["ndead"] == 0
+            ok = ok and good
+            lines.append("check: %-15s out=%d dead=%d: %s" % (
+                r["name"], r["nout"], r["ndead"], "as expected" if good else
+                "DIFFERENT (expected out=%d dead=0; see bench/data/out/*.dead.jsonl)" % nrows))
+    for a, b in pairs:
+        same = len(a["fingerprints"] | b["fingerprints"]) == 1
+        ok = ok and same
+        lines.append("check: table content (count, sums, hashes, min/max time) %s and %s: %s" % (
+            a["name"], b["name"], "equal" if same else "DIFFERENT"))
+    return lines, ok
+
+
+def case_pg(ctx):
+    a = ctx.a
+    data = os.path.join(DATA, "pg_events.csv")
+    make_pg_data(data, a.pg_rows, a.reuse_data)
+    nbytes = os.path.getsize(data)
+    rows = a.pg_rows
+    pg = PgBench(ctx)
+
+    ins = run_pg_pipeline(ctx, pg, "pg_insert.yaml", "pipeline insert", data, "pg pipeline insert")
+    cp = run_psql(ctx, pg, "psql \\copy",
+                  ["-c", "\\copy events FROM %s WITH (FORMAT csv, HEADER true)" % q(data)],
+                  data, pg_ddl("events"), "pg psql \\copy")
+    ups = run_pg_pipeline(ctx, pg, "pg_upsert.yaml", "pipeline upsert", data, "pg pipeline upsert")
+    sql_path = os.path.join(DATA, "pg_hand_upsert.sql")
+    with open(sql_path, "w") as f:
+        f.write(HAND_UPSERT_SQL.format(path=q(data)))
+    hand = run_psql(ctx, pg, "hand upsert", ["-f", sql_path], data, pg_ddl("events", key=True),
+                    "pg hand upsert")
+
+    print()
+    print(ctx.head("pipec PostgreSQL benchmark (case 6)"))
+    print("input: %s, %d rows, %.1f MB (valid rows, unique event_id); PostgreSQL %s on this machine "
+          "(127.0.0.1, fsync on, autovacuum off); pipec build %.2f s (insert), %.2f s (upsert); "
+          "batch rows %d; best of up to %d runs within %.0f s" % (
+              os.path.relpath(data, ROOT), rows, nbytes / 1e6, pg.version, ins["build_s"], ups["build_s"],
+              a.pg_batch or 100000, a.repeat, a.budget))
+    print("insert: bench/pg_insert.yaml (COPY) against psql \\copy into a table of the same columns")
+    table(ctx, [ins, cp], rows, nbytes)
+    print("upsert on event_id (primary key): bench/pg_upsert.yaml against one psql session "
+          "(bench/data/pg_hand_upsert.sql)")
+    table(ctx, [ups, hand], rows, nbytes)
+    print_notes([ins, cp, ups, hand])
+    print("cpu s is the client process only; the server backend's CPU is server_cpu_s in the notes.")
+    lines, _ = pg_checks([(ins, cp), (ups, hand)], rows)
+    for ln in lines:
+        print(ln)
+    ri, ru = cp["wall"] / ins["wall"], hand["wall"] / ups["wall"]
+    print("pipeline insert / psql \\copy rows/s (wall): %.2f; target >= 0.85: %s" % (ri, verdict(ri >= 0.85)))
+    print("pipeline upsert / hand upsert rows/s (wall): %.2f; target >= 0.70: %s" % (ru, verdict(ru >= 0.70)))
+    print("client + server cpu s: pipeline insert %.2f, psql \\copy %.2f, pipeline upsert %.2f, hand upsert %.2f" % (
+        ins["cpu"] + ins["server_cpu"], cp["cpu"] + cp["server_cpu"], ups["cpu"] + ups["server_cpu"],
+        hand["cpu"] + hand["server_cpu"]))
+    append_results(ctx, "pg_insert", [ins, cp], rows, nbytes, ins["build_s"])
+    append_results(ctx, "pg_upsert", [ups, hand], rows, nbytes, ups["build_s"])
+
+
 def main():
     ap = argparse.ArgumentParser(description="pipec benchmarks")
     ap.add_argument("--rows", type=int, default=5000000)
@@ -495,14 +741,20 @@ def main():
                     help="no further run of a contender once its runs would pass this many seconds")
     ap.add_argument("--reuse-data", action="store_true")
     ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--cases", default="1,2,3", help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping")
+    ap.add_argument("--cases", default="1,2,3,6",
+                    help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping, 6 rows -> PostgreSQL")
+    ap.add_argument("--pg-rows", type=int, default=2000000, help="rows of the case 6 input")
+    ap.add_argument("--pg-batch", type=int, default=None,
+                    help="case 6: build the specs with batch: {rows: N} (default: theirs, 100000)")
     a = ap.parse_args()
     try:
         cases = {int(c) for c in a.cases.split(",") if c.strip()}
     except ValueError:
-        ap.error("--cases: a comma-separated list of 1, 2, 3")
-    if not cases or cases - {1, 2, 3}:
-        ap.error("--cases: a comma-separated list of 1, 2, 3")
+        ap.error("--cases: a comma-separated list of 1, 2, 3, 6")
+    if not cases or cases - {1, 2, 3, 6}:
+        ap.error("--cases: a comma-separated list of 1, 2, 3, 6")
+    if a.pg_rows < 1 or (a.pg_batch is not None and a.pg_batch < 1):
+        ap.error("--pg-rows and --pg-batch must be at least 1")
 
     if not os.access(os.path.join(ROOT, "bin", "pipec"), os.X_OK):
         sys.exit("bench: bin/pipec not built (run make all)")
@@ -513,6 +765,8 @@ def main():
         case_rowpath(ctx)
     if cases & {2, 3}:
         case_windows(ctx, cases)
+    if 6 in cases:
+        case_pg(ctx)
     print("bench: done in %.0f s" % (time.time() - t0))
 
 

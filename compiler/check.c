@@ -177,7 +177,24 @@ static void check_source(Checker *ck, const YNode *src) {
     if (!c) return;
     char *what = arena_printf(ck->a, "the %s source", c->name);
     bool opts_ok = check_conn_opts(conn_node, c, what);
-    so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : SRC_FILE;
+    so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : strcmp(c->name, "postgres") == 0 ? SRC_POSTGRES : SRC_FILE;
+    if (so->kind == SRC_POSTGRES) {
+        /* rows arrive as JSON objects (row_to_json): the JSON decoders read them by column name */
+        so->dsn = opt_text(conn_node, "dsn", c->opts);
+        check_env_refs(yaml_get(conn_node, "dsn"));
+        so->table = opt_text(conn_node, "table", c->opts);
+        so->query = opt_text(conn_node, "query", c->opts);
+        so->cursor = opt_text(conn_node, "cursor", c->opts);
+        so->poll_us = opt_duration(conn_node, "every", c->opts);
+        so->format = FMT_JSON;
+        so->max_record = 1 << 20;
+        so->path = "";
+        if (opts_ok && !so->table == !so->query)
+            diag_error(conn_node->loc, "the postgres source takes one of 'table' and 'query'");
+        if (yaml_get(src, "format"))
+            diag_error(yaml_get(src, "format")->loc, "the postgres source has no 'format': its rows are read by column name");
+        return;
+    }
     so->path = opt_text(conn_node, "path", c->opts);
     check_env_refs(yaml_get(conn_node, "path"));
     so->max_record = 1 << 20;

@@ -692,7 +692,8 @@ static const char *help_text(Emitter *em) {
     sbuf_printf(&h, "\nUsage: %s [--once] [--log-format text|json] [--help] [--version]\n", s->name);
     sbuf_puts(&h, "  --once        drain what the source has now, then exit\n");
     sbuf_puts(&h, "  --log-format  log lines as text (default) or JSON\n\n");
-    if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, s->source.format == FMT_CSV ? "csv" : "JSON lines");
+    if (s->source.kind == SRC_POSTGRES) sbuf_printf(&h, "Source: PostgreSQL %s %s, by %s\n", s->source.table ? "table" : "query", s->source.table ? s->source.table : s->source.query, s->source.cursor);
+    else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, s->source.format == FMT_CSV ? "csv" : "JSON lines");
     else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, s->source.format == FMT_CSV ? "csv" : "JSON lines");
     sbuf_puts(&h, "Fields:");
     for (int i = 0; i < ir->nfields; i++) sbuf_printf(&h, "%s %s %s", i ? "," : "", ir->fields[i].name, type_name(ir->fields[i].type));
@@ -720,6 +721,7 @@ static const char *help_text(Emitter *em) {
     if (s->checkpoint_path) sbuf_printf(&h, "Checkpoint: %s\n", s->checkpoint_path);
     sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
     collect_env(&env, s->source.path);
+    collect_env(&env, s->source.dsn);
     collect_env(&env, s->source.archive);
     collect_env(&env, s->dead_letter.path);
     collect_env(&env, s->dead_letter.dsn);
@@ -773,7 +775,7 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "quote", ch);
     tv_set_str(a, m, "null_text", so->null_text ? so->null_text : "");
     tv_set_int(a, m, "max_record", so->max_record);
-    tv_set_str(a, m, "source_kind_c", so->kind == SRC_FILE ? "PRT_SRC_FILE" : "PRT_SRC_FOLDER");
+    tv_set_str(a, m, "source_kind_c", so->kind == SRC_FILE ? "PRT_SRC_FILE" : so->kind == SRC_FOLDER ? "PRT_SRC_FOLDER" : "PRT_SRC_POSTGRES");
     TVal *src = tv_map(a);
     tv_set_str(a, src, "path", so->path);
     tv_set_bool(a, src, "folder", so->kind == SRC_FOLDER);
@@ -781,6 +783,11 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, src, "archive_c", c_str_or_null(a, so->archive));
     tv_set_str(a, src, "delete_done", so->delete_done ? "true" : "false");
     tv_set_int(a, src, "poll_us", so->poll_us);
+    tv_set_bool(a, src, "pg", so->kind == SRC_POSTGRES);
+    tv_set_str(a, src, "dsn_c", c_str_or_null(a, so->dsn));
+    tv_set_str(a, src, "table_c", c_str_or_null(a, so->table));
+    tv_set_str(a, src, "query_c", c_str_or_null(a, so->query));
+    tv_set_str(a, src, "cursor_c", c_str_or_null(a, so->cursor));
     tv_set(a, m, "source", src);
 
     TVal *rules = tv_list(a);

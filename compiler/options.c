@@ -107,7 +107,7 @@ static const OptDef postgres_source_opts[] = {
     {"dsn", OPT_STRING, true, NULL, NULL, "libpq connection string"},
     {"table", OPT_STRING, false, NULL, NULL, "the table to poll"},
     {"query", OPT_STRING, false, NULL, NULL, "a query to poll instead of a table"},
-    {"cursor", OPT_STRING, false, NULL, NULL, "the column whose last value marks progress"},
+    {"cursor", OPT_STRING, true, NULL, NULL, "the column whose last value marks progress"},
     {"every", OPT_DURATION, false, "5s", NULL, "poll interval"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
@@ -131,7 +131,7 @@ const ConnDef source_conns[] = {
     {"file", true, file_source_opts, "a file (or standard input); the pipeline ends at its end"},
     {"folder", true, folder_source_opts, "a hot folder: each file is read once, then archived or deleted"},
     {"kafka", false, kafka_source_opts, "a Kafka consumer group"},
-    {"postgres", false, postgres_source_opts, "incremental polling of a PostgreSQL table"},
+    {"postgres", true, postgres_source_opts, "incremental polling of a PostgreSQL table or query, in cursor order"},
     {"postgres_cdc", false, cdc_source_opts, "PostgreSQL logical replication"},
     {"http", false, http_source_opts, "an HTTP API polled periodically"},
     {NULL, false, NULL, NULL},

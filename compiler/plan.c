@@ -201,6 +201,13 @@ static const char *encoding_name(Encoding e) {
 
 static void explain_source(const Spec *s, FILE *out) {
     const SourceSpec *so = &s->source;
+    if (so->kind == SRC_POSTGRES) {
+        fprintf(out, "source: PostgreSQL %s, %s %s, polled every %lld ms in order of %s (ties kept apart by a digest of "
+                "each row)\n", so->dsn, so->table ? "table" : "query", so->table ? so->table : so->query,
+                (long long)(so->poll_us / 1000), so->cursor);
+        fprintf(out, "format: rows as JSON objects (row_to_json), fields by column name\n");
+        return;
+    }
     if (so->kind == SRC_FILE)
         fprintf(out, "source: file %s%s\n", so->path, strcmp(so->path, "-") == 0 ? " (standard input)" : "");
     else

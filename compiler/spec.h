@@ -9,7 +9,7 @@
 #include "types.h"
 #include "yaml.h"
 
-typedef enum { SRC_FILE, SRC_FOLDER } SourceKind;
+typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON } FormatKind;
 typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES } SinkKind;
 typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
@@ -28,6 +28,10 @@ typedef struct SourceSpec {
     char delimiter, quote;
     const char *null_text;     /* csv: this exact unquoted text is NULL ("" by default) */
     int64_t max_record;
+    const char *dsn;           /* postgres: the connection string as written */
+    const char *table;         /* postgres: the table to poll, or NULL */
+    const char *query;         /* postgres: the query to poll, or NULL */
+    const char *cursor;        /* postgres: the column whose last value marks progress */
 } SourceSpec;
 
 typedef struct SchemaField {

@@ -175,7 +175,7 @@ bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors: what a generated program declares about its pipeline.                           */
 
-typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER } prt_source_kind;
+typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
 typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES } prt_sink_kind;
 /* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
@@ -195,6 +195,10 @@ typedef struct prt_source_desc {
     bool header;               /* csv: the first record of each file names the columns */
     char delimiter, quote;     /* csv */
     size_t max_record;         /* longer records go to the dead letter; 0 = 1 MiB */
+    /* postgres (ABI 3): rows of `table` or `query` in order of column `cursor`, polled every
+     * poll_us, handed to process_batch as JSON objects (format json) */
+    const char *dsn;           /* may hold ${VAR}; never logged */
+    const char *table, *query, *cursor;
 } prt_source_desc;
 
 typedef struct prt_sink_desc {

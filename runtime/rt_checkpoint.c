@@ -12,6 +12,8 @@
  *   source OFFSET LINE FINISHED INODE PATH   input file position: byte offset after the last
  *                                            committed record, its line number, 1 when the whole
  *                                            file is committed, its inode, the path (to line end)
+ *   cursor TEXT                              a postgres source: the last committed cursor value
+ *   seen HEX16 HEX16 ...                     digests of the rows taken with exactly that value
  *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
  *   state SEQ LENGTH CRC32 [inline]          (v2) the window state of this commit is the file
  *                                            DIR/state.SEQ: LENGTH bytes whose CRC-32 (IEEE, as
@@ -209,6 +211,19 @@ void prt_ckpt_format(const prt_ckpt *c, prt_buf *b) {
         put_escaped(b, c->src_path ? c->src_path : "");
         prt_buf_putc(b, '\n');
     }
+    if (c->has_cursor) {
+        prt_buf_lit(b, "cursor ");
+        put_escaped(b, c->cursor ? c->cursor : "");
+        prt_buf_putc(b, '\n');
+        if (c->nseen) {
+            prt_buf_lit(b, "seen");
+            for (int i = 0; i < c->nseen; i++) {
+                n = snprintf(t, sizeof t, " %016" PRIx64, c->seen[i]);
+                prt_buf_put(b, t, (size_t)n);
+            }
+            prt_buf_putc(b, '\n');
+        }
+    }
     for (int i = 0; i < c->nsinks; i++) {
         prt_buf_lit(b, "sink ");
         put_u64(b, c->sinks[i].len);
@@ -333,6 +348,8 @@ void prt_ckpt_free(prt_ckpt *c) {
     free(c->pipeline);
     free(c->src_path);
     free(c->state_data);
+    free(c->cursor);
+    free(c->seen);
     for (int i = 0; i < c->nsinks; i++) free(c->sinks[i].name);
     free(c->sinks);
     memset(c, 0, sizeof *c);
@@ -450,6 +467,22 @@ int prt_ckpt_parse(const char *text, size_t len, prt_ckpt *c, const char *what) 
             c->state_len = slen;
             c->state_crc = (uint32_t)crc;
             c->state_inline = inl;
+        } else if (kw(s, e, "cursor", &r)) {
+            free(c->cursor);
+            c->cursor = unescape(r, (size_t)(e - r));
+            c->has_cursor = true;
+        } else if (kw(s, e, "seen", &r)) {
+            while (r < e) {
+                const char *w = memchr(r, ' ', (size_t)(e - r));
+                if (!w) w = e;
+                uint64_t h;
+                if (!parse_hex(r, w, &h)) { why = "bad seen line"; goto bad; }
+                uint64_t *ns = realloc(c->seen, sizeof *ns * (size_t)(c->nseen + 1));
+                if (!ns) abort();
+                c->seen = ns;
+                c->seen[c->nseen++] = h;
+                r = w < e ? w + 1 : e;
+            }
         } else if (kw(s, e, "seq", &r)) {
             if (!take_u64(&r, e, &v) || r != e) { why = "bad seq line"; goto bad; }
             c->seq = v;

@@ -118,7 +118,8 @@ void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char
     count_reason(q, reason);
     prt_buf *b = &q->sink->buf;
     char pos[4200];
-    int pn = snprintf(pos, sizeof pos, "%s:%" PRIu64, position, line);
+    /* line 0: the position is complete as it is (a postgres source's cursor value) */
+    int pn = line ? snprintf(pos, sizeof pos, "%s:%" PRIu64, position, line) : snprintf(pos, sizeof pos, "%s", position);
     if (pn >= (int)sizeof pos) pn = (int)sizeof pos - 1;
     q->ts.len = 0;
     prt_buf_put_timestamp(&q->ts, prt_now_us());
@@ -213,7 +214,7 @@ void prt_dead(prt_run *run, const prt_rec *rec, const char *reason, const char *
         vsnprintf(detail, (size_t)n + 1, detail_fmt, ap);
         va_end(ap);
     }
-    prt_deadq_put(ri->dead, ri->position_name, rec->line, rec->p, rec->n, reason, detail, (size_t)n);
+    prt_deadq_put(ri->dead, prt_rec_position(ri, rec), rec->line, rec->p, rec->n, reason, detail, (size_t)n);
     run->stats.dead++;
 }
 

@@ -107,6 +107,12 @@ typedef struct prt_ckpt {
     bool state_inline;         /* v3: the state bytes follow the end line (database copies) */
     char *state_data;          /* parse: a malloc'd copy of inline state (state_len bytes);
                                 * format: the bytes to put inline when state_inline */
+    /* a postgres source: the last committed cursor value (text) and the digests of the rows
+     * already taken that carry exactly that value (ties; see rt_pgsource.c) */
+    bool has_cursor;
+    char *cursor;
+    uint64_t *seen;
+    int nseen;
 } prt_ckpt;
 
 /* The checkpoint text (format in rt_checkpoint.c), appended to b. The same text is stored in
@@ -176,6 +182,7 @@ typedef struct prt_deadq prt_deadq;
 prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter);
 void prt_pg_close(prt_pg *g);
 const char *prt_pg_where(const prt_pg *g);   /* "host:port/db": safe to log */
+char *prt_pg_describe(const char *dsn);      /* malloc'd "host:port/db" of a connection string */
 const char *prt_pg_dsn(const prt_pg *g);     /* the secret connection string */
 prt_pg *prt_sink_pg(const prt_sink *s);      /* rt_sink.c: NULL unless a postgres sink */
 void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec);
@@ -189,6 +196,19 @@ int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ckpt, siz
 /* 1 found (value appended to out), 0 none, -1 error. */
 int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out);
 uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g);
+
+/* ---- rt_pgsource.c (the postgres source) ---------------------------------------------------- */
+typedef struct prt_pgsrc prt_pgsrc;
+/* Connects (retrying up to 30 s) and takes the cursor and digests of a checkpoint (ck may be
+ * NULL). NULL on error (logged). */
+prt_pgsrc *prt_pgsrc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt *ck);
+/* Up to max new rows as JSON records (valid until the next call), with each one's position in
+ * *positions; 0 = caught up for now (or a stop), -1 = error (logged). */
+int prt_pgsrc_next(prt_pgsrc *s, prt_rec *recs, int max, const char *const **positions);
+/* Puts the position after the rows handed out so far into c (cursor and seen). */
+void prt_pgsrc_position(const prt_pgsrc *s, prt_ckpt *c);
+const char *prt_pgsrc_where(const prt_pgsrc *s);
+void prt_pgsrc_close(prt_pgsrc *s);
 
 /* Database sinks (SQLite and PostgreSQL) as the driver sees them (rt_sink.c). */
 bool prt_sink_is_db(const prt_sink *s);
@@ -246,7 +266,16 @@ void prt_source_close(prt_source *s);
 typedef struct prt_run_impl {
     prt_deadq *dead;
     const char *position_name;   /* current input for positions: a path or "stdin" */
+    /* a source whose records carry positions of their own (postgres): rec_pos[i] is the
+     * position of batch record rec_base + i, written without a line number */
+    const prt_rec *rec_base;
+    const char *const *rec_pos;
 } prt_run_impl;
+
+/* Where a record of the current batch came from: its own position, or the input's name. */
+static inline const char *prt_rec_position(const prt_run_impl *ri, const prt_rec *rec) {
+    return ri->rec_pos ? ri->rec_pos[rec - ri->rec_base] : ri->position_name;
+}
 
 /* Test hook: the reader's chunk size for the whole run (0 = default); set from the environment
  * variable PIPEC_RT_CHUNK by prt_main so tests can use tiny chunks end to end. */

@@ -45,6 +45,8 @@ typedef struct driver {
     uint64_t seq;              /* the highest checkpoint seq written or seen (file or database) */
     int nsq;                   /* database sinks (SQLite, PostgreSQL): each stores the checkpoint with its rows */
     char *dead_dsn;            /* a postgres dead letter's expanded connection string */
+    char *src_dsn;             /* a postgres source's expanded connection string */
+    prt_pgsrc *pgsrc;          /* the postgres source, or NULL (a file or folder source) */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
     bool run_finished;         /* the next commit is the final one of a run whose source ended */
@@ -152,6 +154,13 @@ static int expand_all(driver *d) {
     char label[300];
     if (expand(p, "source.path", p->source.path ? p->source.path : "-", &d->src_path)) return 2;
     if (expand(p, "source.archive", p->source.archive, &d->src_archive)) return 2;
+    if (p->source.kind == PRT_SRC_POSTGRES) {
+        if (expand(p, "source.dsn", p->source.dsn ? p->source.dsn : "", &d->src_dsn)) return 2;
+        if (!d->src_dsn[0]) {
+            fprintf(stderr, "%s: error: source.dsn is empty\n", p->name);
+            return 2;
+        }
+    }
     d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
     if (!d->sink_paths) abort();
     for (int i = 0; i < p->nsinks; i++) {
@@ -378,6 +387,7 @@ static int commit(driver *d) {
     prt_source *s = &d->src;
     uint64_t seq = d->seq + 1;
     if (rc == 0 && keep) {
+        if (d->pgsrc) prt_pgsrc_position(d->pgsrc, c);   /* the cursor after the rows taken */
         if (s->is_open && s->cur_ino) {   /* stdin has no position worth keeping */
             free(c->src_path);
             c->src_path = strdup(s->cur_path);
@@ -768,15 +778,52 @@ static int open_all(driver *d) {
     d->ri.position_name = "?";
     if (have_ck && restore_state(d) != 0) return 1;
     for (int i = 0; d->catching && i < p->nsinks; i++) d->ahead_rows[i] = d->run.sinks[i]->rows;
+    d->batch = malloc(sizeof *d->batch * BATCH_MAX);
+    if (!d->batch) abort();
+    if (p->source.kind == PRT_SRC_POSTGRES) {
+        if (d->catching) {   /* a replay up to a row position is for files only */
+            prt_log_warn("a postgres source cannot replay up to the newer checkpoint: the sinks that "
+                         "were ahead receive those rows again (an upsert sink replaces them)");
+            d->catching = false;
+        }
+        d->pgsrc = prt_pgsrc_open(&p->source, d->src_dsn, have_ck ? &d->ck : NULL);
+        return d->pgsrc ? 0 : 1;
+    }
     d->src_open = true;   /* prt_source_open leaves it closable even when it fails */
     if (prt_source_open(&d->src, &p->source, d->src_path, d->src_archive, have_ck ? &d->ck : NULL,
                         prt_chunk_from_env()) != 0)
         return 1;
-    d->batch = malloc(sizeof *d->batch * BATCH_MAX);
-    if (!d->batch) abort();
     if (have_ck && d->ck.has_source)
         prt_log_info("resuming from checkpoint: offset %" PRIu64 ", line %" PRIu64 "%s",
                      d->ck.src_offset, d->ck.src_line, d->ck.src_finished ? " (file finished)" : "");
+    return 0;
+}
+
+/* The postgres source: batches of new rows until a stop, or (--once) until caught up; between
+ * polls the run commits and sleeps. 0, or -1 on an error. */
+static int read_pg(driver *d, bool *ended) {
+    int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
+    while (!prt_signal_stop_requested()) {
+        const char *const *pos = NULL;
+        int n = prt_pgsrc_next(d->pgsrc, d->batch, BATCH_MAX, &pos);
+        if (n < 0) return -1;
+        if (n == 0) {
+            if (prt_signal_stop_requested()) break;
+            if (d->once) {
+                *ended = true;
+                break;
+            }
+            if (d->dirty && commit(d) != 0) return -1;
+            if (idle_sleep(d, poll_us) != 0) return -1;
+            continue;
+        }
+        d->ri.rec_base = d->batch;
+        d->ri.rec_pos = pos;
+        d->nbatch = n;
+        run_batch(d);
+        d->ri.rec_pos = NULL;
+        if (after_batch(d) != 0) return -1;
+    }
     return 0;
 }
 
@@ -784,7 +831,11 @@ static void run_loop(driver *d) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     bool ended = false;        /* the source ended (or --once drained it), not a stop */
     d->last_commit_us = prt_now_us();
-    while (!prt_signal_stop_requested()) {
+    if (d->pgsrc && read_pg(d, &ended) != 0) {
+        d->rc = 1;
+        return;
+    }
+    while (!d->pgsrc && !prt_signal_stop_requested()) {
         prt_next_status st = prt_source_next_file(&d->src);
         if (st == PRT_NEXT_ERROR) {
             d->rc = 1;
@@ -828,7 +879,7 @@ static void run_loop(driver *d) {
                          " rows), as nothing could keep them for a restart", n);
         }
     }
-    d->run_finished = ended;
+    d->run_finished = ended && !d->pgsrc;   /* a table keeps growing: a rerun resumes */
     if (d->catching && ended) {
         /* the source ended before the catch-up did: the newest checkpoint was at the end */
         if (end_catchup(d, d->cu_finished) != 0) {
@@ -854,6 +905,8 @@ static void run_loop(driver *d) {
 
 static void close_all(driver *d) {
     if (d->src_open) prt_source_close(&d->src);
+    prt_pgsrc_close(d->pgsrc);
+    free(d->src_dsn);
     for (int i = 0; d->run.sinks && i < d->p->nsinks; i++) prt_sink_close(d->run.sinks[i]);
     free(d->run.sinks);
     prt_deadq_close(d->dead);

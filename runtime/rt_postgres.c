@@ -117,7 +117,7 @@ static bool is_key(const prt_sink_desc *d, int col) {
 }
 
 /* "host:port/dbname" from a conninfo string, without the password or anything else. */
-static char *describe(const char *dsn) {
+char *prt_pg_describe(const char *dsn) {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, &err);
     const char *host = NULL, *port = NULL, *db = NULL, *user = NULL;
@@ -395,7 +395,7 @@ prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter
     g->dsn = strdup(dsn);
     g->name = strdup(name);
     if (!g->dsn || !g->name) abort();
-    g->where = describe(dsn);
+    g->where = prt_pg_describe(dsn);
     const char *patience = getenv("PIPEC_PG_OPEN_PATIENCE_MS");   /* a test hook */
     int64_t give_up = prt_now_us() + (patience ? strtoll(patience, NULL, 10) * 1000 : OPEN_PATIENCE_US);
     for (int attempt = 0;; attempt++) {

@@ -199,7 +199,7 @@ uint64_t prt_sink_pending_rows(const prt_sink *s) {
 
 void prt_sink_row_src(prt_run *run, prt_sink *s, const prt_rec *rec) {
     sink_impl *im = s->impl;
-    if (im->pg) prt_pg_row_src(im->pg, ((prt_run_impl *)run->impl)->position_name, rec);
+    if (im->pg) prt_pg_row_src(im->pg, prt_rec_position(run->impl, rec), rec);
 }
 
 /* ---- tables ---- */

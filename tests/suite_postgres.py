@@ -399,3 +399,154 @@ def test_missing_dsn_variable_and_unreachable_server(ctx):
     p = subprocess.run([binary, "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 1, (p.returncode, p.stderr)
     assert "127.0.0.1:%d/nodb" % port in p.stderr and "sekrit" not in p.stderr, p.stderr
+
+
+ORDERS_DDL = ("CREATE TABLE orders (order_id bigint PRIMARY KEY, customer_name text, restaurant text, "
+              "item text, amount numeric(10,2), status text, updated_at timestamptz)")
+STATUSES = ["placed", "preparing", "delivered", "cancelled"]
+
+
+class _Orders:
+    """Writes orders the way an application does: inserts and updates in small transactions,
+    with non-decreasing updated_at values that often repeat (ties), and remembers every version
+    it committed: (order_id, status, amount, updated_at in microseconds)."""
+
+    def __init__(self, srv, db, seed):
+        self.srv, self.db, self.rng = srv, db, random.Random(seed)
+        self.t = 1714550400 * 1000000    # 2024-05-01T08:00:00Z, in microseconds
+        self.next_id = 1
+        self.versions = []
+
+    def _ts(self, us):
+        return "to_timestamp(%d) + interval '%d microseconds'" % (us // 1000000, us % 1000000)
+
+    def step(self):
+        rng = self.rng
+        if rng.random() < 0.6:                      # ties: keep the same updated_at
+            self.t += rng.choice([1, 250000, 1000000])
+        stmts = []
+        for _ in range(rng.randint(1, 12)):
+            if self.next_id > 5 and rng.random() < 0.25:   # an update of an existing order
+                oid = rng.randrange(1, self.next_id)
+                status = rng.choice(STATUSES)
+                amount = None
+                stmts.append("UPDATE orders SET status = '%s', updated_at = %s WHERE order_id = %d" %
+                             (status, self._ts(self.t), oid))
+                self.versions.append(("u", oid, status, self.t))
+            else:
+                oid = self.next_id
+                self.next_id += 1
+                amount = -5 if oid % 23 == 0 else rng.randint(1, 9999) / 100
+                status = rng.choice(STATUSES)
+                stmts.append("INSERT INTO orders VALUES (%d, 'c%d', 'r%d', 'item \u00e9%d', %s, '%s', %s)" %
+                             (oid, oid, oid % 7, oid, amount, status, self._ts(self.t)))
+                self.versions.append(("i", oid, status, self.t, amount))
+        self.srv.psql("; ".join(stmts), db=self.db)
+
+    def expected(self):
+        """Every committed version of every order, as the pipeline must deliver it, and the
+        dead letters (negative amounts). An update repeats the row's other values."""
+        amounts, good, dead = {}, [], []
+        for v in self.versions:
+            if v[0] == "i":
+                amounts[v[1]] = v[4]
+            oid, status, t = v[1], v[2], v[3]
+            (dead if amounts[oid] <= 0 else good).append((oid, status, t))
+        return good, dead
+
+
+def _poll_results(out):
+    import json
+    got = []
+    with open(os.path.join(out, "orders.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            got.append((r["order_id"], r["status"], _ts_us(r["updated_at"])))
+    dead = []
+    if os.path.exists(os.path.join(out, "dead.jsonl")):
+        with open(os.path.join(out, "dead.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                raw = json.loads(r["raw"])
+                assert r["reason"] == "amount_positive" and r["position"].startswith("orders updated_at="), r
+                dead.append((raw["order_id"], raw["status"], _ts_us(raw["updated_at"])))
+    return got, dead
+
+
+def _ts_us(text):
+    import datetime
+    t = text.replace("Z", "+00:00")
+    return int(datetime.datetime.fromisoformat(t).timestamp() * 1000000 + 0.5) if "." in t else \
+        int(datetime.datetime.fromisoformat(t).timestamp()) * 1000000
+
+
+def test_poll_source_ties_updates_and_sigkill(ctx):
+    """Rows, ties on updated_at and updates arrive while the poll pipeline runs and is killed at
+    random points: every committed version is delivered exactly once, in cursor order."""
+    srv = _need_server()
+    db = srv.new_db("poll")
+    srv.psql(ORDERS_DDL, db=db)
+    orders = _Orders(srv, db, seed=7)
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "poll_orders.yaml"))
+    out = os.path.join(ctx.tmp, "out")
+    env = _env(PG_DSN=srv.dsn(db), OUT=out)
+    rng = random.Random(8)
+    kills = 0
+    for attempt in range(14):
+        proc = subprocess.Popen([binary], env=env, cwd=ctx.tmp, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        for _ in range(rng.randint(2, 6)):
+            orders.step()
+            time.sleep(rng.uniform(0, 0.05))
+        time.sleep(rng.uniform(0.0, 0.3))
+        sig = signal.SIGKILL if attempt % 3 else signal.SIGTERM
+        proc.send_signal(sig)
+        kills += sig == signal.SIGKILL
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (0, -9), "run %d: exit %r\n%s" % (attempt, proc.returncode, err.decode()[-3000:])
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    good, dead = orders.expected()
+    got, got_dead = _poll_results(out)
+    # A poll sees a row as it is then: a version overwritten before any poll saw it is never
+    # delivered. So: nothing but committed versions, none twice, in cursor order, and the last
+    # version of every order (what the table holds now) always.
+    for what, g, e in (("rows", got, good), ("dead letters", got_dead, dead)):
+        assert len(set(g)) == len(g), "%s: a version delivered twice" % what
+        assert set(g) <= set(e), "%s: not a committed version: %r" % (what, sorted(set(g) - set(e))[:3])
+        last = {}
+        for v in e:
+            last[v[0]] = v
+        missing = sorted(set(last.values()) - set(g))
+        assert not missing, "%s: the current version of %d orders is missing, e.g. %r" % (what, len(missing), missing[:3])
+    assert [t for _, _, t in got] == sorted(t for _, _, t in got), "not in cursor order"
+    assert kills >= 8 and len(good) > 150, (kills, len(good))
+    # nothing new: a run takes nothing
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    assert _summary(p.stderr)["in"] == 0, p.stderr[-2000:]
+
+
+def test_food_orders_poll_seed(ctx):
+    """The seed pipeline: a table of orders polled, bad amounts to the dead letter, positions
+    name the cursor value; a rerun takes only what changed."""
+    srv = _need_server()
+    db = srv.new_db("food")
+    srv.psql(ORDERS_DDL, db=db)
+    srv.psql("INSERT INTO orders SELECT i, 'c' || i, 'r' || (i % 5), 'pizza', CASE WHEN i % 50 = 0 THEN 0 "
+             "ELSE i * 1.25 END, (ARRAY['placed','preparing','delivered','cancelled'])[1 + i % 4], "
+             "'2024-05-01T10:00:00Z'::timestamptz + (i / 10) * interval '1 minute' FROM generate_series(1, 1000) i",
+             db=db)
+    binary = ctx.build_pipeline(os.path.join(ROOT, "pipelines", "food_orders_poll.yaml"))
+    out = os.path.join(ctx.tmp, "out")
+    env = _env(PG_DSN=srv.dsn(db), OUT=out, DLQ_PATH=os.path.join(out, "dead.jsonl"),
+               STATE_DIR=os.path.join(ctx.tmp, "state"))
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    assert _summary(p.stderr) == {"in": 1000, "out": 980, "dead": 20, "dropped": 0}, p.stderr
+    srv.psql("UPDATE orders SET status = 'delivered', updated_at = '2024-05-02T00:00:00Z' WHERE order_id <= 3", db=db)
+    p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    assert _summary(p.stderr) == {"in": 3, "out": 3, "dead": 0, "dropped": 0}, p.stderr
+    import json
+    with open(os.path.join(out, "food_orders_raw.jsonl")) as f:
+        rows = [json.loads(x) for x in f]
+    assert len(rows) == 983 and [r["order_id"] for r in rows[-3:]] == [1, 2, 3], rows[-3:]
+    assert rows[0] == {"order_id": 1, "customer_name": "c1", "restaurant": "r1", "item": "pizza",
+                       "amount": 1.25, "status": "preparing", "updated_at": "2024-05-01T10:00:00Z"}, rows[0]
