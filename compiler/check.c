@@ -177,7 +177,33 @@ static void check_source(Checker *ck, const YNode *src) {
     if (!c) return;
     char *what = arena_printf(ck->a, "the %s source", c->name);
     bool opts_ok = check_conn_opts(conn_node, c, what);
-    so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : strcmp(c->name, "postgres") == 0 ? SRC_POSTGRES : SRC_FILE;
+    so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : strcmp(c->name, "postgres") == 0 ? SRC_POSTGRES
+             : strcmp(c->name, "postgres_cdc") == 0 ? SRC_POSTGRES_CDC : SRC_FILE;
+    if (so->kind == SRC_POSTGRES_CDC) {
+        /* changes arrive as JSON objects with the columns plus _op and _lsn */
+        so->dsn = opt_text(conn_node, "dsn", c->opts);
+        check_env_refs(yaml_get(conn_node, "dsn"));
+        so->publication = opt_text(conn_node, "publication", c->opts);
+        so->slot = opt_text(conn_node, "slot", c->opts);
+        so->snapshot = opt_bool(conn_node, "snapshot", c->opts);
+        const YNode *t = yaml_get(conn_node, "tables");
+        if (t && t->kind == YN_SEQ) {
+            so->tables = arena_alloc(ck->a, sizeof(char *) * (size_t)(t->nitems + 1));
+            for (int i = 0; i < t->nitems; i++)
+                if (t->items[i]->kind == YN_SCALAR) so->tables[so->ntables++] = t->items[i]->text;
+        }
+        so->format = FMT_JSON;
+        so->max_record = 1 << 20;
+        so->path = "";
+        if (opts_ok && so->slot) {
+            bool ok = so->slot[0] != 0;
+            for (const char *p = so->slot; *p; p++) ok &= islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_';
+            if (!ok) diag_error(yaml_get(conn_node, "slot")->loc, "a replication slot name is [a-z0-9_]+");
+        }
+        if (yaml_get(src, "format"))
+            diag_error(yaml_get(src, "format")->loc, "the postgres_cdc source has no 'format': its changes are read by column name");
+        return;
+    }
     if (so->kind == SRC_POSTGRES) {
         /* rows arrive as JSON objects (row_to_json): the JSON decoders read them by column name */
         so->dsn = opt_text(conn_node, "dsn", c->opts);
@@ -394,11 +420,28 @@ static void check_schema(Checker *ck, const YNode *schema) {
         diag_error(schema->loc, "schema must be a map of at least one field: name -> type");
         return;
     }
-    s->fields = arena_alloc(ck->a, sizeof(SchemaField) * (size_t)schema->npairs);
+    s->fields = arena_alloc(ck->a, sizeof(SchemaField) * (size_t)(schema->npairs + 2));
     for (int i = 0; i < schema->npairs; i++) {
         const YNode *k = schema->pairs[i].key;
         check_new_name(k, "field");
         check_field(ck, k, schema->pairs[i].value, &s->fields[s->nfields++]);
+    }
+    if (s->source.kind == SRC_POSTGRES_CDC) {
+        /* A delete carries only the key columns, so every field may be NULL; each change
+         * carries _op (c, u, d, r) and _lsn, declared here unless the schema does. */
+        static const char *const extra[] = {"_op", "_lsn"};
+        for (int i = 0; i < s->nfields; i++) s->fields[i].nullable = true;
+        for (int e = 0; e < 2; e++) {
+            bool have = false;
+            for (int i = 0; i < s->nfields; i++) have |= strcmp(s->fields[i].name, extra[e]) == 0;
+            if (have) continue;
+            SchemaField *f = &s->fields[s->nfields++];
+            memset(f, 0, sizeof *f);
+            f->name = extra[e];
+            f->loc = schema->loc;
+            f->type = T_STRING;
+            f->column_index = -1;
+        }
     }
     if (s->source.format == FMT_CSV && !s->source.header) {
         for (int i = 0; i < s->nfields; i++)
@@ -1076,7 +1119,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     const YNode *derive = yaml_get(root, "derive");
     int nscope_max = (schema && schema->kind == YN_MAP ? schema->npairs : 0) +
                      (derive && derive->kind == YN_MAP ? derive->npairs : 0);
-    s->scope_fields = arena_alloc(a, sizeof(ExprField) * (size_t)(nscope_max + 1));
+    s->scope_fields = arena_alloc(a, sizeof(ExprField) * (size_t)(nscope_max + 3));   /* + _op, _lsn */
     if (schema) check_schema(&ck, schema);
     for (int i = 0; i < s->nfields; i++)
         add_scope_field(&ck, s->fields[i].name, s->fields[i].type == T_ERROR ? T_ERROR : s->fields[i].type,

@@ -428,6 +428,15 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set_str(a, m, "create_c", sk->create ? "true" : "false");
     tv_set_int(a, m, "batch_rows", sk->batch_rows);
     tv_set_int(a, m, "batch_every_us", sk->batch_every_us);
+    /* a key column that can be NULL (a nullable field, or an expression) cannot be in a PRIMARY
+     * KEY: the table gets UNIQUE NULLS NOT DISTINCT instead */
+    bool key_nullable = false;
+    const IrField *kf = sk->from_window >= 0 ? em->ir->windows[sk->from_window].out : em->ir->fields;
+    for (int j = 0; j < sk->nkey; j++) {
+        const IrColumn *c = &is->cols[sk->key[j]];
+        key_nullable |= c->field < 0 || kf[c->field].null_bit >= 0;
+    }
+    tv_set_str(a, m, "key_nullable_c", key_nullable ? "true" : "false");
     tv_set_str(a, m, "table_c", c_str_or_null(a, sk->table));
     tv_set_str(a, m, "mode_c", sk->upsert ? "PRT_MODE_UPSERT" : "PRT_MODE_INSERT");
     TVal *key = tv_list(a), *types = tv_list(a);
@@ -692,7 +701,8 @@ static const char *help_text(Emitter *em) {
     sbuf_printf(&h, "\nUsage: %s [--once] [--log-format text|json] [--help] [--version]\n", s->name);
     sbuf_puts(&h, "  --once        drain what the source has now, then exit\n");
     sbuf_puts(&h, "  --log-format  log lines as text (default) or JSON\n\n");
-    if (s->source.kind == SRC_POSTGRES) sbuf_printf(&h, "Source: PostgreSQL %s %s, by %s\n", s->source.table ? "table" : "query", s->source.table ? s->source.table : s->source.query, s->source.cursor);
+    if (s->source.kind == SRC_POSTGRES_CDC) sbuf_printf(&h, "Source: PostgreSQL changes of publication %s (slot %s)\n", s->source.publication, s->source.slot);
+    else if (s->source.kind == SRC_POSTGRES) sbuf_printf(&h, "Source: PostgreSQL %s %s, by %s\n", s->source.table ? "table" : "query", s->source.table ? s->source.table : s->source.query, s->source.cursor);
     else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, s->source.format == FMT_CSV ? "csv" : "JSON lines");
     else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, s->source.format == FMT_CSV ? "csv" : "JSON lines");
     sbuf_puts(&h, "Fields:");
@@ -775,7 +785,7 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "quote", ch);
     tv_set_str(a, m, "null_text", so->null_text ? so->null_text : "");
     tv_set_int(a, m, "max_record", so->max_record);
-    tv_set_str(a, m, "source_kind_c", so->kind == SRC_FILE ? "PRT_SRC_FILE" : so->kind == SRC_FOLDER ? "PRT_SRC_FOLDER" : "PRT_SRC_POSTGRES");
+    tv_set_str(a, m, "source_kind_c", so->kind == SRC_FILE ? "PRT_SRC_FILE" : so->kind == SRC_FOLDER ? "PRT_SRC_FOLDER" : so->kind == SRC_POSTGRES ? "PRT_SRC_POSTGRES" : "PRT_SRC_POSTGRES_CDC");
     TVal *src = tv_map(a);
     tv_set_str(a, src, "path", so->path);
     tv_set_bool(a, src, "folder", so->kind == SRC_FOLDER);
@@ -784,6 +794,13 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, src, "delete_done", so->delete_done ? "true" : "false");
     tv_set_int(a, src, "poll_us", so->poll_us);
     tv_set_bool(a, src, "pg", so->kind == SRC_POSTGRES);
+    tv_set_bool(a, src, "cdc", so->kind == SRC_POSTGRES_CDC);
+    tv_set_str(a, src, "publication_c", c_str_or_null(a, so->publication));
+    tv_set_str(a, src, "slot_c", c_str_or_null(a, so->slot));
+    tv_set_str(a, src, "snapshot_c", so->snapshot ? "true" : "false");
+    TVal *tables = tv_list(a);
+    for (int i = 0; i < so->ntables; i++) tv_push(a, tables, tv_str(a, c_str(a, so->tables[i])));
+    tv_set(a, src, "tables", tables);
     tv_set_str(a, src, "dsn_c", c_str_or_null(a, so->dsn));
     tv_set_str(a, src, "table_c", c_str_or_null(a, so->table));
     tv_set_str(a, src, "query_c", c_str_or_null(a, so->query));

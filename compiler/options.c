@@ -116,7 +116,8 @@ static const OptDef cdc_source_opts[] = {
     {"dsn", OPT_STRING, true, NULL, NULL, "libpq connection string"},
     {"publication", OPT_STRING, true, NULL, NULL, "publication name"},
     {"slot", OPT_STRING, true, NULL, NULL, "replication slot name"},
-    {"tables", OPT_LIST, false, NULL, NULL, "tables to capture"},
+    {"tables", OPT_LIST, false, NULL, NULL, "tables to capture (the publication is created for them when missing)"},
+    {"snapshot", OPT_BOOL, false, "false", NULL, "when the slot is created: first every row of the tables as it is (_op r)"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -132,7 +133,7 @@ const ConnDef source_conns[] = {
     {"folder", true, folder_source_opts, "a hot folder: each file is read once, then archived or deleted"},
     {"kafka", false, kafka_source_opts, "a Kafka consumer group"},
     {"postgres", true, postgres_source_opts, "incremental polling of a PostgreSQL table or query, in cursor order"},
-    {"postgres_cdc", false, cdc_source_opts, "PostgreSQL logical replication"},
+    {"postgres_cdc", true, cdc_source_opts, "PostgreSQL logical replication (pgoutput): inserts, updates and deletes in commit order, with _op and _lsn"},
     {"http", false, http_source_opts, "an HTTP API polled periodically"},
     {NULL, false, NULL, NULL},
 };

@@ -201,6 +201,13 @@ static const char *encoding_name(Encoding e) {
 
 static void explain_source(const Spec *s, FILE *out) {
     const SourceSpec *so = &s->source;
+    if (so->kind == SRC_POSTGRES_CDC) {
+        fprintf(out, "source: PostgreSQL %s, logical replication (pgoutput) of publication %s through slot %s%s; "
+                "the LSN is confirmed after each commit\n", so->dsn, so->publication, so->slot,
+                so->snapshot ? ", after an initial snapshot when the slot is created" : "");
+        fprintf(out, "format: changes as JSON objects, fields by column name, plus _op (c, u, d, r) and _lsn; every field may be NULL\n");
+        return;
+    }
     if (so->kind == SRC_POSTGRES) {
         fprintf(out, "source: PostgreSQL %s, %s %s, polled every %lld ms in order of %s (ties kept apart by a digest of "
                 "each row)\n", so->dsn, so->table ? "table" : "query", so->table ? so->table : so->query,

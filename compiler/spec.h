@@ -9,7 +9,7 @@
 #include "types.h"
 #include "yaml.h"
 
-typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES } SourceKind;
+typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON } FormatKind;
 typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES } SinkKind;
 typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
@@ -32,6 +32,11 @@ typedef struct SourceSpec {
     const char *table;         /* postgres: the table to poll, or NULL */
     const char *query;         /* postgres: the query to poll, or NULL */
     const char *cursor;        /* postgres: the column whose last value marks progress */
+    const char *publication;   /* postgres_cdc */
+    const char *slot;          /* postgres_cdc */
+    const char **tables;       /* postgres_cdc: the publication's tables when it is created */
+    int ntables;
+    bool snapshot;             /* postgres_cdc: first the tables' rows as they are (op r) */
 } SourceSpec;
 
 typedef struct SchemaField {

@@ -175,7 +175,7 @@ bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors: what a generated program declares about its pipeline.                           */
 
-typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES } prt_source_kind;
+typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES, PRT_SRC_POSTGRES_CDC } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
 typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES } prt_sink_kind;
 /* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
@@ -199,6 +199,12 @@ typedef struct prt_source_desc {
      * poll_us, handed to process_batch as JSON objects (format json) */
     const char *dsn;           /* may hold ${VAR}; never logged */
     const char *table, *query, *cursor;
+    /* postgres_cdc (ABI 3): logical replication of `publication` through `slot`; changes are
+     * JSON objects with the columns plus _op and _lsn */
+    const char *publication, *slot;
+    const char *const *tables;   /* for creating the publication when it is missing */
+    int ntables;
+    bool snapshot;             /* a new slot: first every row as it is (_op r) */
 } prt_source_desc;
 
 typedef struct prt_sink_desc {
@@ -223,6 +229,7 @@ typedef struct prt_sink_desc {
     bool create;
     uint64_t batch_rows;
     int64_t batch_every_us;
+    bool key_nullable;         /* a key column can be NULL: UNIQUE NULLS NOT DISTINCT, not PRIMARY KEY */
 } prt_sink_desc;
 
 /* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row

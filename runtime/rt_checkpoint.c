@@ -12,6 +12,7 @@
  *   source OFFSET LINE FINISHED INODE PATH   input file position: byte offset after the last
  *                                            committed record, its line number, 1 when the whole
  *                                            file is committed, its inode, the path (to line end)
+ *   cdc DONE TXN TAKEN SNAPSHOT              a postgres_cdc source: LSNs as integers (see rt_cdc.c)
  *   cursor TEXT                              a postgres source: the last committed cursor value
  *   seen HEX16 HEX16 ...                     digests of the rows taken with exactly that value
  *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
@@ -210,6 +211,11 @@ void prt_ckpt_format(const prt_ckpt *c, prt_buf *b) {
         prt_buf_putc(b, ' ');
         put_escaped(b, c->src_path ? c->src_path : "");
         prt_buf_putc(b, '\n');
+    }
+    if (c->has_cdc) {
+        n = snprintf(t, sizeof t, "cdc %" PRIu64 " %" PRIu64 " %" PRIu64 " %d\n", c->cdc_done, c->cdc_txn,
+                     c->cdc_taken, c->cdc_snapshot ? 1 : 0);
+        prt_buf_put(b, t, (size_t)n);
     }
     if (c->has_cursor) {
         prt_buf_lit(b, "cursor ");
@@ -467,6 +473,15 @@ int prt_ckpt_parse(const char *text, size_t len, prt_ckpt *c, const char *what) 
             c->state_len = slen;
             c->state_crc = (uint32_t)crc;
             c->state_inline = inl;
+        } else if (kw(s, e, "cdc", &r)) {
+            uint64_t snap;
+            if (!take_u64(&r, e, &c->cdc_done) || !take_u64(&r, e, &c->cdc_txn) || !take_u64(&r, e, &c->cdc_taken) ||
+                !take_u64(&r, e, &snap) || r != e || snap > 1) {
+                why = "bad cdc line";
+                goto bad;
+            }
+            c->has_cdc = true;
+            c->cdc_snapshot = snap == 1;
         } else if (kw(s, e, "cursor", &r)) {
             free(c->cursor);
             c->cursor = unescape(r, (size_t)(e - r));

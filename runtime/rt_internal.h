@@ -113,6 +113,12 @@ typedef struct prt_ckpt {
     char *cursor;
     uint64_t *seen;
     int nseen;
+    /* a postgres_cdc source (rt_cdc.c): the end LSN of the last transaction taken whole; inside
+     * a transaction, its commit LSN and how many of its changes were taken; whether the initial
+     * snapshot was still being read */
+    bool has_cdc;
+    uint64_t cdc_done, cdc_txn, cdc_taken;
+    bool cdc_snapshot;
 } prt_ckpt;
 
 /* The checkpoint text (format in rt_checkpoint.c), appended to b. The same text is stored in
@@ -209,6 +215,19 @@ int prt_pgsrc_next(prt_pgsrc *s, prt_rec *recs, int max, const char *const **pos
 void prt_pgsrc_position(const prt_pgsrc *s, prt_ckpt *c);
 const char *prt_pgsrc_where(const prt_pgsrc *s);
 void prt_pgsrc_close(prt_pgsrc *s);
+
+/* ---- rt_cdc.c (the postgres_cdc source) --------------------------------------------------- */
+typedef struct prt_cdc prt_cdc;
+/* Connects (a normal and a replication session), creates the publication and the slot when
+ * missing, takes the position of a checkpoint (ck may be NULL); with `once`, notes the WAL
+ * position to catch up with. NULL on error (logged). */
+prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt *ck, bool once);
+/* Up to max changes as JSON records (valid until the next call) with their positions; 0 when
+ * the stream was quiet for a moment (*caught_up: --once reached its target). -1 on an error. */
+int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positions, bool *caught_up);
+void prt_cdc_position(const prt_cdc *c, prt_ckpt *k);   /* the position after the changes taken */
+int prt_cdc_committed(prt_cdc *c);   /* a commit made the position durable: confirm it to the slot */
+void prt_cdc_close(prt_cdc *c);
 
 /* Database sinks (SQLite and PostgreSQL) as the driver sees them (rt_sink.c). */
 bool prt_sink_is_db(const prt_sink *s);

@@ -46,7 +46,8 @@ typedef struct driver {
     int nsq;                   /* database sinks (SQLite, PostgreSQL): each stores the checkpoint with its rows */
     char *dead_dsn;            /* a postgres dead letter's expanded connection string */
     char *src_dsn;             /* a postgres source's expanded connection string */
-    prt_pgsrc *pgsrc;          /* the postgres source, or NULL (a file or folder source) */
+    prt_pgsrc *pgsrc;          /* the postgres source, or NULL */
+    prt_cdc *cdc;              /* the postgres_cdc source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
     bool run_finished;         /* the next commit is the final one of a run whose source ended */
@@ -154,7 +155,7 @@ static int expand_all(driver *d) {
     char label[300];
     if (expand(p, "source.path", p->source.path ? p->source.path : "-", &d->src_path)) return 2;
     if (expand(p, "source.archive", p->source.archive, &d->src_archive)) return 2;
-    if (p->source.kind == PRT_SRC_POSTGRES) {
+    if (p->source.kind == PRT_SRC_POSTGRES || p->source.kind == PRT_SRC_POSTGRES_CDC) {
         if (expand(p, "source.dsn", p->source.dsn ? p->source.dsn : "", &d->src_dsn)) return 2;
         if (!d->src_dsn[0]) {
             fprintf(stderr, "%s: error: source.dsn is empty\n", p->name);
@@ -388,6 +389,7 @@ static int commit(driver *d) {
     uint64_t seq = d->seq + 1;
     if (rc == 0 && keep) {
         if (d->pgsrc) prt_pgsrc_position(d->pgsrc, c);   /* the cursor after the rows taken */
+        if (d->cdc) prt_cdc_position(d->cdc, c);         /* the LSN after the changes taken */
         if (s->is_open && s->cur_ino) {   /* stdin has no position worth keeping */
             free(c->src_path);
             c->src_path = strdup(s->cur_path);
@@ -450,6 +452,7 @@ static int commit(driver *d) {
     c->sinks = old;
     c->nsinks = oldn;
     if (rc == 0 && keep) d->seq = seq;
+    if (rc == 0 && keep && d->cdc) rc = prt_cdc_committed(d->cdc);   /* now the slot may move on */
     free(ks);
     if (rc == 0 && s->is_open && s->finished) rc = prt_source_retire(s);
     d->last_commit_us = prt_now_us();
@@ -676,10 +679,10 @@ static void summary(driver *d) {
         n = snprintf(t, sizeof t, " %s=%" PRIu64, d->p->sinks[i].name, d->run.sinks[i]->rows);
         prt_buf_put(&b, t, (size_t)n);
     }
-    if (st->dead) {
-        prt_buf_lit(&b, " dead:");
-        prt_deadq_summary(d->dead, &b);
-    }
+    size_t at = b.len;   /* by reason, also dead letters that are not records (refused window rows) */
+    prt_buf_lit(&b, " dead:");
+    prt_deadq_summary(d->dead, &b);
+    if (b.len == at + 6) b.len = at;
     if (st->overflow) {
         n = snprintf(t, sizeof t, " overflow=%" PRIu64, st->overflow);
         prt_buf_put(&b, t, (size_t)n);
@@ -780,11 +783,15 @@ static int open_all(driver *d) {
     for (int i = 0; d->catching && i < p->nsinks; i++) d->ahead_rows[i] = d->run.sinks[i]->rows;
     d->batch = malloc(sizeof *d->batch * BATCH_MAX);
     if (!d->batch) abort();
-    if (p->source.kind == PRT_SRC_POSTGRES) {
+    if (p->source.kind == PRT_SRC_POSTGRES || p->source.kind == PRT_SRC_POSTGRES_CDC) {
         if (d->catching) {   /* a replay up to a row position is for files only */
             prt_log_warn("a postgres source cannot replay up to the newer checkpoint: the sinks that "
                          "were ahead receive those rows again (an upsert sink replaces them)");
             d->catching = false;
+        }
+        if (p->source.kind == PRT_SRC_POSTGRES_CDC) {
+            d->cdc = prt_cdc_open(&p->source, d->src_dsn, have_ck ? &d->ck : NULL, d->once);
+            return d->cdc ? 0 : 1;
         }
         d->pgsrc = prt_pgsrc_open(&p->source, d->src_dsn, have_ck ? &d->ck : NULL);
         return d->pgsrc ? 0 : 1;
@@ -799,19 +806,27 @@ static int open_all(driver *d) {
     return 0;
 }
 
-/* The postgres source: batches of new rows until a stop, or (--once) until caught up; between
- * polls the run commits and sleeps. 0, or -1 on an error. */
+/* The postgres and postgres_cdc sources: batches of new rows until a stop, or (--once) until
+ * caught up; while quiet the run commits (a poll source also sleeps until its next poll). 0, or
+ * -1 on an error. */
 static int read_pg(driver *d, bool *ended) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     while (!prt_signal_stop_requested()) {
         const char *const *pos = NULL;
-        int n = prt_pgsrc_next(d->pgsrc, d->batch, BATCH_MAX, &pos);
+        bool caught_up = false;
+        int n = d->cdc ? prt_cdc_next(d->cdc, d->batch, BATCH_MAX, &pos, &caught_up)
+                       : prt_pgsrc_next(d->pgsrc, d->batch, BATCH_MAX, &pos);
         if (n < 0) return -1;
         if (n == 0) {
             if (prt_signal_stop_requested()) break;
-            if (d->once) {
+            if (d->once && (caught_up || !d->cdc)) {
                 *ended = true;
                 break;
+            }
+            if (d->cdc) {   /* the stream waited a moment already: tick, commit when due */
+                if (d->p->tick && idle_tick(d) != 0) return -1;
+                if (d->dirty && prt_now_us() - d->last_commit_us >= d->every_us && commit(d) != 0) return -1;
+                continue;
             }
             if (d->dirty && commit(d) != 0) return -1;
             if (idle_sleep(d, poll_us) != 0) return -1;
@@ -831,11 +846,12 @@ static void run_loop(driver *d) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     bool ended = false;        /* the source ended (or --once drained it), not a stop */
     d->last_commit_us = prt_now_us();
-    if (d->pgsrc && read_pg(d, &ended) != 0) {
+    bool rows = d->pgsrc || d->cdc;   /* a database source, not files */
+    if (rows && read_pg(d, &ended) != 0) {
         d->rc = 1;
         return;
     }
-    while (!d->pgsrc && !prt_signal_stop_requested()) {
+    while (!rows && !prt_signal_stop_requested()) {
         prt_next_status st = prt_source_next_file(&d->src);
         if (st == PRT_NEXT_ERROR) {
             d->rc = 1;
@@ -879,7 +895,7 @@ static void run_loop(driver *d) {
                          " rows), as nothing could keep them for a restart", n);
         }
     }
-    d->run_finished = ended && !d->pgsrc;   /* a table keeps growing: a rerun resumes */
+    d->run_finished = ended && !rows;   /* a table keeps changing: a rerun resumes */
     if (d->catching && ended) {
         /* the source ended before the catch-up did: the newest checkpoint was at the end */
         if (end_catchup(d, d->cu_finished) != 0) {
@@ -906,6 +922,7 @@ static void run_loop(driver *d) {
 static void close_all(driver *d) {
     if (d->src_open) prt_source_close(&d->src);
     prt_pgsrc_close(d->pgsrc);
+    prt_cdc_close(d->cdc);
     free(d->src_dsn);
     for (int i = 0; d->run.sinks && i < d->p->nsinks; i++) prt_sink_close(d->run.sinks[i]);
     free(d->run.sinks);

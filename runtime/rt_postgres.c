@@ -216,7 +216,9 @@ static int create_table(prt_pg *g) {
         prt_buf_put(b, t, strlen(t));
     }
     if (d->nkey > 0) {
-        prt_buf_lit(b, ", PRIMARY KEY (");
+        /* a primary key forbids NULLs; a NULL group key is a value like any other here */
+        if (d->key_nullable) prt_buf_lit(b, ", UNIQUE NULLS NOT DISTINCT (");
+        else prt_buf_lit(b, ", PRIMARY KEY (");
         for (int k = 0; k < d->nkey; k++) {
             if (k) prt_buf_lit(b, ", ");
             put_ident(b, d->columns[d->key[k]]);

@@ -550,3 +550,77 @@ def test_food_orders_poll_seed(ctx):
     assert len(rows) == 983 and [r["order_id"] for r in rows[-3:]] == [1, 2, 3], rows[-3:]
     assert rows[0] == {"order_id": 1, "customer_name": "c1", "restaurant": "r1", "item": "pizza",
                        "amount": 1.25, "status": "preparing", "updated_at": "2024-05-01T10:00:00Z"}, rows[0]
+
+
+CDC_DDL = ("CREATE TABLE orders (order_id bigint PRIMARY KEY, customer_id bigint, status text, "
+           "amount numeric(10,2), updated_at timestamptz)")
+
+
+def _cdc_changes(out):
+    import json
+    got = []
+    with open(os.path.join(out, "changes.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            got.append((r["_op"], r["order_id"], r["status"], r["amount"]))
+    return got
+
+
+def test_cdc_inserts_updates_deletes_in_commit_order_across_kills(ctx):
+    """Logical replication: a snapshot of the rows already there (op r), then inserts, updates
+    and deletes made with psql while the pipeline runs and is killed at random points. Every
+    change arrives once, in commit order; a delete carries the key and NULLs; the slot is
+    confirmed only as far as the pipeline committed."""
+    srv = _need_server()
+    db = srv.new_db("cdc")
+    srv.psql(CDC_DDL, db=db)
+    srv.psql("INSERT INTO orders SELECT i, i % 7, 'new', i, '2024-05-01T10:00:00Z' FROM generate_series(1, 300) i", db=db)
+    expected = [("r", i, "new", float(i)) for i in range(1, 301)]
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "cdc_orders.yaml"))
+    out = os.path.join(ctx.tmp, "out")
+    env = _env(PG_DSN=srv.dsn(db), OUT=out)
+    rng = random.Random(5)
+    live = set(range(1, 301))
+    next_id = 301
+    try:
+        for attempt in range(12):
+            proc = subprocess.Popen([binary], env=env, cwd=ctx.tmp, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+            for _ in range(rng.randint(3, 8)):     # transactions of a few changes each
+                stmts = []
+                for _ in range(rng.randint(1, 20)):
+                    k = rng.random()
+                    if k < 0.5 or not live:
+                        stmts.append("INSERT INTO orders VALUES (%d, %d, 'new', %d, now())" % (next_id, next_id % 7, next_id))
+                        expected.append(("c", next_id, "new", float(next_id)))
+                        live.add(next_id)
+                        next_id += 1
+                    elif k < 0.8:
+                        oid = rng.choice(sorted(live))
+                        stmts.append("UPDATE orders SET status = 'paid', amount = %d WHERE order_id = %d" % (oid + 1, oid))
+                        expected.append(("u", oid, "paid", float(oid + 1)))
+                    else:
+                        oid = rng.choice(sorted(live))
+                        stmts.append("DELETE FROM orders WHERE order_id = %d" % oid)
+                        expected.append(("d", oid, None, None))
+                        live.discard(oid)
+                srv.psql("BEGIN; " + "; ".join(stmts) + "; COMMIT", db=db)
+                time.sleep(rng.uniform(0, 0.05))
+            time.sleep(rng.uniform(0.05, 0.4))
+            proc.send_signal(signal.SIGKILL if attempt % 3 else signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode in (0, -9), "run %d: exit %r\n%s" % (attempt, proc.returncode, err.decode()[-3000:])
+        p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+        got = _cdc_changes(out)
+        assert len(got) == len(expected) and got == expected, (
+            "%d changes, expected %d; first difference at %r" % (len(got), len(expected),
+                                                                 next((i, got[i] if i < len(got) else None, e) for i, e in enumerate(expected)
+                                                                      if i >= len(got) or got[i] != e)))
+        # the slot is confirmed up to what was committed: a new run takes nothing
+        p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+        assert _summary(p.stderr)["in"] == 0, p.stderr[-2000:]
+        lag = srv.psql("SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots "
+                       "WHERE slot_name = 'orders_slot'", db=db)
+        assert lag and int(lag[0][0]) < 1 << 20, lag
+    finally:
+        srv.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'orders_slot'", db=db)
