@@ -724,8 +724,8 @@ def case_pg(ctx):
     for ln in lines:
         print(ln)
     ri, ru = cp["wall"] / ins["wall"], hand["wall"] / ups["wall"]
-    print("pipeline insert / psql \\copy rows/s (wall): %.2f; target >= 0.85: %s" % (ri, verdict(ri >= 0.85)))
-    print("pipeline upsert / hand upsert rows/s (wall): %.2f; target >= 0.70: %s" % (ru, verdict(ru >= 0.70)))
+    print("pipeline insert / psql \\copy rows/s (wall): %.3f; target >= 0.85: %s" % (ri, verdict(ri >= 0.85)))
+    print("pipeline upsert / hand upsert rows/s (wall): %.3f; target >= 0.70: %s" % (ru, verdict(ru >= 0.70)))
     print("client + server cpu s: pipeline insert %.2f, psql \\copy %.2f, pipeline upsert %.2f, hand upsert %.2f" % (
         ins["cpu"] + ins["server_cpu"], cp["cpu"] + cp["server_cpu"], ups["cpu"] + ups["server_cpu"],
         hand["cpu"] + hand["server_cpu"]))

@@ -16,8 +16,9 @@
  *
  * --once: the WAL position current at start is the target; once every transaction before it is
  * taken (the server's keepalive, asked for when the stream is quiet, says it has sent that far)
- * the source reports that it caught up. A crash during the initial snapshot makes the next start
- * drop the slot and take the snapshot again (those rows arrive again: at least once). */
+ * the source reports that it caught up. A crash during the initial snapshot (or a start without
+ * a checkpoint while the slot exists) makes the start drop the slot and take the snapshot again:
+ * the rows already delivered arrive again (at least once), as the table is now. */
 #include "rt_internal.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -53,11 +54,15 @@ struct prt_cdc {
     uint64_t done_lsn;         /* end LSN of the last transaction taken whole */
     uint64_t txn_lsn;          /* the open transaction's commit LSN (from its BEGIN), 0 = none */
     uint64_t txn_taken;        /* changes of the open transaction handed out */
-    uint64_t skip_lsn, skip_n; /* from the checkpoint: skip this many changes of that transaction */
+    uint64_t skip_lsn, skip_n; /* after a restart: skip this many changes of that transaction */
     uint64_t committed_lsn;    /* durable in the pipeline's sinks: what the slot may forget */
     uint64_t target;           /* --once: the WAL position at start */
     uint64_t sent_lsn;         /* the server's last reported position (keepalive walEnd) */
     bool in_txn;
+    struct {                   /* the position when this batch began (a lost stream goes back to it) */
+        uint64_t done_lsn, txn_lsn, txn_taken, skip_lsn, skip_n;
+        bool in_txn;
+    } at_batch;
     int64_t last_feedback_us;
     bool asked;                /* a keepalive reply was requested and not yet seen */
     /* snapshot */
@@ -87,13 +92,6 @@ struct prt_cdc {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static void one_line(const char *msg, char *out, size_t cap) {
-    snprintf(out, cap, "%s", msg ? msg : "?");
-    size_t n = strlen(out);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
-    for (char *p = out; *p; p++)
-        if (*p == '\n') *p = ' ';
-}
 
 static void fmt_lsn(uint64_t lsn, char *out, size_t cap) {
     snprintf(out, cap, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
@@ -121,36 +119,13 @@ static void put_u64(char *p, uint64_t v) {
     for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (char)(v & 0xff);
 }
 
-static void put_ident(prt_buf *b, const char *id) {
-    prt_buf_putc(b, '"');
-    for (const char *p = id; *p; p++) {
-        if (*p == '"') prt_buf_putc(b, '"');
-        prt_buf_putc(b, *p);
-    }
-    prt_buf_putc(b, '"');
-}
 
-/* SQL string literal (for replication commands, which take no parameters). Names are checked
- * by the compiler ([a-z0-9_] slots) or quoted here. */
-static void put_literal(prt_buf *b, const char *s) {
-    prt_buf_putc(b, '\'');
-    for (; *s; s++) {
-        if (*s == '\'') prt_buf_putc(b, '\'');
-        prt_buf_putc(b, *s);
-    }
-    prt_buf_putc(b, '\'');
-}
 
-static const char *cstr(prt_buf *b) {
-    prt_buf_putc(b, 0);
-    b->len--;
-    return b->data;
-}
 
 static int check_res(prt_cdc *c, PGconn *conn, PGresult *res, ExecStatusType want, const char *what) {
     if (res && PQresultStatus(res) == want) return 0;
     char m[1024];
-    one_line(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
+    prt_sql_one_line(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
     prt_log_error("source: postgres %s: %s: %s", c->where, what, m);
     PQclear(res);
     return -1;
@@ -180,24 +155,13 @@ static int ensure_publication(prt_cdc *c) {
     prt_buf *b = &c->sqlb;
     b->len = 0;
     prt_buf_lit(b, "CREATE PUBLICATION ");
-    put_ident(b, c->d->publication);
+    prt_sql_ident(b, c->d->publication);
     prt_buf_lit(b, " FOR TABLE ");
     for (int i = 0; i < c->d->ntables; i++) {
         if (i) prt_buf_lit(b, ", ");
-        const char *t = c->d->tables[i], *dot = strchr(t, '.');
-        if (dot) {
-            char schema[256];
-            size_t n = (size_t)(dot - t) < sizeof schema - 1 ? (size_t)(dot - t) : sizeof schema - 1;
-            memcpy(schema, t, n);
-            schema[n] = 0;
-            put_ident(b, schema);
-            prt_buf_putc(b, '.');
-            put_ident(b, dot + 1);
-        } else {
-            put_ident(b, t);
-        }
+        prt_sql_table(b, c->d->tables[i]);
     }
-    if (exec_ok(c, c->sql, cstr(b), "cannot create the publication") != 0) return -1;
+    if (exec_ok(c, c->sql, prt_sql_cstr(b), "cannot create the publication") != 0) return -1;
     prt_log_info("source: created publication %s", c->d->publication);
     return 0;
 }
@@ -223,11 +187,11 @@ static int create_slot(prt_cdc *c, bool export_snapshot) {
     prt_buf *b = &c->sqlb;
     b->len = 0;
     prt_buf_lit(b, "CREATE_REPLICATION_SLOT ");
-    put_ident(b, c->d->slot);
+    prt_sql_ident(b, c->d->slot);
     prt_buf_lit(b, " LOGICAL pgoutput");
     if (export_snapshot) prt_buf_lit(b, " EXPORT_SNAPSHOT");
     else prt_buf_lit(b, " NOEXPORT_SNAPSHOT");
-    PGresult *r = PQexec(c->repl, cstr(b));
+    PGresult *r = PQexec(c->repl, prt_sql_cstr(b));
     if (check_res(c, c->repl, r, PGRES_TUPLES_OK, "cannot create the replication slot") != 0) return -1;
     uint64_t lsn = 0;
     parse_lsn(PQgetvalue(r, 0, 1), &lsn);
@@ -250,9 +214,9 @@ static int drop_slot(prt_cdc *c) {
     prt_buf *b = &c->sqlb;
     b->len = 0;
     prt_buf_lit(b, "SELECT pg_drop_replication_slot(");
-    put_literal(b, c->d->slot);
+    prt_sql_literal(b, c->d->slot);
     prt_buf_putc(b, ')');
-    PGresult *r = PQexec(c->sql, cstr(b));
+    PGresult *r = PQexec(c->sql, prt_sql_cstr(b));
     if (check_res(c, c->sql, r, PGRES_TUPLES_OK, "cannot drop the replication slot") != 0) return -1;
     PQclear(r);
     return 0;
@@ -284,7 +248,7 @@ static PGconn *connect_as(prt_cdc *c, bool replication) {
     prt_buf_free(&b);
     if (PQstatus(conn) != CONNECTION_OK) {
         char m[1024];
-        one_line(PQerrorMessage(conn), m, sizeof m);
+        prt_sql_one_line(PQerrorMessage(conn), m, sizeof m);
         prt_log_warn("source: postgres %s: cannot connect%s: %s", c->where, replication ? " for replication" : "", m);
         PQfinish(conn);
         return NULL;
@@ -531,7 +495,7 @@ static int send_feedback(prt_cdc *c, bool ask) {
     m[33] = ask ? 1 : 0;
     if (PQputCopyData(c->repl, m, sizeof m) != 1 || PQflush(c->repl) != 0) {
         char e[1024];
-        one_line(PQerrorMessage(c->repl), e, sizeof e);
+        prt_sql_one_line(PQerrorMessage(c->repl), e, sizeof e);
         prt_log_error("source: postgres %s: cannot confirm the replication position: %s", c->where, e);
         return -1;
     }
@@ -547,17 +511,17 @@ static int start_streaming(prt_cdc *c) {
     prt_buf *b = &c->sqlb;
     b->len = 0;
     prt_buf_lit(b, "START_REPLICATION SLOT ");
-    put_ident(b, c->d->slot);
+    prt_sql_ident(b, c->d->slot);
     prt_buf_lit(b, " LOGICAL ");
     prt_buf_put(b, t, strlen(t));
     prt_buf_lit(b, " (proto_version '1', publication_names ");
     prt_buf t2 = {0};
-    put_ident(&t2, c->d->publication);
+    prt_sql_ident(&t2, c->d->publication);
     prt_buf_putc(&t2, 0);
-    put_literal(b, t2.data);
+    prt_sql_literal(b, t2.data);
     prt_buf_free(&t2);
     prt_buf_putc(b, ')');
-    PGresult *r = PQexec(c->repl, cstr(b));
+    PGresult *r = PQexec(c->repl, prt_sql_cstr(b));
     if (check_res(c, c->repl, r, PGRES_COPY_BOTH, "cannot start replication") != 0) return -1;
     PQclear(r);
     c->streaming = true;
@@ -569,6 +533,43 @@ static int start_streaming(prt_cdc *c) {
 static void wait_socket(prt_cdc *c, int64_t us) {
     struct pollfd pfd = {.fd = PQsocket(c->repl), .events = POLLIN};
     poll(&pfd, 1, (int)(us / 1000));
+}
+
+/* After the replication connection ended: connect again (with backoff, until a stop) and
+ * stream from the position after the changes handed out so far. 0, or -1. */
+static int reconnect_stream(prt_cdc *c) {
+    char e[1024];
+    prt_sql_one_line(PQerrorMessage(c->repl), e, sizeof e);
+    prt_log_warn("source: postgres %s: the replication connection ended (%s); reconnecting", c->where, e);
+    /* this batch's changes are dropped: back to where it began */
+    c->done_lsn = c->at_batch.done_lsn;
+    c->txn_lsn = c->at_batch.txn_lsn;
+    c->txn_taken = c->at_batch.txn_taken;
+    c->skip_lsn = c->at_batch.skip_lsn;
+    c->skip_n = c->at_batch.skip_n;
+    if (c->at_batch.in_txn) {   /* that transaction comes again from its start: skip what was taken */
+        if (c->skip_lsn != c->txn_lsn || c->skip_n < c->txn_taken) c->skip_n = c->txn_taken;
+        c->skip_lsn = c->txn_lsn;
+    }
+    c->in_txn = false;
+    c->streaming = false;
+    c->asked = false;
+    int64_t delay = 100000;
+    for (;;) {
+        PQfinish(c->repl);
+        c->repl = connect_as(c, true);
+        if (c->repl && start_streaming(c) == 0) {
+            prt_log_info("source: postgres %s: replication resumed", c->where);
+            return 0;
+        }
+        prt_signal_sleep(delay);
+        if (prt_signal_stop_requested()) {
+            prt_log_error("source: postgres %s: stopped while the server could not be reached; the next "
+                          "start resumes from the last commit", c->where);
+            return -1;
+        }
+        delay = delay * 2 > 5000000 ? 5000000 : delay * 2;
+    }
 }
 
 /* ---- the snapshot -------------------------------------------------------------------------- */
@@ -613,16 +614,9 @@ static int snapshot_next(prt_cdc *c, int max, int *n) {
         prt_buf *b = &c->sqlb;
         b->len = 0;
         prt_buf_lit(b, "DECLARE pipec_snap NO SCROLL CURSOR FOR SELECT row_to_json(t)::text FROM ");
-        const char *dot = strchr(t, '.');
-        char schema[256];
-        size_t sn = dot && (size_t)(dot - t) < sizeof schema ? (size_t)(dot - t) : 0;
-        memcpy(schema, t, sn);
-        schema[sn] = 0;
-        put_ident(b, schema);
-        prt_buf_putc(b, '.');
-        put_ident(b, dot ? dot + 1 : t);
+        prt_sql_table(b, t);
         prt_buf_lit(b, " t");
-        if (exec_ok(c, c->sql, cstr(b), "cannot read the snapshot") != 0) return -1;
+        if (exec_ok(c, c->sql, prt_sql_cstr(b), "cannot read the snapshot") != 0) return -1;
         c->snap_open = true;
         if (*n) return 0;
     }
@@ -641,6 +635,12 @@ int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positio
     } else if (!c->streaming && start_streaming(c) != 0) {
         return -1;
     }
+    c->at_batch.done_lsn = c->done_lsn;
+    c->at_batch.txn_lsn = c->txn_lsn;
+    c->at_batch.txn_taken = c->txn_taken;
+    c->at_batch.skip_lsn = c->skip_lsn;
+    c->at_batch.skip_n = c->skip_n;
+    c->at_batch.in_txn = c->in_txn;
     int64_t quiet_since = prt_now_us();
     while (n < max && !c->snapshot_pending) {
         if (prt_now_us() - c->last_feedback_us >= FEEDBACK_US && send_feedback(c, false) != 0) return -1;
@@ -691,13 +691,12 @@ int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positio
     }
     *positions = c->pos;
     return n;
-lost: {
-        char e[1024];
-        one_line(PQerrorMessage(c->repl), e, sizeof e);
-        prt_log_error("source: postgres %s: the replication connection ended: %s (a restart resumes "
-                      "from the last commit)", c->where, e);
-        return -1;
-    }
+lost:
+    /* The changes of this batch are not handed out: streaming again from the position after
+     * the ones that were (the last whole transaction, minus what was taken of the next) sends
+     * them again. The slot was confirmed only up to a commit, so the server still has them. */
+    if (reconnect_stream(c) != 0) return -1;
+    return 0;
 }
 
 void prt_cdc_position(const prt_cdc *c, prt_ckpt *k) {
@@ -773,9 +772,10 @@ prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt 
     int have = slot_exists(c);
     if (have < 0) goto fail;
     bool resume = ck && ck->has_cdc;
-    if (have && resume && ck->cdc_snapshot && d->snapshot) {
-        prt_log_warn("source: the initial snapshot did not finish before the last run ended: dropping slot %s "
-                     "and taking the snapshot again (its rows arrive again)", d->slot);
+    if (have && d->snapshot && (!resume || ck->cdc_snapshot)) {
+        /* the snapshot the slot exported is gone with the run that read it: start over */
+        prt_log_warn("source: the initial snapshot of slot %s did not finish (or there is no checkpoint): dropping "
+                     "the slot and taking the snapshot again (rows already delivered arrive again)", d->slot);
         if (drop_slot(c) != 0) goto fail;
         have = 0;
         resume = false;
@@ -801,8 +801,8 @@ prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt 
         prt_buf *b = &c->sqlb;
         b->len = 0;
         prt_buf_lit(b, "SET TRANSACTION SNAPSHOT ");
-        put_literal(b, c->snapshot_name);
-        if (exec_ok(c, c->sql, cstr(b), "cannot use the slot's snapshot") != 0) goto fail;
+        prt_sql_literal(b, c->snapshot_name);
+        if (exec_ok(c, c->sql, prt_sql_cstr(b), "cannot use the slot's snapshot") != 0) goto fail;
     }
     if (once && read_target(c) != 0) goto fail;
     return c;

@@ -177,6 +177,13 @@ int prt_sqlite_commit(prt_sink *s, const char *ckpt_key, const void *ckpt, size_
 int prt_sqlite_read_checkpoint(prt_sink *s, const char *ckpt_key, prt_buf *out);
 /* ---- end of rt_sqlite.c ------------------------------------------------------------------- */
 
+/* ---- rt_sqltext.c (SQL text for the database modules) -------------------------------------- */
+void prt_sql_ident(prt_buf *b, const char *id);    /* "id", inner quotes doubled */
+void prt_sql_table(prt_buf *b, const char *t);     /* "t" or "schema"."t" (one dot splits) */
+void prt_sql_literal(prt_buf *b, const char *s);   /* 's', inner quotes doubled */
+const char *prt_sql_cstr(prt_buf *b);              /* NUL-terminates without counting the NUL */
+void prt_sql_one_line(const char *msg, char *out, size_t cap);   /* a server message as one line */
+
 /* ---- rt_postgres.c (postgres sinks and dead letters) ---------------------------------------- */
 /* See the header of rt_postgres.c for the transaction design. All can fail only after logging;
  * lost connections are retried inside (with backoff, until a stop). */

@@ -51,37 +51,8 @@ struct prt_pgsrc {
     prt_buf sql;
 };
 
-static void put_ident(prt_buf *b, const char *id) {
-    prt_buf_putc(b, '"');
-    for (const char *p = id; *p; p++) {
-        if (*p == '"') prt_buf_putc(b, '"');
-        prt_buf_putc(b, *p);
-    }
-    prt_buf_putc(b, '"');
-}
 
-static void put_table(prt_buf *b, const char *t) {
-    const char *dot = strchr(t, '.');
-    if (!dot) {
-        put_ident(b, t);
-        return;
-    }
-    char schema[256];
-    size_t n = (size_t)(dot - t) < sizeof schema - 1 ? (size_t)(dot - t) : sizeof schema - 1;
-    memcpy(schema, t, n);
-    schema[n] = 0;
-    put_ident(b, schema);
-    prt_buf_putc(b, '.');
-    put_ident(b, dot + 1);
-}
 
-static void one_line(const char *msg, char *out, size_t cap) {
-    snprintf(out, cap, "%s", msg ? msg : "?");
-    size_t n = strlen(out);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
-    for (char *p = out; *p; p++)
-        if (*p == '\n') *p = ' ';
-}
 
 static bool lost(const prt_pgsrc *s) { return !s->conn || PQstatus(s->conn) != CONNECTION_OK; }
 
@@ -101,7 +72,7 @@ static int run_cmd(prt_pgsrc *s, PGresult *res, ExecStatusType want, const char 
         return 0;
     }
     char m[1024];
-    one_line(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn), m, sizeof m);
+    prt_sql_one_line(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(s->conn), m, sizeof m);
     PQclear(res);
     if (lost(s)) return 1;
     prt_log_error("source: postgres %s: %s: %s", s->where, what, m);
@@ -113,7 +84,7 @@ static int connect_once(prt_pgsrc *s, bool loud) {
     s->conn = PQconnectdb(s->dsn);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         char m[1024];
-        one_line(PQerrorMessage(s->conn), m, sizeof m);
+        prt_sql_one_line(PQerrorMessage(s->conn), m, sizeof m);
         if (loud) prt_log_warn("source: postgres %s: not reachable; retrying: %s", s->where, m);
         disconnect(s);
         return 1;
@@ -185,24 +156,24 @@ static int start_poll(prt_pgsrc *s) {
     prt_buf *b = &s->sql;
     b->len = 0;
     prt_buf_lit(b, "DECLARE pipec_poll NO SCROLL CURSOR FOR SELECT row_to_json(q)::text, (q.");
-    put_ident(b, d->cursor);
+    prt_sql_ident(b, d->cursor);
     prt_buf_lit(b, ")::text FROM (");
     if (d->table) {
         prt_buf_lit(b, "SELECT * FROM ");
-        put_table(b, d->table);
+        prt_sql_table(b, d->table);
     } else {
         prt_buf_put(b, d->query, strlen(d->query));   /* the user's own SQL, as written in the spec */
     }
     prt_buf_lit(b, ") q WHERE q.");
-    put_ident(b, d->cursor);
+    prt_sql_ident(b, d->cursor);
     prt_buf_lit(b, " IS NOT NULL");
     if (s->cursor) {
         prt_buf_lit(b, " AND q.");
-        put_ident(b, d->cursor);
+        prt_sql_ident(b, d->cursor);
         prt_buf_lit(b, " >= $1");
     }
     prt_buf_lit(b, " ORDER BY q.");
-    put_ident(b, d->cursor);
+    prt_sql_ident(b, d->cursor);
     prt_buf_putc(b, 0);
     const char *vals[1] = {s->cursor};
     r = run_cmd(s, PQexecParams(s->conn, b->data, s->cursor ? 1 : 0, NULL, vals, NULL, NULL, 0),

@@ -66,36 +66,8 @@ struct prt_pg {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static void put_ident(prt_buf *b, const char *id) {
-    prt_buf_putc(b, '"');
-    for (const char *p = id; *p; p++) {
-        if (*p == '"') prt_buf_putc(b, '"');
-        prt_buf_putc(b, *p);
-    }
-    prt_buf_putc(b, '"');
-}
 
-/* A table name as written in the spec: "name" or "schema.name" (one dot splits). */
-static void put_table(prt_buf *b, const char *t) {
-    const char *dot = strchr(t, '.');
-    if (!dot) {
-        put_ident(b, t);
-        return;
-    }
-    char schema[256];
-    size_t n = (size_t)(dot - t) < sizeof schema - 1 ? (size_t)(dot - t) : sizeof schema - 1;
-    memcpy(schema, t, n);
-    schema[n] = 0;
-    put_ident(b, schema);
-    prt_buf_putc(b, '.');
-    put_ident(b, dot + 1);
-}
 
-static const char *cstr(prt_buf *b) {
-    prt_buf_putc(b, 0);
-    b->len--;
-    return b->data;
-}
 
 static const char *pg_type(prt_col_type t) {
     switch (t) {
@@ -139,25 +111,17 @@ char *prt_pg_describe(const char *dsn) {
     return r;
 }
 
-/* The server's message without its trailing newline, for logs and dead letters. */
-static void err_text(const char *msg, char *out, size_t cap) {
-    snprintf(out, cap, "%s", msg ? msg : "?");
-    size_t n = strlen(out);
-    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
-    for (char *p = out; *p; p++)
-        if (*p == '\n') *p = ' ';
-}
 
 static void pg_error(const prt_pg *g, const char *what, const char *msg) {
     char m[1024];
-    err_text(msg, m, sizeof m);
+    prt_sql_one_line(msg, m, sizeof m);
     prt_log_error("%s '%s': postgres %s, table %s: %s: %s", g->is_dead_letter ? "dead letter" : "sink",
                   g->name, g->where, g->d->table, what, m);
 }
 
 static void pg_warn(const prt_pg *g, const char *what, const char *msg) {
     char m[1024];
-    err_text(msg, m, sizeof m);
+    prt_sql_one_line(msg, m, sizeof m);
     prt_log_warn("%s '%s': postgres %s: %s: %s", g->is_dead_letter ? "dead letter" : "sink", g->name,
                  g->where, what, m);
 }
@@ -176,7 +140,7 @@ static pg_rc classify(prt_pg *g, PGresult *res, ExecStatusType want, const char 
         return R_OK;
     }
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    err_text(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(g->conn), msg, cap);
+    prt_sql_one_line(res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res) : PQerrorMessage(g->conn), msg, cap);
     pg_rc rc = R_FAIL;
     if (conn_lost(g) || (state && strncmp(state, "08", 2) == 0) ||
         (state && (strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)))
@@ -206,11 +170,11 @@ static int create_table(prt_pg *g) {
     prt_buf *b = &g->sql;
     b->len = 0;
     prt_buf_lit(b, "CREATE TABLE IF NOT EXISTS ");
-    put_table(b, d->table);
+    prt_sql_table(b, d->table);
     prt_buf_lit(b, " (");
     for (int i = 0; i < d->ncolumns; i++) {
         if (i) prt_buf_lit(b, ", ");
-        put_ident(b, d->columns[i]);
+        prt_sql_ident(b, d->columns[i]);
         prt_buf_putc(b, ' ');
         const char *t = pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
         prt_buf_put(b, t, strlen(t));
@@ -221,13 +185,13 @@ static int create_table(prt_pg *g) {
         else prt_buf_lit(b, ", PRIMARY KEY (");
         for (int k = 0; k < d->nkey; k++) {
             if (k) prt_buf_lit(b, ", ");
-            put_ident(b, d->columns[d->key[k]]);
+            prt_sql_ident(b, d->columns[d->key[k]]);
         }
         prt_buf_putc(b, ')');
     }
     prt_buf_putc(b, ')');
     /* two instances creating the same table at once: the loser's error is harmless */
-    pg_rc rc = exec_cmd(g, cstr(b), "cannot create the table");
+    pg_rc rc = exec_cmd(g, prt_sql_cstr(b), "cannot create the table");
     return rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
 }
 
@@ -236,8 +200,8 @@ static int check_table(prt_pg *g) {
     const prt_sink_desc *d = g->d;
     prt_buf *b = &g->sql;
     b->len = 0;
-    put_table(b, d->table);
-    const char *params[1] = {cstr(b)};
+    prt_sql_table(b, d->table);
+    const char *params[1] = {prt_sql_cstr(b)};
     PGresult *res = PQexecParams(g->conn,
                                  "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
                                  "AND a.attnum > 0 AND NOT a.attisdropped",
@@ -278,17 +242,17 @@ static pg_rc make_stage(prt_pg *g) {
     prt_buf *b = &g->sql;
     b->len = 0;
     prt_buf_lit(b, "CREATE TEMP TABLE IF NOT EXISTS ");
-    put_ident(b, STAGE);
+    prt_sql_ident(b, STAGE);
     prt_buf_lit(b, " (");
     for (int i = 0; i < d->ncolumns; i++) {
-        put_ident(b, d->columns[i]);
+        prt_sql_ident(b, d->columns[i]);
         prt_buf_putc(b, ' ');
         const char *t = pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
         prt_buf_put(b, t, strlen(t));
         prt_buf_lit(b, ", ");
     }
     prt_buf_lit(b, "pipec_ord bigserial)");
-    return exec_cmd(g, cstr(b), "cannot create the staging table");
+    return exec_cmd(g, prt_sql_cstr(b), "cannot create the staging table");
 }
 
 /* Connects and sets the session up. 0 ok, 1 could not connect (retry), -1 a setup error. */
@@ -562,7 +526,7 @@ static pg_rc copy_range(prt_pg *g, const char *target_sql, size_t a, size_t b, c
         if (conn_lost(g)) break;
     }
     if (!ok && rc == R_OK) {
-        err_text(PQerrorMessage(g->conn), msg, cap);
+        prt_sql_one_line(PQerrorMessage(g->conn), msg, cap);
         rc = R_CONN;
     }
     return rc;
@@ -571,14 +535,14 @@ static pg_rc copy_range(prt_pg *g, const char *target_sql, size_t a, size_t b, c
 static void put_columns(prt_buf *b, const prt_sink_desc *d) {
     for (int i = 0; i < d->ncolumns; i++) {
         if (i) prt_buf_lit(b, ", ");
-        put_ident(b, d->columns[i]);
+        prt_sql_ident(b, d->columns[i]);
     }
 }
 
 static void put_keys(prt_buf *b, const prt_sink_desc *d) {
     for (int k = 0; k < d->nkey; k++) {
         if (k) prt_buf_lit(b, ", ");
-        put_ident(b, d->columns[d->key[k]]);
+        prt_sql_ident(b, d->columns[d->key[k]]);
     }
 }
 
@@ -589,23 +553,23 @@ static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
     if (d->mode != PRT_MODE_UPSERT) {
         s->len = 0;
         prt_buf_lit(s, "COPY ");
-        put_table(s, d->table);
+        prt_sql_table(s, d->table);
         prt_buf_lit(s, " (");
         put_columns(s, d);
         prt_buf_lit(s, ") FROM STDIN");
-        return copy_range(g, cstr(s), a, b, msg, cap);
+        return copy_range(g, prt_sql_cstr(s), a, b, msg, cap);
     }
     s->len = 0;
     prt_buf_lit(s, "COPY ");
-    put_ident(s, STAGE);
+    prt_sql_ident(s, STAGE);
     prt_buf_lit(s, " (");
     put_columns(s, d);
     prt_buf_lit(s, ") FROM STDIN");
-    pg_rc rc = copy_range(g, cstr(s), a, b, msg, cap);
+    pg_rc rc = copy_range(g, prt_sql_cstr(s), a, b, msg, cap);
     if (rc != R_OK) return rc;
     s->len = 0;
     prt_buf_lit(s, "INSERT INTO ");
-    put_table(s, d->table);
+    prt_sql_table(s, d->table);
     prt_buf_lit(s, " (");
     put_columns(s, d);
     prt_buf_lit(s, ") SELECT DISTINCT ON (");
@@ -613,7 +577,7 @@ static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
     prt_buf_lit(s, ") ");
     put_columns(s, d);
     prt_buf_lit(s, " FROM ");
-    put_ident(s, STAGE);
+    prt_sql_ident(s, STAGE);
     prt_buf_lit(s, " ORDER BY ");
     put_keys(s, d);
     prt_buf_lit(s, ", pipec_ord DESC ON CONFLICT (");
@@ -625,17 +589,17 @@ static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
         const char *sep = any ? ", " : "UPDATE SET ";
         prt_buf_put(s, sep, strlen(sep));
         any = true;
-        put_ident(s, d->columns[i]);
+        prt_sql_ident(s, d->columns[i]);
         prt_buf_lit(s, " = EXCLUDED.");
-        put_ident(s, d->columns[i]);
+        prt_sql_ident(s, d->columns[i]);
     }
     if (!any) prt_buf_lit(s, "NOTHING");
-    rc = classify(g, PQexec(g->conn, cstr(s)), PGRES_COMMAND_OK, "cannot upsert from the staging table", msg, cap);
+    rc = classify(g, PQexec(g->conn, prt_sql_cstr(s)), PGRES_COMMAND_OK, "cannot upsert from the staging table", msg, cap);
     if (rc != R_OK) return rc;
     s->len = 0;
     prt_buf_lit(s, "TRUNCATE ");
-    put_ident(s, STAGE);
-    return classify(g, PQexec(g->conn, cstr(s)), PGRES_COMMAND_OK, "cannot empty the staging table", msg, cap);
+    prt_sql_ident(s, STAGE);
+    return classify(g, PQexec(g->conn, prt_sql_cstr(s)), PGRES_COMMAND_OK, "cannot empty the staging table", msg, cap);
 }
 
 /* A refused row: to the dead letter as the record it came from (or as its COPY text for window
@@ -757,7 +721,7 @@ static pg_rc load_dead(prt_pg *g, prt_sink *ds, prt_pg *dg) {
     prt_buf *s = &g->sql;
     s->len = 0;
     prt_buf_lit(s, "COPY ");
-    put_table(s, dg->d->table);
+    prt_sql_table(s, dg->d->table);
     prt_buf_lit(s, " (");
     put_columns(s, dg->d);
     prt_buf_lit(s, ") FROM STDIN");
@@ -765,7 +729,7 @@ static pg_rc load_dead(prt_pg *g, prt_sink *ds, prt_pg *dg) {
     char msg[1024];
     PGconn *saved = dg->conn;
     dg->conn = g->conn;
-    pg_rc rc = copy_range(dg, cstr(s), 0, dg->nrows, msg, sizeof msg);
+    pg_rc rc = copy_range(dg, prt_sql_cstr(s), 0, dg->nrows, msg, sizeof msg);
     dg->conn = saved;
     if (rc == R_DATA) {
         pg_error(dg, "the dead letter refused rows", msg);

@@ -37,20 +37,7 @@ struct prt_sqlite {
 
 static const char *CKPT_TABLE = "pipec_checkpoint";
 
-static void put_ident(prt_buf *b, const char *id) {
-    prt_buf_putc(b, '"');
-    for (const char *p = id; *p; p++) {
-        if (*p == '"') prt_buf_putc(b, '"');
-        prt_buf_putc(b, *p);
-    }
-    prt_buf_putc(b, '"');
-}
 
-static const char *sql_cstr(prt_buf *b) {   /* NUL-terminates without counting the NUL */
-    prt_buf_putc(b, 0);
-    b->len--;
-    return b->data;
-}
 
 static const char *type_name(prt_col_type t) {
     switch (t) {
@@ -91,11 +78,11 @@ static int create_table(prt_sqlite *q, const prt_sink_desc *d) {
     prt_buf *b = &q->sql;
     b->len = 0;
     prt_buf_lit(b, "CREATE TABLE IF NOT EXISTS ");
-    put_ident(b, q->table);
+    prt_sql_ident(b, q->table);
     prt_buf_lit(b, " (");
     for (int i = 0; i < d->ncolumns; i++) {
         if (i) prt_buf_lit(b, ", ");
-        put_ident(b, d->columns[i]);
+        prt_sql_ident(b, d->columns[i]);
         if (d->column_types) {
             const char *t = type_name(d->column_types[i]);
             prt_buf_putc(b, ' ');
@@ -106,12 +93,12 @@ static int create_table(prt_sqlite *q, const prt_sink_desc *d) {
         prt_buf_lit(b, ", PRIMARY KEY (");
         for (int k = 0; k < d->nkey; k++) {
             if (k) prt_buf_lit(b, ", ");
-            put_ident(b, d->columns[d->key[k]]);
+            prt_sql_ident(b, d->columns[d->key[k]]);
         }
         prt_buf_putc(b, ')');
     }
     prt_buf_putc(b, ')');
-    return exec_sql(q, sql_cstr(b), "cannot create the table");
+    return exec_sql(q, prt_sql_cstr(b), "cannot create the table");
 }
 
 /* Every column of the sink must be in the table (SQLite compares names case-insensitively). */
@@ -156,11 +143,11 @@ static int prepare_insert(prt_sqlite *q, const prt_sink_desc *d) {
     prt_buf *b = &q->sql;
     b->len = 0;
     prt_buf_lit(b, "INSERT INTO ");
-    put_ident(b, q->table);
+    prt_sql_ident(b, q->table);
     prt_buf_lit(b, " (");
     for (int i = 0; i < d->ncolumns; i++) {
         if (i) prt_buf_lit(b, ", ");
-        put_ident(b, d->columns[i]);
+        prt_sql_ident(b, d->columns[i]);
     }
     prt_buf_lit(b, ") VALUES (");
     for (int i = 0; i < d->ncolumns; i++) {
@@ -172,7 +159,7 @@ static int prepare_insert(prt_sqlite *q, const prt_sink_desc *d) {
         prt_buf_lit(b, " ON CONFLICT (");
         for (int k = 0; k < d->nkey; k++) {
             if (k) prt_buf_lit(b, ", ");
-            put_ident(b, d->columns[d->key[k]]);
+            prt_sql_ident(b, d->columns[d->key[k]]);
         }
         prt_buf_lit(b, ") DO ");
         bool any = false;
@@ -181,13 +168,13 @@ static int prepare_insert(prt_sqlite *q, const prt_sink_desc *d) {
             const char *sep = any ? ", " : "UPDATE SET ";
             prt_buf_put(b, sep, strlen(sep));
             any = true;
-            put_ident(b, d->columns[i]);
+            prt_sql_ident(b, d->columns[i]);
             prt_buf_lit(b, " = excluded.");
-            put_ident(b, d->columns[i]);
+            prt_sql_ident(b, d->columns[i]);
         }
         if (!any) prt_buf_lit(b, "NOTHING");
     }
-    if (sqlite3_prepare_v3(q->db, sql_cstr(b), (int)b->len, SQLITE_PREPARE_PERSISTENT, &q->ins,
+    if (sqlite3_prepare_v3(q->db, prt_sql_cstr(b), (int)b->len, SQLITE_PREPARE_PERSISTENT, &q->ins,
                            NULL) != SQLITE_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s%s", sqlite3_errmsg(q->db),

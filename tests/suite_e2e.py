@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 import gen_events as gen  # noqa: E402
+from proc_util import wait_handler  # noqa: E402
 
 E2E = os.path.join(HERE, "e2e")
 SUMMARY_RE = re.compile(r"done: in=(\d+) out=(\d+) dead=(\d+) dropped=(\d+)")
@@ -1351,14 +1352,6 @@ def test_csv_options_and_defaults(ctx):
     assert counts == {"in": 10, "out": 8, "dead": 2, "dropped": 0}, counts
 
 
-def _wait_started(proc, path, timeout=20):
-    """Waits until the binary has opened its sinks (it installs its signal handlers before), so a
-    SIGTERM reaches the handler and not the default action of a process still starting up."""
-    deadline = time.time() + timeout
-    while not os.path.exists(path) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.001)
-
-
 def test_sigterm_mid_file_commits_a_prefix(ctx):
     """SIGTERM while a file is being read: exit 0, and what was written is exactly the results of
     the first `in` records: no gap, no partial row, counts that add up."""
@@ -1370,7 +1363,7 @@ def test_sigterm_mid_file_commits_a_prefix(ctx):
     e = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     e.update(INPUT=data, OUT=out)
     proc = subprocess.Popen([binary], env=e, cwd=ctx.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_started(proc, os.path.join(out, "events.jsonl"))
+    wait_handler(proc)
     time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     so, se = proc.communicate(timeout=60)
@@ -1577,7 +1570,7 @@ def _kill9_until_done(ctx, spec, pipeline, dead_name, out_name, seed, sig=signal
         proc = subprocess.Popen([binary, "--once"], env=e, cwd=ctx.tmp, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
         if sig != signal.SIGKILL:
-            _wait_started(proc, os.path.join(d["OUT"], out_name))
+            wait_handler(proc)
         time.sleep(rng.uniform(0.005, 0.12))
         killed = False
         if proc.poll() is None:
@@ -1744,7 +1737,7 @@ def _file_source_restarts(ctx, sig, seed):
     for attempt in range(30):
         proc = subprocess.Popen([binary], env=e, cwd=ctx.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if sig != signal.SIGKILL:
-            _wait_started(proc, os.path.join(out, "events.jsonl"))
+            wait_handler(proc)
         time.sleep(rng.uniform(0.005, 0.06))
         stopped = proc.poll() is None
         if stopped:

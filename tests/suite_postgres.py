@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_events as gen  # noqa: E402
 import pgserver  # noqa: E402
+from proc_util import wait_handler  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -214,6 +215,7 @@ def test_server_stopped_and_started_mid_run(ctx):
             time.sleep(0.2)
         time.sleep(0.5)
     finally:
+        wait_handler(proc)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     err = err.decode("utf-8", "replace")
@@ -500,6 +502,8 @@ def test_poll_source_ties_updates_and_sigkill(ctx):
             time.sleep(rng.uniform(0, 0.05))
         time.sleep(rng.uniform(0.0, 0.3))
         sig = signal.SIGKILL if attempt % 3 else signal.SIGTERM
+        if sig == signal.SIGTERM:
+            wait_handler(proc)
         proc.send_signal(sig)
         kills += sig == signal.SIGKILL
         _, err = proc.communicate(timeout=60)
@@ -582,7 +586,11 @@ def test_cdc_inserts_updates_deletes_in_commit_order_across_kills(ctx):
     rng = random.Random(5)
     live = set(range(1, 301))
     next_id = 301
+    resumed = 0
     try:
+        # the snapshot first (a crash inside it takes it again, as the table is then: at least once)
+        p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+        assert _summary(p.stderr)["in"] == 300 and "initial snapshot taken" in p.stderr, p.stderr[-2000:]
         for attempt in range(12):
             proc = subprocess.Popen([binary], env=env, cwd=ctx.tmp, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE)
@@ -606,12 +614,30 @@ def test_cdc_inserts_updates_deletes_in_commit_order_across_kills(ctx):
                         live.discard(oid)
                 srv.psql("BEGIN; " + "; ".join(stmts) + "; COMMIT", db=db)
                 time.sleep(rng.uniform(0, 0.05))
+            if attempt % 4 == 2:   # the server ends the replication connection: reconnect, go on
+                srv.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_replication", db=db)
+                for _ in range(3):
+                    stmts = ["INSERT INTO orders VALUES (%d, 1, 'new', %d, now())" % (next_id + k, next_id + k) for k in range(5)]
+                    expected += [("c", next_id + k, "new", float(next_id + k)) for k in range(5)]
+                    live.update(range(next_id, next_id + 5))
+                    next_id += 5
+                    srv.psql("BEGIN; " + "; ".join(stmts) + "; COMMIT", db=db)
+                    time.sleep(0.1)
             time.sleep(rng.uniform(0.05, 0.4))
+            if attempt % 3 == 0:
+                wait_handler(proc)
             proc.send_signal(signal.SIGKILL if attempt % 3 else signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
             assert proc.returncode in (0, -9), "run %d: exit %r\n%s" % (attempt, proc.returncode, err.decode()[-3000:])
+            resumed += "replication resumed" in err.decode()
+        assert resumed >= 1, "no run reconnected after its replication connection was ended"
         p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
         got = _cdc_changes(out)
+        if got != expected and os.environ.get("PIPEC_TEST_KEEP"):
+            import shutil
+            shutil.copytree(ctx.tmp, os.environ["PIPEC_TEST_KEEP"], dirs_exist_ok=True)
+            with open(os.path.join(os.environ["PIPEC_TEST_KEEP"], "expected.txt"), "w") as f:
+                f.write("\n".join(map(repr, expected)))
         assert len(got) == len(expected) and got == expected, (
             "%d changes, expected %d; first difference at %r" % (len(got), len(expected),
                                                                  next((i, got[i] if i < len(got) else None, e) for i, e in enumerate(expected)

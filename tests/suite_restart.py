@@ -7,7 +7,11 @@ import random
 import re
 import signal
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proc_util import wait_handler  # noqa: E402
 
 
 def _input(ctx, rows=1000000, seed=5):
@@ -40,6 +44,8 @@ def _run(binary, data, out, env_extra=None, kill_after=None, sig=signal.SIGKILL)
     env.update(env_extra or {})
     p = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if kill_after is not None:
+        if sig != signal.SIGKILL:
+            wait_handler(p)   # else a slow start (sanitizers) dies of the signal's default action
         time.sleep(kill_after)
         if p.poll() is None:
             p.send_signal(sig)
