@@ -78,7 +78,8 @@ static inline void prt_buf_putc(prt_buf *b, char c) {
     prt_buf_reserve(b, 1);
     b->data[b->len++] = c;
 }
-#define prt_buf_lit(b, s) prt_buf_put((b), (s), sizeof(s) - 1)
+/* s must be a string literal ("" s does not compile otherwise: sizeof a pointer would be wrong) */
+#define prt_buf_lit(b, s) prt_buf_put((b), "" s, sizeof(s) - 1)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Parsing values from text (rt_text.c). All take a slice (not NUL-terminated) and return false

@@ -199,8 +199,11 @@ char *prt_pg_describe(const char *dsn);      /* malloc'd "host:port/db" of a con
 const char *prt_pg_dsn(const prt_pg *g);     /* the secret connection string */
 prt_pg *prt_sink_pg(const prt_sink *s);      /* rt_sink.c: NULL unless a postgres sink */
 void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec);
-/* BEGIN and every buffered row; rows the server refuses go to `dead` (run's counters moved from
- * out to dead). The transaction stays open for prt_pg_commit. */
+/* Between commits: sends the rows buffered since the last push into an open COPY, so the server
+ * loads them while the pipeline reads on (never fails: a problem is handled at prepare). */
+int prt_pg_push(prt_sink *s, prt_pg *g);
+/* BEGIN (or the pushed COPY) and every buffered row; rows the server refuses go to `dead` (run's
+ * counters moved from out to dead). The transaction stays open for prt_pg_commit. */
 int prt_pg_prepare(prt_sink *s, prt_pg *g, prt_run *run, prt_deadq *dead);
 /* The rows (prepared, or now), the rows of `attached` (a postgres dead letter sharing the DSN),
  * the checkpoint (key, ckpt) when ckpt is not NULL, COMMIT; then the buffers are emptied. */
@@ -240,6 +243,7 @@ void prt_cdc_close(prt_cdc *c);
 bool prt_sink_is_db(const prt_sink *s);
 const char *prt_sink_where(const prt_sink *s);   /* a path, or "host:port/db": for messages */
 int prt_sink_db_prepare(prt_sink *s, prt_run *run, prt_deadq *dead);
+void prt_sink_db_push(prt_sink *s);   /* postgres: stream the new rows to the server now */
 int prt_sink_db_commit(prt_sink *s, const char *key, const void *ckpt, size_t len, prt_run *run,
                        prt_deadq *dead, prt_sink *attached);
 int prt_sink_db_read_checkpoint(prt_sink *s, const char *key, prt_buf *out);

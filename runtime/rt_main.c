@@ -575,6 +575,8 @@ static int after_batch(driver *d) {
         if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
     if (prt_sink_maybe_flush(prt_deadq_sink(d->dead)) != 0) return -1;
     if (d->catching) return 0;
+    for (int i = 0; i < d->p->nsinks; i++)   /* postgres: the server loads while we read on */
+        if (is_sq(d, i)) prt_sink_db_push(d->run.sinks[i]);
     if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
     for (int i = 0; d->batch_rows && i < d->p->nsinks; i++)
         if (prt_sink_pending_rows(d->run.sinks[i]) >= d->batch_rows) return commit(d);

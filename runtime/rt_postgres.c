@@ -56,6 +56,13 @@ struct prt_pg {
     size_t *line_off;          /* COPY text: row i is copy[line_off[i] .. line_off[i+1]) */
     size_t nrows, caprows;
     bool *refused;             /* rows the server refused (already in the dead letter) */
+    bool dup_keys;             /* upsert: a key occurs twice among the rendered rows (or hashes collide) */
+    size_t rendered_in;        /* bytes of sink->buf rendered into copy so far */
+    bool streaming;            /* BEGIN, SAVEPOINT and COPY are open: rows are sent as batches come */
+    bool stream_broken;        /* sending failed: prepare rolls back and loads the rows again */
+    size_t streamed;           /* rows sent by the open COPY */
+    uint64_t *key_hash;        /* upsert: per rendered row, a hash of its key columns' text */
+    size_t *col_start;         /* per column of the row being rendered: where its text starts */
     size_t caprefused;
     prt_buf srcs;              /* row_src per row, when the rows came from records */
     prt_buf raw;
@@ -163,6 +170,8 @@ static void disconnect(prt_pg *g) {
     if (g->conn) PQfinish(g->conn);
     g->conn = NULL;
     g->in_tx = false;
+    g->streaming = g->stream_broken = false;
+    g->streamed = 0;
 }
 
 static int create_table(prt_pg *g) {
@@ -251,7 +260,7 @@ static pg_rc make_stage(prt_pg *g) {
         prt_buf_put(b, t, strlen(t));
         prt_buf_lit(b, ", ");
     }
-    prt_buf_lit(b, "pipec_ord bigserial)");
+    prt_buf_lit(b, "pipec_ord bigint)");
     return exec_cmd(g, prt_sql_cstr(b), "cannot create the staging table");
 }
 
@@ -331,6 +340,8 @@ void prt_pg_close(prt_pg *g) {
     free(g->name);
     free(g->line_off);
     free(g->refused);
+    free(g->key_hash);
+    free(g->col_start);
     for (uint32_t i = 0; i < g->npositions; i++) free(g->positions[i]);
     free(g->positions);
     prt_buf_free(&g->sql);
@@ -407,27 +418,51 @@ static void put_copy_text(prt_buf *b, const char *p, size_t n) {
     }
 }
 
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Upsert: whether two rendered rows have the same key (by hash: a collision only costs the
+ * de-duplicating statement), so the plain INSERT ... SELECT serves when none do. */
+static bool any_dup_key(prt_pg *g) {
+    qsort(g->key_hash, g->nrows, sizeof *g->key_hash, cmp_u64);
+    for (size_t i = 1; i < g->nrows; i++)
+        if (g->key_hash[i] == g->key_hash[i - 1]) return true;
+    return false;
+}
+
 /* Renders every buffered row as a line of COPY text (tab-separated, \N for NULL), noting where
- * each row starts. false on a malformed buffer (a runtime bug). */
+ * each row starts; an upsert sink's lines end with the row's ordinal (the staging table's
+ * pipec_ord, so the last of rows with one key wins). false on a malformed buffer (a bug). */
 static bool render_rows(prt_pg *g, const prt_buf *rows) {
-    const char *p = rows->data, *end = rows->data + rows->len;
+    if (g->rendered_in > rows->len) {   /* the buffer was cut (a catch-up replay): start again */
+        g->rendered_in = 0;
+        g->nrows = 0;
+        g->copy.len = 0;
+        g->stream_broken |= g->streaming;
+    }
+    const char *p = rows->data + g->rendered_in, *end = rows->data + rows->len;
     int ncols = g->d->ncolumns;
-    g->copy.len = 0;
-    g->nrows = 0;
+    bool upsert = g->d->mode == PRT_MODE_UPSERT;
     if (!g->line_off) {   /* line_off[nrows] is written even for no rows */
         g->caprows = 1024;
         g->line_off = malloc(sizeof *g->line_off * g->caprows);
-        if (!g->line_off) abort();
+        g->key_hash = malloc(sizeof *g->key_hash * g->caprows);
+        g->col_start = malloc(sizeof *g->col_start * (size_t)(ncols + 1));
+        if (!g->line_off || !g->key_hash || !g->col_start) abort();
     }
     while (p < end) {
         if (g->nrows + 2 > g->caprows) {
-            g->caprows = g->caprows ? g->caprows * 2 : 1024;
+            g->caprows *= 2;
             g->line_off = realloc(g->line_off, sizeof *g->line_off * g->caprows);
-            if (!g->line_off) abort();
+            g->key_hash = realloc(g->key_hash, sizeof *g->key_hash * g->caprows);
+            if (!g->line_off || !g->key_hash) abort();
         }
         g->line_off[g->nrows++] = g->copy.len;
         for (int c = 0; c < ncols; c++) {
             if (c) prt_buf_putc(&g->copy, '\t');
+            g->col_start[c] = g->copy.len;
             if (p >= end) return false;
             char tag = *p++;
             switch (tag) {
@@ -486,9 +521,21 @@ static bool render_rows(prt_pg *g, const prt_buf *rows) {
                 return false;
             }
         }
+        if (upsert) {
+            g->col_start[ncols] = g->copy.len + 1;   /* as if a tab followed the last column */
+            uint64_t h = 0x51ed270b27b5f5a3ULL;
+            for (int k = 0; k < g->d->nkey; k++) {
+                int c = g->d->key[k];
+                h = prt_hash_bytes(g->copy.data + g->col_start[c], g->col_start[c + 1] - 1 - g->col_start[c], h);
+            }
+            g->key_hash[g->nrows - 1] = h;
+            prt_buf_putc(&g->copy, '\t');
+            prt_buf_put_i64(&g->copy, (int64_t)g->nrows);
+        }
         prt_buf_putc(&g->copy, '\n');
     }
     g->line_off[g->nrows] = g->copy.len;
+    g->rendered_in = rows->len;
     if (g->nrows > g->caprefused) {
         bool *r = realloc(g->refused, sizeof *r * g->nrows);
         if (!r) abort();
@@ -546,41 +593,42 @@ static void put_keys(prt_buf *b, const prt_sink_desc *d) {
     }
 }
 
-/* Sends rows [a, b): COPY into the table (insert), or through the staging table (upsert). */
-static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
-    const prt_sink_desc *d = g->d;
-    prt_buf *s = &g->sql;
-    if (d->mode != PRT_MODE_UPSERT) {
-        s->len = 0;
-        prt_buf_lit(s, "COPY ");
-        prt_sql_table(s, d->table);
-        prt_buf_lit(s, " (");
-        put_columns(s, d);
-        prt_buf_lit(s, ") FROM STDIN");
-        return copy_range(g, prt_sql_cstr(s), a, b, msg, cap);
-    }
+static void copy_sql(prt_pg *g, prt_buf *s) {
     s->len = 0;
     prt_buf_lit(s, "COPY ");
-    prt_sql_ident(s, STAGE);
+    if (g->d->mode == PRT_MODE_UPSERT) prt_sql_ident(s, STAGE);
+    else prt_sql_table(s, g->d->table);
     prt_buf_lit(s, " (");
-    put_columns(s, d);
+    put_columns(s, g->d);
+    if (g->d->mode == PRT_MODE_UPSERT) prt_buf_lit(s, ", pipec_ord");
     prt_buf_lit(s, ") FROM STDIN");
-    pg_rc rc = copy_range(g, prt_sql_cstr(s), a, b, msg, cap);
-    if (rc != R_OK) return rc;
+}
+
+/* Moves the staging table's rows into the table (upsert), then empties it. */
+static pg_rc stage_to_table(prt_pg *g, char *msg, size_t cap) {
+    const prt_sink_desc *d = g->d;
+    prt_buf *s = &g->sql;
+    pg_rc rc;
     s->len = 0;
     prt_buf_lit(s, "INSERT INTO ");
     prt_sql_table(s, d->table);
     prt_buf_lit(s, " (");
     put_columns(s, d);
-    prt_buf_lit(s, ") SELECT DISTINCT ON (");
-    put_keys(s, d);
-    prt_buf_lit(s, ") ");
+    prt_buf_lit(s, ") SELECT ");
+    if (g->dup_keys) {   /* a key twice: keep its last row (the sort costs: skipped when unneeded) */
+        prt_buf_lit(s, "DISTINCT ON (");
+        put_keys(s, d);
+        prt_buf_lit(s, ") ");
+    }
     put_columns(s, d);
     prt_buf_lit(s, " FROM ");
     prt_sql_ident(s, STAGE);
-    prt_buf_lit(s, " ORDER BY ");
-    put_keys(s, d);
-    prt_buf_lit(s, ", pipec_ord DESC ON CONFLICT (");
+    if (g->dup_keys) {
+        prt_buf_lit(s, " ORDER BY ");
+        put_keys(s, d);
+        prt_buf_lit(s, ", pipec_ord DESC");
+    }
+    prt_buf_lit(s, " ON CONFLICT (");
     put_keys(s, d);
     prt_buf_lit(s, ") DO ");
     bool any = false;
@@ -602,6 +650,15 @@ static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
     return classify(g, PQexec(g->conn, prt_sql_cstr(s)), PGRES_COMMAND_OK, "cannot empty the staging table", msg, cap);
 }
 
+
+/* Sends rows [a, b): COPY into the table (insert), or through the staging table (upsert). */
+static pg_rc send_range(prt_pg *g, size_t a, size_t b, char *msg, size_t cap) {
+    copy_sql(g, &g->sql);
+    pg_rc rc = copy_range(g, prt_sql_cstr(&g->sql), a, b, msg, cap);
+    if (rc != R_OK || g->d->mode != PRT_MODE_UPSERT) return rc;
+    return stage_to_table(g, msg, cap);
+}
+
 /* A refused row: to the dead letter as the record it came from (or as its COPY text for window
  * rows), with the server's message. Records move from `out` to `dead`. */
 static void refuse(prt_pg *g, size_t i, const char *msg, prt_run *run, prt_deadq *dead) {
@@ -621,6 +678,8 @@ static void refuse(prt_pg *g, size_t i, const char *msg, prt_run *run, prt_deadq
         }
     } else {
         size_t off = g->line_off[i], n = g->line_off[i + 1] - off - 1;
+        if (g->d->mode == PRT_MODE_UPSERT)   /* without the ordinal that only the staging table has */
+            while (n && g->copy.data[off + n] != '\t') n--;
         char pos[300];
         snprintf(pos, sizeof pos, "sink %s row", g->name);
         prt_deadq_put(dead, pos, (uint64_t)i + 1, g->copy.data + off, n, "rejected", detail, (size_t)dn);
@@ -656,6 +715,42 @@ static pg_rc load_range(prt_pg *g, size_t a, size_t b, prt_run *run, prt_deadq *
     return load_range(g, mid, b, run, dead);
 }
 
+
+/* Sends the rows rendered since the last push into the open COPY (opening the transaction, a
+ * savepoint and the COPY first), so the server works on them while the next batch is read. A
+ * failure only marks the stream broken: prepare then loads every row again. Never fails. */
+int prt_pg_push(prt_sink *s, prt_pg *g) {
+    if (g->stream_broken || conn_lost(g) || (g->in_tx && !g->streaming)) return 0;
+    if (!render_rows(g, &s->buf)) return 0;   /* reported by prepare */
+    if (g->nrows == g->streamed || g->stream_broken) return 0;
+    char msg[1024];
+    if (!g->streaming) {
+        if (exec_cmd(g, "BEGIN", "cannot begin a transaction") != R_OK) goto broken;
+        g->in_tx = true;
+        g->streaming = true;
+        g->streamed = 0;
+        if (exec_cmd(g, "SAVEPOINT pipec_rows", "cannot make a savepoint") != R_OK) goto broken;
+        copy_sql(g, &g->sql);
+        PGresult *res = PQexec(g->conn, prt_sql_cstr(&g->sql));
+        if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+            classify(g, res, PGRES_COPY_IN, "cannot start COPY", msg, sizeof msg);
+            goto broken;
+        }
+        PQclear(res);
+    }
+    size_t off = g->line_off[g->streamed], n = g->line_off[g->nrows] - off;
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < COPY_CHUNK ? n - done : COPY_CHUNK;
+        if (PQputCopyData(g->conn, g->copy.data + off + done, (int)k) != 1) goto broken;
+        done += k;
+    }
+    g->streamed = g->nrows;
+    return 0;
+broken:
+    g->stream_broken = true;
+    return 0;
+}
+
 /* BEGIN and the buffered rows; R_OK leaves the transaction open. */
 static pg_rc begin_and_load(prt_pg *g, prt_sink *s, prt_run *run, prt_deadq *dead) {
     pg_rc rc = exec_cmd(g, "BEGIN", "cannot begin a transaction");
@@ -666,16 +761,63 @@ static pg_rc begin_and_load(prt_pg *g, prt_sink *s, prt_run *run, prt_deadq *dea
         return R_FAIL;
     }
     if (g->nrows == 0) return R_OK;
+    g->dup_keys = g->d->mode == PRT_MODE_UPSERT && any_dup_key(g);
     rc = load_range(g, 0, g->nrows, run, dead);
     return rc == R_DATA ? R_FAIL : rc;
 }
 
+/* Ends a COPY that was fed by prt_pg_push: R_OK when every row is in (for upsert, moved from the
+ * staging table into the table too); R_DATA when the server refused some (the savepoint is
+ * rolled back, so the caller bisects), R_CONN when the connection went, R_FAIL otherwise. */
+static pg_rc finish_stream(prt_pg *g, prt_sink *s, prt_run *run, prt_deadq *dead) {
+    char msg[1024];
+    g->streaming = false;
+    if (g->stream_broken || !render_rows(g, &s->buf)) return R_CONN;   /* redo from the start */
+    if (g->nrows > g->streamed) {   /* rows since the last push */
+        size_t off = g->line_off[g->streamed], n = g->line_off[g->nrows] - off;
+        for (size_t done = 0; done < n;) {
+            size_t k = n - done < COPY_CHUNK ? n - done : COPY_CHUNK;
+            if (PQputCopyData(g->conn, g->copy.data + off + done, (int)k) != 1) return R_CONN;
+            done += k;
+        }
+    }
+    if (PQputCopyEnd(g->conn, NULL) != 1) return R_CONN;
+    pg_rc rc = R_OK;
+    PGresult *res;
+    while ((res = PQgetResult(g->conn)) != NULL) {
+        if (rc == R_OK) rc = classify(g, res, PGRES_COMMAND_OK, "COPY failed", msg, sizeof msg);
+        else PQclear(res);
+        if (conn_lost(g)) break;
+    }
+    if (rc == R_OK && g->d->mode == PRT_MODE_UPSERT) {
+        g->dup_keys = any_dup_key(g);
+        rc = stage_to_table(g, msg, sizeof msg);
+    }
+    if (rc == R_OK) return exec_cmd(g, "RELEASE SAVEPOINT pipec_rows", "cannot release a savepoint");
+    if (rc != R_DATA) return rc;
+    if ((rc = exec_cmd(g, "ROLLBACK TO SAVEPOINT pipec_rows", "cannot roll back to a savepoint")) != R_OK) return rc;
+    if ((rc = exec_cmd(g, "RELEASE SAVEPOINT pipec_rows", "cannot release a savepoint")) != R_OK) return rc;
+    rc = load_range(g, 0, g->nrows, run, dead);   /* bisect down to the refused rows */
+    return rc == R_DATA ? R_FAIL : rc;
+}
+
 int prt_pg_prepare(prt_sink *s, prt_pg *g, prt_run *run, prt_deadq *dead) {
-    if (g->in_tx) return 0;
+    if (g->in_tx && !g->streaming) return 0;   /* prepared already */
     int attempt = 0;
     for (;;) {
         if (conn_lost(g) && reconnect(g, &attempt) != 0) return -1;
-        pg_rc rc = begin_and_load(g, s, run, dead);
+        pg_rc rc;
+        if (g->streaming) {
+            rc = finish_stream(g, s, run, dead);
+            if (rc == R_CONN && !conn_lost(g)) {   /* a broken stream on a live connection: redo */
+                PGresult *r = PQexec(g->conn, "ROLLBACK");
+                PQclear(r);
+                g->in_tx = g->stream_broken = false;
+                rc = begin_and_load(g, s, run, dead);
+            }
+        } else {
+            rc = begin_and_load(g, s, run, dead);
+        }
         if (rc == R_OK) return 0;
         if (rc == R_FAIL) {
             PGresult *r = PQexec(g->conn, "ROLLBACK");
@@ -742,6 +884,10 @@ static void after_commit(prt_sink *s, prt_pg *g) {
     for (size_t i = 0; i < g->nrows; i++) s->rows -= g->refused[i];   /* refused rows are not the sink's */
     s->buf.len = 0;
     g->nrows = 0;
+    g->copy.len = 0;
+    g->rendered_in = 0;
+    g->streamed = 0;
+    g->streaming = g->stream_broken = false;
     if (g->caprefused) memset(g->refused, 0, sizeof *g->refused * g->caprefused);
     g->srcs.len = 0;
     g->raw.len = 0;
@@ -752,6 +898,7 @@ static void after_commit(prt_sink *s, prt_pg *g) {
 
 int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ck, size_t n, prt_run *run,
                   prt_deadq *dead, prt_sink *attached, prt_pg *attached_g) {
+    if (g->streaming && prt_pg_prepare(s, g, run, dead) != 0) return -1;
     int attempt = 0;
     bool redo = false;
     for (;;) {

@@ -179,6 +179,11 @@ int prt_sink_db_prepare(prt_sink *s, prt_run *run, prt_deadq *dead) {
     return im->pg ? prt_pg_prepare(s, im->pg, run, dead) : 0;
 }
 
+void prt_sink_db_push(prt_sink *s) {
+    sink_impl *im = s->impl;
+    if (im->pg) prt_pg_push(s, im->pg);
+}
+
 int prt_sink_db_commit(prt_sink *s, const char *key, const void *ckpt, size_t len, prt_run *run,
                        prt_deadq *dead, prt_sink *attached) {
     sink_impl *im = s->impl;
