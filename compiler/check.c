@@ -866,6 +866,53 @@ static void check_sink_key(Checker *ck, SinkSpec *sk, const ExprField *scope, in
     }
 }
 
+/* mode: merge combines a window's rows with the ones stored under their key (partial windows of
+ * restarts or of several instances): each column must be a field of the window that combines. */
+static void check_merge(Checker *ck, SinkSpec *sk, const YNode *v) {
+    if (sk->from_window < 0) {
+        diag_error(sk->loc, "sink '%s' merges, which combines the rows of a window: it needs 'from: WINDOW'", sk->name);
+        return;
+    }
+    const WindowSpec *w = &ck->spec->windows[sk->from_window];
+    int ncols = sk->ncolumns ? sk->ncolumns : w->nout;
+    sk->merge_ops = arena_alloc(ck->a, sizeof(MergeOp) * (size_t)(ncols + 1));
+    sk->merge_agg = arena_alloc(ck->a, sizeof(int) * (size_t)(ncols + 1));
+    for (int j = 0; j < ncols; j++) {
+        bool key = false;
+        for (int k = 0; k < sk->nkey; k++) key |= sk->key[k] == j;
+        int fi = sk->ncolumns ? -1 : j;
+        const char *fname;
+        if (sk->ncolumns && expr_is_field(sk->columns[j].expr, &fname))
+            for (int i = 0; i < w->nout; i++)
+                if (strcmp(w->out_fields[i].name, fname) == 0) fi = i;
+        SrcLoc loc = sk->ncolumns ? sk->columns[j].loc : sk->loc;
+        const char *cname = sk->ncolumns ? sk->columns[j].name : w->out_fields[j].name;
+        if (key || (fi >= 0 && fi < 2 + w->ngroup)) {
+            sk->merge_ops[j] = MERGE_KEEP;
+            continue;
+        }
+        if (fi < 0) {
+            diag_error(loc, "column '%s' of merge sink '%s' must be a field of window '%s' (merge combines the "
+                            "window's own aggregates)", cname, sk->name, w->name);
+            continue;
+        }
+        const AggSpec *ag = &w->aggs[fi - 2 - w->ngroup];
+        switch (ag->kind) {
+        case AGG_COUNT_ALL: case AGG_COUNT: case AGG_SUM: sk->merge_ops[j] = MERGE_ADD; break;
+        case AGG_MIN: sk->merge_ops[j] = MERGE_MIN; break;
+        case AGG_MAX: sk->merge_ops[j] = MERGE_MAX; break;
+        case AGG_AVG:
+            sk->merge_ops[j] = MERGE_AVG;
+            sk->merge_agg[j] = fi - 2 - w->ngroup;
+            break;
+        default:
+            diag_error(loc, "column '%s' of merge sink '%s' is %s, which partial windows cannot combine (merge "
+                            "takes count, sum, min, max and avg)", cname, sk->name, ag->text);
+        }
+    }
+    (void)v;
+}
+
 static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk) {
     Spec *s = ck->spec;
     sk->name = k->text;
@@ -885,12 +932,11 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
             sk->encoding = ENC_ROWS;
             sk->table = opt_text(conn_node, "table", c->opts);
             const char *mode = opt_text(conn_node, "mode", c->opts);
-            sk->upsert = strcmp(mode, "upsert") == 0;
+            sk->merge = strcmp(mode, "merge") == 0;
+            sk->upsert = sk->merge || strcmp(mode, "upsert") == 0;
             sk->key_node = yaml_get(conn_node, "key");
-            if (strcmp(mode, "merge") == 0)
-                diag_error(yaml_get(conn_node, "mode")->loc, "mode merge is not available in this version of pipec (use upsert)");
             if (sk->upsert && !sk->key_node)
-                diag_error(conn_node->loc, "sink '%s' upserts, so it needs 'key: [columns]'", sk->name);
+                diag_error(conn_node->loc, "sink '%s' %s, so it needs 'key: [columns]'", sk->name, sk->merge ? "merges" : "upserts");
         } else {
             sk->encoding = encoding_of(opt_text(conn_node, "format", c->opts));
         }
@@ -944,6 +990,7 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
             check_columns(ck, sk, n, scope, nscope);
     }
     if (sk->key_node) check_sink_key(ck, sk, scope, nscope);
+    if (sk->merge) check_merge(ck, sk, v);
 }
 
 static void check_sinks(Checker *ck, const YNode *sinks) {

@@ -166,6 +166,11 @@ static const char *sink_code(Emitter *em, const IrSink *is, int ind) {
     CVal *vals = arena_alloc(em->a, sizeof(CVal) * (size_t)is->ncols);
     for (int j = 0; j < is->ncols; j++) {
         const IrColumn *c = &is->cols[j];
+        if (c->avg_part) {   /* a merge sink's hidden sum or count of an avg: the window's accumulator */
+            const char *an = em->ir->spec->windows[w].aggs[c->avg_agg].name;
+            vals[j] = (CVal){arena_printf(em->a, "e->a_%s%s", an, c->avg_part == 2 ? "_n" : ""), "0", c->type};
+            continue;
+        }
         vals[j] = c->field >= 0 ? field_value_in(em, &fields[c->field], w >= 0 ? "o" : "r") : emit_expr(em, &o, ind, c->expr);
     }
     for (int j = 0; j < is->ncols; j++) {
@@ -437,6 +442,11 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
         key_nullable |= c->field < 0 || kf[c->field].null_bit >= 0;
     }
     tv_set_str(a, m, "key_nullable_c", key_nullable ? "true" : "false");
+    TVal *merge = tv_list(a);   /* PRT_MERGE_* per column; the hidden avg parts add */
+    static const char *const merge_c[] = {"PRT_MERGE_KEEP", "PRT_MERGE_ADD", "PRT_MERGE_MIN", "PRT_MERGE_MAX", "PRT_MERGE_AVG"};
+    for (int j = 0; sk->merge && j < is->ncols; j++)
+        tv_push(a, merge, tv_str(a, is->cols[j].avg_part ? "PRT_MERGE_ADD" : merge_c[sk->merge_ops[j]]));
+    tv_set(a, m, "merge", merge);
     tv_set_str(a, m, "table_c", c_str_or_null(a, sk->table));
     tv_set_str(a, m, "mode_c", sk->upsert ? "PRT_MODE_UPSERT" : "PRT_MODE_INSERT");
     TVal *key = tv_list(a), *types = tv_list(a);

@@ -31,6 +31,31 @@ static void set_access(Arena *a, ExprField *xf, const IrField *f) {
     xf->enum_names_c = f->enum_array;
 }
 
+/* A merge sink keeps each avg as two hidden columns, NAME__sum and NAME__count, which merging
+ * adds; the avg is their ratio. */
+static void add_merge_parts(Arena *a, IrSink *is, const SinkSpec *sk) {
+    int navg = 0;
+    for (int j = 0; j < is->ncols; j++) navg += sk->merge_ops[j] == MERGE_AVG;
+    if (!navg) return;
+    IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)(is->ncols + 2 * navg));
+    memcpy(cols, is->cols, sizeof(IrColumn) * (size_t)is->ncols);
+    int n = is->ncols;
+    for (int j = 0; j < is->ncols; j++) {
+        if (sk->merge_ops[j] != MERGE_AVG) continue;
+        for (int part = 1; part <= 2; part++) {
+            IrColumn *c = &cols[n++];
+            c->name = arena_printf(a, "%s__%s", is->cols[j].name, part == 1 ? "sum" : "count");
+            c->type = part == 1 ? T_FLOAT64 : T_INT64;
+            c->field = -1;
+            c->avg_part = part;
+            c->avg_agg = sk->merge_agg[j];
+            c->text = arena_printf(a, "the %s behind %s", part == 1 ? "sum" : "count", is->cols[j].name);
+        }
+    }
+    is->cols = cols;
+    is->ncols = n;
+}
+
 static IrColumn *field_columns(Arena *a, const IrField *fields, int n) {
     IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)n);
     for (int i = 0; i < n; i++) {
@@ -187,6 +212,7 @@ Ir *plan_build(Arena *a, Spec *spec) {
                 }
             }
         }
+        if (sk->merge) add_merge_parts(a, is, sk);
         for (int j = 0; j < is->ncols; j++) h = fnv1a(h, is->cols[j].name);
     }
     ir->fingerprint = h;
@@ -333,7 +359,7 @@ void plan_explain(const Ir *ir, FILE *out) {
             fputc('\n', out);
         }
         else if (sk->kind == SINK_POSTGRES) {
-            fprintf(out, "  %s: PostgreSQL %s, table %s, %s", sk->name, sk->dsn, sk->table, sk->upsert ? "upsert on" : sk->nkey ? "insert (COPY), key" : "insert (COPY)");
+            fprintf(out, "  %s: PostgreSQL %s, table %s, %s", sk->name, sk->dsn, sk->table, sk->merge ? "merge (adds counts and sums, keeps min and max, avg from sum and count) on" : sk->upsert ? "upsert on" : sk->nkey ? "insert (COPY), key" : "insert (COPY)");
             for (int j = 0; j < sk->nkey; j++) fprintf(out, "%s %s", j ? "," : "", is->cols[sk->key[j]].name);
             fprintf(out, "%s; commits every %lld rows at most\n", sk->create ? ", created when missing" : "",
                     (long long)(sk->batch_rows ? sk->batch_rows : 100000));

@@ -24,6 +24,8 @@ typedef struct IrColumn {
     int field;                   /* index into Ir.fields when the column is a plain field, else -1 */
     Expr *expr;                  /* otherwise the expression */
     const char *text;
+    int avg_part;                /* merge sinks: 1 = the hidden sum, 2 = the hidden count of an avg */
+    int avg_agg;                 /* ... of this aggregate of the window */
 } IrColumn;
 
 typedef struct IrSink {

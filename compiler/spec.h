@@ -118,6 +118,9 @@ typedef struct WindowSpec {
     int nout;
 } WindowSpec;
 
+/* How a merge sink combines a window's row with the stored one, per column. */
+typedef enum { MERGE_KEEP, MERGE_ADD, MERGE_MIN, MERGE_MAX, MERGE_AVG } MergeOp;
+
 typedef struct SinkSpec {
     const char *name;
     SrcLoc loc;
@@ -133,6 +136,9 @@ typedef struct SinkSpec {
     bool create;               /* postgres: create the table when missing */
     int64_t batch_rows;        /* postgres: commit after this many rows (0 = default) */
     int64_t batch_every_us;    /* postgres: commit at least this often (0 = checkpoint.every) */
+    bool merge;                /* postgres: mode merge (upsert is set too) */
+    MergeOp *merge_ops;        /* merge: per column of the sink */
+    int *merge_agg;            /* merge: per column, the window aggregate of an avg column */
     int from_window;           /* index into Spec.windows, or -1 = rows */
     Expr *where;               /* or NULL */
     const char *where_text;

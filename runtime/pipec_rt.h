@@ -184,6 +184,10 @@ typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE, PRT_ENC_ROWS } prt_enc
 /* Column types of a sink, for the tables database sinks create. */
 typedef enum { PRT_T_BOOL, PRT_T_INT32, PRT_T_INT64, PRT_T_FLOAT64, PRT_T_STRING, PRT_T_TIMESTAMP, PRT_T_DATE } prt_col_type;
 typedef enum { PRT_MODE_INSERT, PRT_MODE_UPSERT } prt_write_mode;
+/* How a merge sink (a window's rows, mode: merge) combines a row with the one already stored
+ * under its key: keep the new value, add, keep the smaller or larger, or (an avg) divide the
+ * added hidden columns NAME__sum and NAME__count. */
+enum { PRT_MERGE_KEEP = 0, PRT_MERGE_ADD, PRT_MERGE_MIN, PRT_MERGE_MAX, PRT_MERGE_AVG };
 
 typedef struct prt_source_desc {
     prt_source_kind kind;
@@ -231,6 +235,7 @@ typedef struct prt_sink_desc {
     uint64_t batch_rows;
     int64_t batch_every_us;
     bool key_nullable;         /* a key column can be NULL: UNIQUE NULLS NOT DISTINCT, not PRIMARY KEY */
+    const unsigned char *merge;   /* mode merge (with mode PRT_MODE_UPSERT): PRT_MERGE_* per column */
 } prt_sink_desc;
 
 /* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row

@@ -604,11 +604,138 @@ static void copy_sql(prt_pg *g, prt_buf *s) {
     prt_buf_lit(s, ") FROM STDIN");
 }
 
-/* Moves the staging table's rows into the table (upsert), then empties it. */
+/* old + new for an added column: NULL (an empty sum) is no value, not zero */
+static void put_added(prt_buf *s, const char *col) {
+    prt_buf_lit(s, "CASE WHEN pipec_t.");
+    prt_sql_ident(s, col);
+    prt_buf_lit(s, " IS NULL THEN EXCLUDED.");
+    prt_sql_ident(s, col);
+    prt_buf_lit(s, " WHEN EXCLUDED.");
+    prt_sql_ident(s, col);
+    prt_buf_lit(s, " IS NULL THEN pipec_t.");
+    prt_sql_ident(s, col);
+    prt_buf_lit(s, " ELSE pipec_t.");
+    prt_sql_ident(s, col);
+    prt_buf_lit(s, " + EXCLUDED.");
+    prt_sql_ident(s, col);
+    prt_buf_lit(s, " END");
+}
+
+/* "NAME__sum" or "NAME__count": the hidden columns behind a merged avg */
+static void put_part(prt_buf *s, const char *prefix, const char *col, const char *part) {
+    prt_buf_put(s, prefix, strlen(prefix));
+    prt_buf t = {0};
+    prt_buf_put(&t, col, strlen(col));
+    prt_buf_put(&t, part, strlen(part));
+    prt_buf_putc(&t, 0);
+    prt_sql_ident(s, t.data);
+    prt_buf_free(&t);
+}
+
+/* Merge: column i of the combined row. */
+static void put_merged(prt_buf *s, const prt_sink_desc *d, int i) {
+    const char *c = d->columns[i];
+    switch (d->merge[i]) {
+    case PRT_MERGE_ADD:
+        put_added(s, c);
+        break;
+    case PRT_MERGE_MIN:
+    case PRT_MERGE_MAX:
+    {
+        const char *fn = d->merge[i] == PRT_MERGE_MIN ? "LEAST(pipec_t." : "GREATEST(pipec_t.";
+        prt_buf_put(s, fn, strlen(fn));
+    }
+        prt_sql_ident(s, c);
+        prt_buf_lit(s, ", EXCLUDED.");
+        prt_sql_ident(s, c);
+        prt_buf_putc(s, ')');
+        break;
+    case PRT_MERGE_AVG:
+        put_part(s, "(COALESCE(pipec_t.", c, "__sum");
+        put_part(s, ", 0) + COALESCE(EXCLUDED.", c, "__sum");
+        put_part(s, ", 0)) / NULLIF(COALESCE(pipec_t.", c, "__count");
+        put_part(s, ", 0) + COALESCE(EXCLUDED.", c, "__count");
+        prt_buf_lit(s, ", 0), 0)");
+        break;
+    default:
+        prt_buf_lit(s, "EXCLUDED.");
+        prt_sql_ident(s, c);
+    }
+}
+
+/* Merge, a key more than once in the staging table: its rows combined first, as put_merged
+ * combines them with the stored one. */
+static void put_grouped(prt_buf *s, const prt_sink_desc *d, int i) {
+    const char *c = d->columns[i];
+    if (is_key(d, i)) {
+        prt_sql_ident(s, c);
+        return;
+    }
+    switch (d->merge[i]) {
+    case PRT_MERGE_ADD: prt_buf_lit(s, "sum("); break;
+    case PRT_MERGE_MIN: prt_buf_lit(s, "min("); break;
+    case PRT_MERGE_MAX: prt_buf_lit(s, "max("); break;
+    case PRT_MERGE_AVG:
+        put_part(s, "sum(", c, "__sum");
+        put_part(s, ") / NULLIF(sum(", c, "__count");
+        prt_buf_lit(s, "), 0)");
+        return;
+    default:
+        prt_buf_lit(s, "(array_agg(");
+        prt_sql_ident(s, c);
+        prt_buf_lit(s, " ORDER BY pipec_ord DESC))[1]");
+        return;
+    }
+    prt_sql_ident(s, c);
+    prt_buf_putc(s, ')');
+}
+
+/* Moves the staging table's rows into the table (upsert, merge), then empties it. */
 static pg_rc stage_to_table(prt_pg *g, char *msg, size_t cap) {
     const prt_sink_desc *d = g->d;
     prt_buf *s = &g->sql;
     pg_rc rc;
+    if (d->merge) {   /* INSERT ... ON CONFLICT DO UPDATE combining old and new */
+        s->len = 0;
+        prt_buf_lit(s, "INSERT INTO ");
+        prt_sql_table(s, d->table);
+        prt_buf_lit(s, " AS pipec_t (");
+        put_columns(s, d);
+        prt_buf_lit(s, ") SELECT ");
+        for (int i = 0; i < d->ncolumns; i++) {
+            if (i) prt_buf_lit(s, ", ");
+            if (g->dup_keys) put_grouped(s, d, i);
+            else prt_sql_ident(s, d->columns[i]);
+        }
+        prt_buf_lit(s, " FROM ");
+        prt_sql_ident(s, STAGE);
+        if (g->dup_keys) {
+            prt_buf_lit(s, " GROUP BY ");
+            put_keys(s, d);
+        }
+        prt_buf_lit(s, " ON CONFLICT (");
+        put_keys(s, d);
+        prt_buf_lit(s, ") DO UPDATE SET ");
+        bool any = false;
+        for (int i = 0; i < d->ncolumns; i++) {
+            if (is_key(d, i)) continue;
+            if (any) prt_buf_lit(s, ", ");
+            any = true;
+            prt_sql_ident(s, d->columns[i]);
+            prt_buf_lit(s, " = ");
+            put_merged(s, d, i);
+        }
+        if (!any) {   /* every column is a key: nothing to combine */
+            s->len -= strlen(" DO UPDATE SET ");
+            prt_buf_lit(s, " DO NOTHING");
+        }
+        rc = classify(g, PQexec(g->conn, prt_sql_cstr(s)), PGRES_COMMAND_OK, "cannot merge from the staging table", msg, cap);
+        if (rc != R_OK) return rc;
+        s->len = 0;
+        prt_buf_lit(s, "TRUNCATE ");
+        prt_sql_ident(s, STAGE);
+        return classify(g, PQexec(g->conn, prt_sql_cstr(s)), PGRES_COMMAND_OK, "cannot empty the staging table", msg, cap);
+    }
     s->len = 0;
     prt_buf_lit(s, "INSERT INTO ");
     prt_sql_table(s, d->table);

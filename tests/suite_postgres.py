@@ -368,7 +368,7 @@ sinks:
 """
     cases = [
         ('postgres: {dsn: "${PG}", table: t, mode: upsert}', "", "needs 'key: [columns]'"),
-        ('postgres: {dsn: "${PG}", table: t, mode: merge, key: [a]}', "", "mode merge is not available"),
+        ('postgres: {dsn: "${PG}", table: t, mode: merge, key: [a]}', "", "it needs 'from: WINDOW'"),
         ('file: {path: out.jsonl}', 'checkpoint: {postgres: "${PG}"}', "has none"),
         ('postgres: {dsn: "${PG}", table: t}', 'checkpoint: {postgres: "${OTHER}"}', "must be the DSN of a PostgreSQL sink"),
         ('postgres: {dsn: "${PG}", table: t, batch: {rows: 0}}', "", "batch rows must be at least 1"),
@@ -650,3 +650,108 @@ def test_cdc_inserts_updates_deletes_in_commit_order_across_kills(ctx):
         assert lag and int(lag[0][0]) < 1 << 20, lag
     finally:
         srv.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'orders_slot'", db=db)
+
+
+MERGE_SPEC = """pipeline: pg_merge
+source:
+  file: {path: "${INPUT}"}
+  format:
+    csv: {header: true}
+schema:
+  t: timestamp
+  k: string
+  v: {type: float64, nullable: true}
+windows:
+  per_minute:
+    tumbling: 1m
+    time: t
+    lateness: 1h
+    group_by: [k]
+    select:
+      n: count()
+      nv: count(v)
+      total: sum(v)
+      lo: min(v)
+      hi: max(v)
+      mean: avg(v)
+sinks:
+  minutes:
+    from: per_minute
+    postgres: {dsn: "${PG_DSN}", table: minutes, mode: merge, key: [window_start, k], create: true}
+  all_groups:
+    from: per_minute
+    columns: {minute: window_start, n: n, total: total, lo: lo, hi: hi, mean: mean}
+    postgres: {dsn: "${PG_DSN}", table: all_groups, mode: merge, key: [minute], create: true}
+dead_letter:
+  postgres: {dsn: "${PG_DSN}", table: errors, create: true}
+"""
+
+
+def test_merge_combines_partial_windows(ctx):
+    """mode merge: two instances each see part of the same windows (here: two runs on two halves
+    of the input); the table holds the windows of the whole input: counts and sums added, min and
+    max kept, avg as the ratio of the hidden sum and count."""
+    srv = _need_server()
+    db = srv.new_db("merge")
+    spec = os.path.join(ctx.tmp, "merge.yaml")
+    with open(spec, "w") as f:
+        f.write(MERGE_SPEC)
+    binary = ctx.build_pipeline(spec)
+    rng = random.Random(3)
+    rows = []
+    for i in range(4000):
+        v = None if i % 17 == 0 else round(rng.uniform(-50, 50), 3)
+        rows.append((1714557600 + rng.randrange(0, 600), "g%d" % rng.randrange(5), v))
+    exp = {}
+    for t, k, v in rows:
+        e = exp.setdefault((t // 60 * 60, k), {"n": 0, "vals": []})
+        e["n"] += 1
+        if v is not None:
+            e["vals"].append(v)
+    parts = [rows[::2], rows[1::2]]
+    for i, part in enumerate(parts):   # the same windows, split between two inputs (two instances)
+        path = os.path.join(ctx.tmp, "in%d.csv" % i)
+        with open(path, "w") as f:
+            f.write("t,k,v\n")
+            for t, k, v in sorted(part, key=lambda r: r[:2]):
+                f.write("%s,%s,%s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)), k, "" if v is None else v))
+        _run(binary, _env(PG_DSN=srv.dsn(db), INPUT=path), cwd=ctx.tmp)
+    got = srv.psql("SELECT extract(epoch FROM window_start)::bigint, k, n, nv, total::text, lo::text, hi::text, "
+                   "mean::text, mean__sum::text, mean__count FROM minutes", db=db)
+    assert len(got) == len(exp), (len(got), len(exp))
+    for ws, k, n, nv, total, lo, hi, mean, msum, mcount in got:
+        e = exp[(int(ws), k)]
+        vals = e["vals"]
+        assert int(n) == e["n"] and int(nv) == len(vals) and int(mcount) == len(vals), (ws, k, n, nv, e)
+        if not vals:
+            assert total is None and lo is None and hi is None and mean is None, (total, lo, hi, mean)
+            continue
+        assert abs(float(total) - sum(vals)) <= 1e-9 * max(1, abs(sum(vals))), (total, sum(vals))
+        assert float(lo) == min(vals) and float(hi) == max(vals), (lo, hi, min(vals), max(vals))
+        assert abs(float(mean) - sum(vals) / len(vals)) <= 1e-9 * max(1, abs(sum(vals))), (mean, sum(vals) / len(vals))
+        assert abs(float(msum) - sum(vals)) <= 1e-9 * max(1, abs(sum(vals))), msum
+    # a key without the group: the groups of one commit combine before the stored row (GROUP BY)
+    got = srv.psql("SELECT extract(epoch FROM minute)::bigint, n, total::text, lo::text, hi::text, mean::text "
+                   "FROM all_groups", db=db)
+    per_min = {}
+    for (ws, _), e in exp.items():
+        m = per_min.setdefault(ws, {"n": 0, "vals": []})
+        m["n"] += e["n"]
+        m["vals"] += e["vals"]
+    assert len(got) == len(per_min), (len(got), len(per_min))
+    for ws, n, total, lo, hi, mean in got:
+        m = per_min[int(ws)]
+        vals = m["vals"]
+        assert int(n) == m["n"], (ws, n, m["n"])
+        assert abs(float(total) - sum(vals)) <= 1e-9 * max(1, abs(sum(vals))), (total, sum(vals))
+        assert float(lo) == min(vals) and float(hi) == max(vals)
+        assert abs(float(mean) - sum(vals) / len(vals)) <= 1e-9 * max(1, abs(sum(vals))), mean
+    # what cannot be combined is refused at compile time
+    with open(spec, "w") as f:
+        f.write(MERGE_SPEC.replace("mean: avg(v)", "firstv: first(v)"))
+    p = ctx.run([ctx.pipec, "check", spec], check=False)
+    assert p.returncode != 0 and "partial windows cannot combine" in p.stderr, p.stderr
+    with open(spec, "w") as f:
+        f.write(MERGE_SPEC.replace("    from: per_minute\n", ""))
+    p = ctx.run([ctx.pipec, "check", spec], check=False)
+    assert p.returncode != 0 and "it needs 'from: WINDOW'" in p.stderr, p.stderr
