@@ -1,14 +1,19 @@
 /* rt_postgres.c - PostgreSQL sinks and dead letters (kind PRT_SINK_POSTGRES, encoding
  * PRT_ENC_ROWS), through libpq. Generated encoders append typed rows to sink->buf, exactly as for
- * SQLite; nothing reaches the server until a commit, which runs in two steps so that the rows, the
- * dead letters of rows the server refused, and the checkpoint become durable together:
+ * SQLite. The rows reach the server inside a transaction that only a commit of the pipeline ends,
+ * so the rows, the dead letters of rows the server refused, and the checkpoint become durable
+ * together:
  *
- *   prepare  BEGIN; the rows by COPY (insert), or COPY into a temporary staging table and then
- *            INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT (key) DO UPDATE (upsert: the
- *            batch de-duplicated, last write wins). A batch the server refuses with a data error
- *            (SQLSTATE class 22 or 23: a constraint, a value too long, bad encoding) is bisected
- *            under savepoints down to the offending rows, which go to the dead letter with the
- *            server's message; the rest stays in the transaction.
+ *   push     after each batch: BEGIN, a savepoint and a COPY (into the table; for upsert and
+ *            merge into a temporary staging table) are opened once, and the batch's rows are
+ *            sent as COPY text, so the server loads them while the pipeline reads the next batch.
+ *   prepare  the COPY is ended (or, when nothing was pushed or pushing broke, BEGIN and all the
+ *            rows now). Upsert: INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE from the stage,
+ *            with DISTINCT ON (key) when a key repeats (last write wins); merge: the same, each
+ *            column combined with the stored one (added, least, greatest, avg from hidden sum and
+ *            count). Rows the server refuses with a data error (SQLSTATE class 22 or 23: a
+ *            constraint, a value too long, bad encoding) are found by bisection under savepoints
+ *            and go to the dead letter with the server's message; the rest stays in.
  *   commit   the rows of a dead letter that shares this sink's DSN (it joins the transaction),
  *            the checkpoint text into table pipec_checkpoint, COMMIT.
  *
