@@ -74,6 +74,7 @@ struct prt_pg {
     char **positions;
     uint32_t npositions;
     uint64_t committed_rows;   /* sink->rows at the last successful commit */
+    char *lock_key;            /* the checkpoint key, held as a session advisory lock */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -269,6 +270,29 @@ static pg_rc make_stage(prt_pg *g) {
     return exec_cmd(g, prt_sql_cstr(b), "cannot create the staging table");
 }
 
+/* The fence: a session advisory lock on the checkpoint key. A stopped or killed instance may
+ * have left a COMMIT in flight on the server; its session (and lock) ends only after that
+ * transaction has committed or rolled back, so once the lock is ours, the stored checkpoint is
+ * final and no other instance can write under this key. 0, 1 connection lost, -1 error. */
+static int take_lock(prt_pg *g) {
+    const char *vals[1] = {g->lock_key};
+    for (int blocking = 0; blocking < 2; blocking++) {
+        PGresult *res = PQexecParams(g->conn, blocking ? "SELECT pg_advisory_lock(hashtextextended($1, 0))::text"
+                                                       : "SELECT pg_try_advisory_lock(hashtextextended($1, 0))::text",
+                                     1, NULL, vals, NULL, NULL, 0);
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+            char msg[1024];
+            return classify(g, res, PGRES_TUPLES_OK, "cannot take the pipeline's lock", msg, sizeof msg) == R_CONN ? 1 : -1;
+        }
+        bool got = blocking || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (got) return 0;
+        prt_log_warn("sink '%s': postgres %s: waiting for another instance of this pipeline (or the last "
+                     "transaction of one that was stopped) to finish", g->name, g->where);
+    }
+    return 0;
+}
+
 /* Connects and sets the session up. 0 ok, 1 could not connect (retry), -1 a setup error. */
 static int connect_once(prt_pg *g, bool first) {
     disconnect(g);
@@ -298,6 +322,7 @@ static int connect_once(prt_pg *g, bool first) {
         pg_rc rc = make_stage(g);
         r = rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
     }
+    if (r == 0 && g->lock_key) r = take_lock(g);
     if (r != 0) disconnect(g);
     return r;
 }
@@ -343,6 +368,7 @@ void prt_pg_close(prt_pg *g) {
     free(g->dsn);
     free(g->where);
     free(g->name);
+    free(g->lock_key);
     free(g->line_off);
     free(g->refused);
     free(g->key_hash);
@@ -1012,6 +1038,19 @@ static pg_rc load_dead(prt_pg *g, prt_sink *ds, prt_pg *dg) {
     return rc;
 }
 
+/* COMMIT, which must answer COMMIT: an aborted transaction answers ROLLBACK, and its rows are
+ * not in (a statement failed unnoticed: a bug, never taken for success). */
+static pg_rc commit_tx(prt_pg *g) {
+    PGresult *res = PQexec(g->conn, "COMMIT");
+    if (res && PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        PQclear(res);
+        pg_error(g, "the server rolled the transaction back instead of committing it", "nothing of this commit was written");
+        return R_FAIL;
+    }
+    char msg[1024];
+    return classify(g, res, PGRES_COMMAND_OK, "cannot commit", msg, sizeof msg);
+}
+
 static void after_commit(prt_sink *s, prt_pg *g) {
     for (size_t i = 0; i < g->nrows; i++) s->rows -= g->refused[i];   /* refused rows are not the sink's */
     s->buf.len = 0;
@@ -1048,7 +1087,7 @@ int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ck, size_
             if (rc == R_CONN) goto lost;
             if (rc != R_OK) goto fail;
         }
-        rc = exec_cmd(g, "COMMIT", "cannot commit");
+        rc = commit_tx(g);
         g->in_tx = false;
         if (rc == R_OK) {
             after_commit(s, g);
@@ -1090,6 +1129,12 @@ int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ck, size_
 
 int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out) {
     int attempt = 0;
+    if (!g->lock_key) {   /* from now on every session of this sink holds the lock */
+        if (!(g->lock_key = strdup(key))) abort();
+        int r = conn_lost(g) ? 1 : take_lock(g);
+        if (r < 0) return -1;
+        if (r > 0) disconnect(g);   /* reconnect takes it */
+    }
     for (;;) {
         if (conn_lost(g) && reconnect(g, &attempt) != 0) return -1;
         const char *vals[1] = {key};

@@ -165,6 +165,7 @@ def test_folder_insert_sigkill_20_times(ctx):
     for _, src, _ in files[:2]:
         _drop_into(d["INBOX"], os.path.basename(src)[4:], src)
     kills = 0
+    logs = []
     late = files[2:]
     for attempt in range(60):
         if kills >= 20:
@@ -179,11 +180,19 @@ def test_folder_insert_sigkill_20_times(ctx):
             proc.send_signal(signal.SIGKILL)
             kills += 1
         _, err = proc.communicate(timeout=60)
+        logs.append(err.decode("utf-8", "replace"))
         assert proc.returncode in (0, -9), "run %d: exit %r\n%s" % (attempt, proc.returncode, err.decode()[-3000:])
+    with open(os.path.join(ctx.tmp, "runs.log"), "w") as f:
+        f.write("\n----\n".join(logs))
     for name, src, _ in late:
         _drop_into(d["INBOX"], name, src)
     assert kills == 20, "only %d runs could be killed" % kills
     p = _run(binary, env, args=["--once"], cwd=ctx.tmp)
+    if os.environ.get("PIPEC_TEST_KEEP"):   # for debugging a failure: the database and the logs
+        with open(os.path.join(ctx.tmp, "db.txt"), "w") as f:
+            f.write(srv.dsn(db))
+        import shutil
+        shutil.copytree(ctx.tmp, os.environ["PIPEC_TEST_KEEP"], dirs_exist_ok=True)
     ngood, ndead = _check_folder_result(srv, db, d, files)
     assert ngood > 30000 and ndead > 1000, (ngood, ndead)
     # one more run: nothing to do, nothing changes
@@ -755,3 +764,34 @@ def test_merge_combines_partial_windows(ctx):
         f.write(MERGE_SPEC.replace("    from: per_minute\n", ""))
     p = ctx.run([ctx.pipec, "check", spec], check=False)
     assert p.returncode != 0 and "it needs 'from: WINDOW'" in p.stderr, p.stderr
+
+
+def test_an_instance_waits_for_the_last_transaction_of_another(ctx):
+    """The fence: a sink holds a session lock on its checkpoint key, so a restarted binary waits
+    until the session of a killed one is gone (its COMMIT may still be on the way) before it
+    reads the checkpoint; a second instance waits the same way. Here a psql session holds that
+    lock: the binary waits, says so, and runs once it is released."""
+    srv = _need_server()
+    db = srv.new_db("fence")
+    binary = ctx.build_pipeline(os.path.join(HERE, "pg", "folder_insert.yaml"))
+    inbox, archive = os.path.join(ctx.tmp, "in"), os.path.join(ctx.tmp, "arch")
+    os.makedirs(inbox)
+    holder = subprocess.Popen(["/usr/bin/psql", "-X", "-q", "-A", "-t", "-d", srv.dsn(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write("SELECT pg_advisory_lock(hashtextextended('pg_folder_insert/events', 0));\n"
+                           "SELECT 'locked';\n")
+        holder.stdin.flush()
+        while holder.stdout.readline().strip() != "locked":   # the lock is held from here on
+            assert holder.poll() is None, holder.stderr.read()
+        proc = subprocess.Popen([binary, "--once"], env=_env(PG_DSN=srv.dsn(db), INBOX=inbox, ARCHIVE=archive),
+                                cwd=ctx.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        assert proc.poll() is None, "the binary did not wait for the lock: %r" % proc.stderr.read()
+    finally:
+        holder.stdin.write("\\q\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == 0 and "waiting for another instance" in err, (proc.returncode, err)
