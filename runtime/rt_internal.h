@@ -183,6 +183,10 @@ void prt_sql_table(prt_buf *b, const char *t);     /* "t" or "schema"."t" (one d
 void prt_sql_literal(prt_buf *b, const char *s);   /* 's', inner quotes doubled */
 const char *prt_sql_cstr(prt_buf *b);              /* NUL-terminates without counting the NUL */
 void prt_sql_one_line(const char *msg, char *out, size_t cap);   /* a server message as one line */
+bool prt_sql_is_key(const prt_sink_desc *d, int col);            /* col is one of d's key columns */
+/* An upsert's conflict action: "DO UPDATE SET c = EXCLUDED.c, ..." for every column that is not
+ * a key, or "DO NOTHING" when every column is. */
+void prt_sql_upsert_action(prt_buf *b, const prt_sink_desc *d);
 
 /* ---- rt_postgres.c (postgres sinks and dead letters) ---------------------------------------- */
 /* See the header of rt_postgres.c for the transaction design. All can fail only after logging;

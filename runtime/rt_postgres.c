@@ -95,11 +95,6 @@ static const char *pg_type(prt_col_type t) {
     return "text";
 }
 
-static bool is_key(const prt_sink_desc *d, int col) {
-    for (int k = 0; k < d->nkey; k++)
-        if (d->key[k] == col) return true;
-    return false;
-}
 
 /* "host:port/dbname" from a conninfo string, without the password or anything else. */
 char *prt_pg_describe(const char *dsn) {
@@ -698,7 +693,7 @@ static void put_merged(prt_buf *s, const prt_sink_desc *d, int i) {
  * combines them with the stored one. */
 static void put_grouped(prt_buf *s, const prt_sink_desc *d, int i) {
     const char *c = d->columns[i];
-    if (is_key(d, i)) {
+    if (prt_sql_is_key(d, i)) {
         prt_sql_ident(s, c);
         return;
     }
@@ -749,7 +744,7 @@ static pg_rc stage_to_table(prt_pg *g, char *msg, size_t cap) {
         prt_buf_lit(s, ") DO UPDATE SET ");
         bool any = false;
         for (int i = 0; i < d->ncolumns; i++) {
-            if (is_key(d, i)) continue;
+            if (prt_sql_is_key(d, i)) continue;
             if (any) prt_buf_lit(s, ", ");
             any = true;
             prt_sql_ident(s, d->columns[i]);
@@ -788,18 +783,8 @@ static pg_rc stage_to_table(prt_pg *g, char *msg, size_t cap) {
     }
     prt_buf_lit(s, " ON CONFLICT (");
     put_keys(s, d);
-    prt_buf_lit(s, ") DO ");
-    bool any = false;
-    for (int i = 0; i < d->ncolumns; i++) {
-        if (is_key(d, i)) continue;
-        const char *sep = any ? ", " : "UPDATE SET ";
-        prt_buf_put(s, sep, strlen(sep));
-        any = true;
-        prt_sql_ident(s, d->columns[i]);
-        prt_buf_lit(s, " = EXCLUDED.");
-        prt_sql_ident(s, d->columns[i]);
-    }
-    if (!any) prt_buf_lit(s, "NOTHING");
+    prt_buf_lit(s, ") ");
+    prt_sql_upsert_action(s, d);
     rc = classify(g, PQexec(g->conn, prt_sql_cstr(s)), PGRES_COMMAND_OK, "cannot upsert from the staging table", msg, cap);
     if (rc != R_OK) return rc;
     s->len = 0;

@@ -68,11 +68,6 @@ static int exec_sql(prt_sqlite *q, const char *sql, const char *what) {
     return 0;
 }
 
-static bool is_key(const prt_sink_desc *d, int col) {
-    for (int k = 0; k < d->nkey; k++)
-        if (d->key[k] == col) return true;
-    return false;
-}
 
 static int create_table(prt_sqlite *q, const prt_sink_desc *d) {
     prt_buf *b = &q->sql;
@@ -161,18 +156,8 @@ static int prepare_insert(prt_sqlite *q, const prt_sink_desc *d) {
             if (k) prt_buf_lit(b, ", ");
             prt_sql_ident(b, d->columns[d->key[k]]);
         }
-        prt_buf_lit(b, ") DO ");
-        bool any = false;
-        for (int i = 0; i < d->ncolumns; i++) {
-            if (is_key(d, i)) continue;
-            const char *sep = any ? ", " : "UPDATE SET ";
-            prt_buf_put(b, sep, strlen(sep));
-            any = true;
-            prt_sql_ident(b, d->columns[i]);
-            prt_buf_lit(b, " = excluded.");
-            prt_sql_ident(b, d->columns[i]);
-        }
-        if (!any) prt_buf_lit(b, "NOTHING");
+        prt_buf_lit(b, ") ");
+        prt_sql_upsert_action(b, d);
     }
     if (sqlite3_prepare_v3(q->db, prt_sql_cstr(b), (int)b->len, SQLITE_PREPARE_PERSISTENT, &q->ins,
                            NULL) != SQLITE_OK) {

@@ -51,3 +51,23 @@ void prt_sql_one_line(const char *msg, char *out, size_t cap) {
     for (char *p = out; *p; p++)
         if (*p == '\n') *p = ' ';
 }
+
+bool prt_sql_is_key(const prt_sink_desc *d, int col) {
+    for (int k = 0; k < d->nkey; k++)
+        if (d->key[k] == col) return true;
+    return false;
+}
+
+void prt_sql_upsert_action(prt_buf *b, const prt_sink_desc *d) {
+    bool any = false;
+    for (int i = 0; i < d->ncolumns; i++) {
+        if (prt_sql_is_key(d, i)) continue;
+        if (any) prt_buf_lit(b, ", ");
+        else prt_buf_lit(b, "DO UPDATE SET ");
+        any = true;
+        prt_sql_ident(b, d->columns[i]);
+        prt_buf_lit(b, " = EXCLUDED.");
+        prt_sql_ident(b, d->columns[i]);
+    }
+    if (!any) prt_buf_lit(b, "DO NOTHING");
+}

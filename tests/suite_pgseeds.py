@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -36,6 +35,7 @@ ORACLE = os.path.join(HERE, "oracle")
 sys.path.insert(0, HERE)
 import gen_seeds  # noqa: E402
 import pgserver  # noqa: E402
+from suite_oracle import duckdb as _duckdb, q as _q  # noqa: E402  (the DuckDB oracle runner)
 
 REL = 1e-9
 HOUR_US = 3600 * 1000000
@@ -93,31 +93,6 @@ def _primary_key(srv, db, table):
 
 
 # -- the oracle --------------------------------------------------------------------------------
-def _duckdb(ctx, sql, name):
-    """Runs SQL with tests/oracle/sql.mjs; returns the rows of each SELECT, as lists of dicts."""
-    if not shutil.which("node"):
-        raise AssertionError("node is not installed: run `make deps`")
-    if not os.path.isfile(os.path.join(ORACLE, "node_modules", "@duckdb", "node-api", "package.json")):
-        raise AssertionError("the DuckDB oracle is not installed: run `make deps` or sh tests/oracle/install.sh")
-    path = os.path.join(ctx.tmp, name + ".sql")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(sql)
-    p = subprocess.run(["node", os.path.join(ORACLE, "sql.mjs"), "--json", "--all", path],
-                       capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("DuckDB oracle failed (%d) on %s:\n%s" % (p.returncode, path, p.stderr))
-    results = []
-    for line in p.stdout.splitlines():
-        if line.startswith("# result "):
-            results.append([])
-        elif line:
-            results[-1].append(json.loads(line))
-    return results
-
-
-def _q(s):
-    return "'" + s.replace("'", "''") + "'"
-
 
 # The value grammar of docs/spec.md ("How values are read"), for the oracle's own decoding.
 MACROS = r"""
