@@ -130,7 +130,7 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = (char *)o->c_file;
     argv[n++] = lib;
     argv[n++] = "-lsqlite3";
-    argv[n++] = "-lpq";
+    if (o->postgres) argv[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

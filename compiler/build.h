@@ -11,6 +11,7 @@ typedef struct BuildOptions {
     bool sanitize;           /* ASan + UBSan, against the sanitizer build of the runtime */
     const char *depfile;     /* write a make dependency file here, or NULL */
     const char *spec_file;   /* for the dependency file */
+    bool postgres;           /* the pipeline uses PostgreSQL: link libpq */
 } BuildOptions;
 
 /* The directory holding templates/, runtime/ and build/: $PIPEC_HOME, else the parent of the

@@ -1199,6 +1199,9 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     }
     if (!s->checkpoint_every_us) s->checkpoint_every_us = 5000000;
     check_guarantee(&ck, root);
+    s->uses_postgres = s->source.kind == SRC_POSTGRES || s->source.kind == SRC_POSTGRES_CDC ||
+                       (s->dead_letter.present && s->dead_letter.kind == SINK_POSTGRES);
+    for (int i = 0; i < s->nsinks; i++) s->uses_postgres |= s->sinks[i].kind == SINK_POSTGRES;
 
     return diag_error_count() > errors_before ? NULL : s;
 }

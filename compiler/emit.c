@@ -846,6 +846,7 @@ static TVal *build_model(Emitter *em) {
         tv_set_bool(a, m, "dead_letter", false);
     }
     tv_set_str(a, m, "checkpoint_path_c", c_str_or_null(a, s->checkpoint_path));
+    tv_set_bool(a, m, "postgres", s->uses_postgres);
     tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
     return m;
 }

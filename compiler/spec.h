@@ -181,6 +181,7 @@ typedef struct Spec {
     const char *checkpoint_path;   /* NULL = none */
     bool db_checkpoint;            /* SQLite and PostgreSQL sinks keep the checkpoint in their transactions */
     const char *checkpoint_postgres;   /* checkpoint: {postgres: DSN}: the PostgreSQL sinks hold it */
+    bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;

@@ -310,6 +310,10 @@ typedef struct prt_pipeline {
  * ${VAR}s (an unset one without default: exit 2 naming it), opens everything, loops, and returns
  * the process exit code (0 done, 1 runtime failure, 2 bad configuration). */
 int prt_main(const prt_pipeline *p, int argc, char **argv);
+/* Called by pipelines that use PostgreSQL (ABI 3), before prt_main: links the PostgreSQL sink,
+ * source and change stream (rt_postgres.c, rt_pgsource.c, rt_cdc.c) and so libpq into the
+ * binary; other binaries stay without them. */
+void prt_use_postgres(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The run, as generated code sees it (rt_main.c owns it).                                      */

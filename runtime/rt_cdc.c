@@ -811,3 +811,5 @@ fail:
     prt_cdc_close(c);
     return NULL;
 }
+
+const int prt_cdc_linked = 1;   /* referenced by prt_use_postgres (rt_postgres.c) */

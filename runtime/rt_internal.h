@@ -189,6 +189,9 @@ bool prt_sql_is_key(const prt_sink_desc *d, int col);            /* col is one o
 void prt_sql_upsert_action(prt_buf *b, const prt_sink_desc *d);
 
 /* ---- rt_postgres.c (postgres sinks and dead letters) ---------------------------------------- */
+/* The PostgreSQL functions are weak references: a binary has them (and libpq) only when its
+ * pipeline calls prt_use_postgres(); without it they are NULL, and the driver and sinks check. */
+#define PRT_WEAK __attribute__((weak))
 /* See the header of rt_postgres.c for the transaction design. All can fail only after logging;
  * lost connections are retried inside (with backoff, until a stop). */
 typedef struct prt_pg prt_pg;
@@ -196,52 +199,52 @@ typedef struct prt_deadq prt_deadq;
 /* dsn is the expanded connection string; connects (retrying for up to 30 s), sets the session to
  * UTF-8 and UTC, creates the table when d->create, checks its columns, creates pipec_checkpoint
  * (sinks only). NULL on error. */
-prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter);
-void prt_pg_close(prt_pg *g);
-const char *prt_pg_where(const prt_pg *g);   /* "host:port/db": safe to log */
+prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter) PRT_WEAK;
+void prt_pg_close(prt_pg *g) PRT_WEAK;
+const char *prt_pg_where(const prt_pg *g) PRT_WEAK;   /* "host:port/db": safe to log */
 char *prt_pg_describe(const char *dsn);      /* malloc'd "host:port/db" of a connection string */
 const char *prt_pg_dsn(const prt_pg *g);     /* the secret connection string */
 prt_pg *prt_sink_pg(const prt_sink *s);      /* rt_sink.c: NULL unless a postgres sink */
-void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec);
+void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec) PRT_WEAK;
 /* Between commits: sends the rows buffered since the last push into an open COPY, so the server
  * loads them while the pipeline reads on (never fails: a problem is handled at prepare). */
-int prt_pg_push(prt_sink *s, prt_pg *g);
+int prt_pg_push(prt_sink *s, prt_pg *g) PRT_WEAK;
 /* BEGIN (or the pushed COPY) and every buffered row; rows the server refuses go to `dead` (run's
  * counters moved from out to dead). The transaction stays open for prt_pg_commit. */
-int prt_pg_prepare(prt_sink *s, prt_pg *g, prt_run *run, prt_deadq *dead);
+int prt_pg_prepare(prt_sink *s, prt_pg *g, prt_run *run, prt_deadq *dead) PRT_WEAK;
 /* The rows (prepared, or now), the rows of `attached` (a postgres dead letter sharing the DSN),
  * the checkpoint (key, ckpt) when ckpt is not NULL, COMMIT; then the buffers are emptied. */
 int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ckpt, size_t len,
-                  prt_run *run, prt_deadq *dead, prt_sink *attached, prt_pg *attached_g);
+                  prt_run *run, prt_deadq *dead, prt_sink *attached, prt_pg *attached_g) PRT_WEAK;
 /* 1 found (value appended to out), 0 none, -1 error. */
-int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out);
-uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g);
+int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out) PRT_WEAK;
+uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g) PRT_WEAK;
 
 /* ---- rt_pgsource.c (the postgres source) ---------------------------------------------------- */
 typedef struct prt_pgsrc prt_pgsrc;
 /* Connects (retrying up to 30 s) and takes the cursor and digests of a checkpoint (ck may be
  * NULL). NULL on error (logged). */
-prt_pgsrc *prt_pgsrc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt *ck);
+prt_pgsrc *prt_pgsrc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt *ck) PRT_WEAK;
 /* Up to max new rows as JSON records (valid until the next call), with each one's position in
  * *positions; 0 = caught up for now (or a stop), -1 = error (logged). */
-int prt_pgsrc_next(prt_pgsrc *s, prt_rec *recs, int max, const char *const **positions);
+int prt_pgsrc_next(prt_pgsrc *s, prt_rec *recs, int max, const char *const **positions) PRT_WEAK;
 /* Puts the position after the rows handed out so far into c (cursor and seen). */
-void prt_pgsrc_position(const prt_pgsrc *s, prt_ckpt *c);
-const char *prt_pgsrc_where(const prt_pgsrc *s);
-void prt_pgsrc_close(prt_pgsrc *s);
+void prt_pgsrc_position(const prt_pgsrc *s, prt_ckpt *c) PRT_WEAK;
+const char *prt_pgsrc_where(const prt_pgsrc *s) PRT_WEAK;
+void prt_pgsrc_close(prt_pgsrc *s) PRT_WEAK;
 
 /* ---- rt_cdc.c (the postgres_cdc source) --------------------------------------------------- */
 typedef struct prt_cdc prt_cdc;
 /* Connects (a normal and a replication session), creates the publication and the slot when
  * missing, takes the position of a checkpoint (ck may be NULL); with `once`, notes the WAL
  * position to catch up with. NULL on error (logged). */
-prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt *ck, bool once);
+prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt *ck, bool once) PRT_WEAK;
 /* Up to max changes as JSON records (valid until the next call) with their positions; 0 when
  * the stream was quiet for a moment (*caught_up: --once reached its target). -1 on an error. */
-int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positions, bool *caught_up);
-void prt_cdc_position(const prt_cdc *c, prt_ckpt *k);   /* the position after the changes taken */
-int prt_cdc_committed(prt_cdc *c);   /* a commit made the position durable: confirm it to the slot */
-void prt_cdc_close(prt_cdc *c);
+int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positions, bool *caught_up) PRT_WEAK;
+void prt_cdc_position(const prt_cdc *c, prt_ckpt *k) PRT_WEAK;   /* the position after the changes taken */
+int prt_cdc_committed(prt_cdc *c) PRT_WEAK;   /* a commit made the position durable: confirm it to the slot */
+void prt_cdc_close(prt_cdc *c) PRT_WEAK;
 
 /* Database sinks (SQLite and PostgreSQL) as the driver sees them (rt_sink.c). */
 bool prt_sink_is_db(const prt_sink *s);

@@ -786,6 +786,11 @@ static int open_all(driver *d) {
     d->batch = malloc(sizeof *d->batch * BATCH_MAX);
     if (!d->batch) abort();
     if (p->source.kind == PRT_SRC_POSTGRES || p->source.kind == PRT_SRC_POSTGRES_CDC) {
+        if (!prt_pgsrc_open || !prt_cdc_open) {
+            prt_log_error("source: this binary was built without PostgreSQL (its pipeline does not call "
+                          "prt_use_postgres)");
+            return 1;
+        }
         if (d->catching) {   /* a replay up to a row position is for files only */
             prt_log_warn("a postgres source cannot replay up to the newer checkpoint: the sinks that "
                          "were ahead receive those rows again (an upsert sink replaces them)");
@@ -923,8 +928,8 @@ static void run_loop(driver *d) {
 
 static void close_all(driver *d) {
     if (d->src_open) prt_source_close(&d->src);
-    prt_pgsrc_close(d->pgsrc);
-    prt_cdc_close(d->cdc);
+    if (d->pgsrc) prt_pgsrc_close(d->pgsrc);
+    if (d->cdc) prt_cdc_close(d->cdc);
     free(d->src_dsn);
     for (int i = 0; d->run.sinks && i < d->p->nsinks; i++) prt_sink_close(d->run.sinks[i]);
     free(d->run.sinks);

@@ -322,3 +322,5 @@ prt_pgsrc *prt_pgsrc_open(const prt_source_desc *d, const char *dsn, const prt_c
     }
     return s;
 }
+
+const int prt_pgsource_linked = 1;   /* referenced by prt_use_postgres (rt_postgres.c) */

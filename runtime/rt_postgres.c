@@ -1138,3 +1138,12 @@ int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out) {
 }
 
 uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g) { return s->rows - g->committed_rows; }
+
+/* Pulls this module and the two PostgreSQL sources out of the runtime archive (their marker
+ * symbols are strong references): see prt_use_postgres in pipec_rt.h. */
+extern const int prt_pgsource_linked, prt_cdc_linked;
+void prt_use_postgres(void) {
+    static volatile int keep;
+    keep = prt_pgsource_linked + prt_cdc_linked;
+    (void)keep;
+}

@@ -101,6 +101,11 @@ prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_l
         return s;
     } else if (d->kind == PRT_SINK_POSTGRES) {
         /* path is the expanded connection string: never copied into messages */
+        if (!prt_pg_open) {
+            prt_log_error("sink '%s': this binary was built without PostgreSQL (its pipeline does not "
+                          "call prt_use_postgres)", sink_name(s));
+            goto fail;
+        }
         im->pg = prt_pg_open(d, path ? path : "", strcmp(sink_name(s), "dead_letter") == 0);
         if (!im->pg) goto fail;
         im->path = strdup(prt_pg_where(im->pg));
@@ -366,7 +371,7 @@ void prt_sink_close(prt_sink *s) {
     if (!s) return;
     sink_impl *im = s->impl;
     prt_sqlite_close(im->sq);   /* rows not committed are dropped */
-    prt_pg_close(im->pg);
+    if (im->pg) prt_pg_close(im->pg);
     if (im->owns_fd) close(im->fd);
     free(im->path);
     free(im->widths);
