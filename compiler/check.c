@@ -179,10 +179,26 @@ static void check_source(Checker *ck, const YNode *src) {
     bool opts_ok = check_conn_opts(conn_node, c, what);
     so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : strcmp(c->name, "postgres") == 0 ? SRC_POSTGRES
              : strcmp(c->name, "postgres_cdc") == 0 ? SRC_POSTGRES_CDC : SRC_FILE;
-    if (so->kind == SRC_POSTGRES_CDC) {
-        /* changes arrive as JSON objects with the columns plus _op and _lsn */
+    if (so->kind == SRC_POSTGRES || so->kind == SRC_POSTGRES_CDC) {
+        /* rows (row_to_json) and changes arrive as JSON objects: the JSON decoders read the
+         * fields by column name, so there is no format to choose */
         so->dsn = opt_text(conn_node, "dsn", c->opts);
         check_env_refs(yaml_get(conn_node, "dsn"));
+        so->format = FMT_JSON;
+        so->max_record = 1 << 20;
+        so->path = "";
+        if (yaml_get(src, "format"))
+            diag_error(yaml_get(src, "format")->loc, "the %s source has no 'format': its %s are read by column name",
+                       c->name, so->kind == SRC_POSTGRES ? "rows" : "changes");
+        if (so->kind == SRC_POSTGRES) {
+            so->table = opt_text(conn_node, "table", c->opts);
+            so->query = opt_text(conn_node, "query", c->opts);
+            so->cursor = opt_text(conn_node, "cursor", c->opts);
+            so->poll_us = opt_duration(conn_node, "every", c->opts);
+            if (opts_ok && !so->table == !so->query)
+                diag_error(conn_node->loc, "the postgres source takes one of 'table' and 'query'");
+            return;
+        }
         so->publication = opt_text(conn_node, "publication", c->opts);
         so->slot = opt_text(conn_node, "slot", c->opts);
         so->snapshot = opt_bool(conn_node, "snapshot", c->opts);
@@ -192,33 +208,11 @@ static void check_source(Checker *ck, const YNode *src) {
             for (int i = 0; i < t->nitems; i++)
                 if (t->items[i]->kind == YN_SCALAR) so->tables[so->ntables++] = t->items[i]->text;
         }
-        so->format = FMT_JSON;
-        so->max_record = 1 << 20;
-        so->path = "";
         if (opts_ok && so->slot) {
             bool ok = so->slot[0] != 0;
             for (const char *p = so->slot; *p; p++) ok &= islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_';
             if (!ok) diag_error(yaml_get(conn_node, "slot")->loc, "a replication slot name is [a-z0-9_]+");
         }
-        if (yaml_get(src, "format"))
-            diag_error(yaml_get(src, "format")->loc, "the postgres_cdc source has no 'format': its changes are read by column name");
-        return;
-    }
-    if (so->kind == SRC_POSTGRES) {
-        /* rows arrive as JSON objects (row_to_json): the JSON decoders read them by column name */
-        so->dsn = opt_text(conn_node, "dsn", c->opts);
-        check_env_refs(yaml_get(conn_node, "dsn"));
-        so->table = opt_text(conn_node, "table", c->opts);
-        so->query = opt_text(conn_node, "query", c->opts);
-        so->cursor = opt_text(conn_node, "cursor", c->opts);
-        so->poll_us = opt_duration(conn_node, "every", c->opts);
-        so->format = FMT_JSON;
-        so->max_record = 1 << 20;
-        so->path = "";
-        if (opts_ok && !so->table == !so->query)
-            diag_error(conn_node->loc, "the postgres source takes one of 'table' and 'query'");
-        if (yaml_get(src, "format"))
-            diag_error(yaml_get(src, "format")->loc, "the postgres source has no 'format': its rows are read by column name");
         return;
     }
     so->path = opt_text(conn_node, "path", c->opts);

@@ -554,21 +554,18 @@ static int reconnect_stream(prt_cdc *c) {
     c->in_txn = false;
     c->streaming = false;
     c->asked = false;
-    int64_t delay = 100000;
-    for (;;) {
+    for (int attempt = 0;; attempt++) {
         PQfinish(c->repl);
         c->repl = connect_as(c, true);
         if (c->repl && start_streaming(c) == 0) {
             prt_log_info("source: postgres %s: replication resumed", c->where);
             return 0;
         }
-        prt_signal_sleep(delay);
-        if (prt_signal_stop_requested()) {
+        if (!prt_pg_backoff(attempt)) {
             prt_log_error("source: postgres %s: stopped while the server could not be reached; the next "
                           "start resumes from the last commit", c->where);
             return -1;
         }
-        delay = delay * 2 > 5000000 ? 5000000 : delay * 2;
     }
 }
 
@@ -759,14 +756,9 @@ prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt 
     c->dsn = strdup(dsn);
     c->where = prt_pg_describe(dsn);
     if (!c->dsn) abort();
-    const char *patience = getenv("PIPEC_PG_OPEN_PATIENCE_MS");
-    int64_t give_up = prt_now_us() + (patience ? strtoll(patience, NULL, 10) * 1000 : 30000000);
-    int64_t delay = 100000;
-    while (!(c->sql = connect_as(c, false))) {
-        if (prt_now_us() > give_up || prt_signal_stop_requested()) goto fail;
-        prt_signal_sleep(delay);
-        delay = delay * 2 > 5000000 ? 5000000 : delay * 2;
-    }
+    int64_t give_up = prt_pg_start_deadline_us();
+    for (int attempt = 0; !(c->sql = connect_as(c, false)); attempt++)
+        if (prt_now_us() > give_up || !prt_pg_backoff(attempt)) goto fail;
     if (!(c->repl = connect_as(c, true))) goto fail;
     if (ensure_publication(c) != 0) goto fail;
     int have = slot_exists(c);

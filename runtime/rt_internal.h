@@ -187,6 +187,19 @@ bool prt_sql_is_key(const prt_sink_desc *d, int col);            /* col is one o
 /* An upsert's conflict action: "DO UPDATE SET c = EXCLUDED.c, ..." for every column that is not
  * a key, or "DO NOTHING" when every column is. */
 void prt_sql_upsert_action(prt_buf *b, const prt_sink_desc *d);
+/* One value of a typed row buffer (prt_row_* in pipec_rt.h): tag PRT_V_*, and by tag b, i (an
+ * int64, or a timestamp's microseconds), f, days, or s and n (the string, in the buffer). */
+typedef struct prt_rowval {
+    char tag;
+    bool b;
+    int64_t i;
+    double f;
+    int32_t days;
+    const char *s;
+    uint32_t n;
+} prt_rowval;
+/* Decodes the value at *pp and moves past it; false on a malformed buffer (a runtime bug). */
+bool prt_row_value(const char **pp, const char *end, prt_rowval *v);
 
 /* ---- rt_postgres.c (postgres sinks and dead letters) ---------------------------------------- */
 /* The PostgreSQL functions are weak references: a binary has them (and libpq) only when its
@@ -203,6 +216,12 @@ prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter
 void prt_pg_close(prt_pg *g) PRT_WEAK;
 const char *prt_pg_where(const prt_pg *g) PRT_WEAK;   /* "host:port/db": safe to log */
 char *prt_pg_describe(const char *dsn);      /* malloc'd "host:port/db" of a connection string */
+/* Reconnecting, for the sinks and both sources: the wait before retry `attempt` (0.1 s doubling
+ * to 5 s); that wait, false when a stop arrived meanwhile; when start-up stops trying (30 s,
+ * or PIPEC_PG_OPEN_PATIENCE_MS). */
+int64_t prt_pg_retry_delay_us(int attempt);
+bool prt_pg_backoff(int attempt);
+int64_t prt_pg_start_deadline_us(void);
 const char *prt_pg_dsn(const prt_pg *g);     /* the secret connection string */
 prt_pg *prt_sink_pg(const prt_sink *s);      /* rt_sink.c: NULL unless a postgres sink */
 void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec) PRT_WEAK;

@@ -4,9 +4,9 @@
  * sink buffers out, and commit. While the source is idle, tick runs at least every TICK_US.
  * Invariants: a commit happens only between batches, so each sink's bytes, the window state and
  * the source position in a checkpoint describe the same records; the order is file sinks (write +
- * fsync), then the state file, then each sqlite sink's rows with the checkpoint text in one
+ * fsync), then the state file, then each database sink's (SQLite, PostgreSQL) rows with the checkpoint text in one
  * transaction, then the checkpoint file (atomic), then archive/delete of finished folder files.
- * The highest checkpoint seq among the file and the databases wins at start; a sqlite sink a
+ * The highest checkpoint seq among the file and the databases wins at start; a database sink a
  * commit behind is caught up by a replay (see rt_checkpoint.c's header for the whole design). finish runs when the source ended (or on a stop with nothing to keep the
  * windows), before the final commit. Flagged records (unterminated quote, too long) never reach
  * process_batch; they go to the dead letter here. */
@@ -43,7 +43,7 @@ typedef struct driver {
     bool dirty;                /* anything happened since the last commit */
     prt_buf state;             /* save_state's output, reused per commit */
     uint64_t seq;              /* the highest checkpoint seq written or seen (file or database) */
-    int nsq;                   /* database sinks (SQLite, PostgreSQL): each stores the checkpoint with its rows */
+    int ndb;                   /* database sinks (SQLite, PostgreSQL): each stores the checkpoint with its rows */
     char *dead_dsn;            /* a postgres dead letter's expanded connection string */
     char *src_dsn;             /* a postgres source's expanded connection string */
     prt_pgsrc *pgsrc;          /* the postgres source, or NULL */
@@ -51,7 +51,7 @@ typedef struct driver {
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
     bool run_finished;         /* the next commit is the final one of a run whose source ended */
-    /* Catch-up after a crash between two sqlite sinks' commits (see rt_checkpoint.c): the run
+    /* Catch-up after a crash between two database sinks' commits (see rt_checkpoint.c): the run
      * resumes from the older checkpoint; until the source reaches the newer one's position
      * (records of file cu_path/cu_ino starting before line cu_line, or all of it when
      * cu_finished), rows for sinks already holding them (ahead[i]) are dropped, and nothing is
@@ -204,14 +204,14 @@ static int64_t committed_len(const driver *d, const char *name, bool have_ck) {
     return k ? (int64_t)k->len : 0;
 }
 
-/* The key of a sqlite sink's row in its database's pipec_checkpoint table: "PIPELINE/SINK" (two
+/* The key of a database sink's row in its database's pipec_checkpoint table: "PIPELINE/SINK" (two
  * sinks may share a database; each must keep its own checkpoint). */
-static void sq_key(const driver *d, int i, char *out, size_t cap) {
+static void db_key(const driver *d, int i, char *out, size_t cap) {
     snprintf(out, cap, "%s/%s", d->p->name, d->p->sinks[i].name);
 }
 
 /* A database sink: SQLite or PostgreSQL, committing its rows and the checkpoint in one transaction. */
-static bool is_sq(const driver *d, int i) {
+static bool is_db(const driver *d, int i) {
     return d->p->sinks[i].kind == PRT_SINK_SQLITE || d->p->sinks[i].kind == PRT_SINK_POSTGRES;
 }
 
@@ -228,8 +228,8 @@ static int check_foreign(const driver *d, const prt_ckpt *c, const char *where) 
 }
 
 /* Loads the checkpoints: the file DIR/checkpoint (with a checkpoint dir) and the copy each
- * sqlite sink stored in its database (the sqlite sinks are open already). Picks the one to
- * resume from into d->ck and sets up a catch-up when sqlite sinks disagree. 0 ok (none or
+ * database sink stored in its database (the database sinks are open already). Picks the one to
+ * resume from into d->ck and sets up a catch-up when database sinks disagree. 0 ok (none or
  * matching), 1 runtime failure, 2 mismatch. */
 static int load_checkpoint(driver *d, bool *have) {
     const prt_pipeline *p = d->p;
@@ -253,8 +253,8 @@ static int load_checkpoint(driver *d, bool *have) {
     uint64_t top = have_f ? fc.seq : 0;   /* the highest seq */
     int nhave = 0;
     for (int i = 0; i < n; i++) {
-        if (!is_sq(d, i)) continue;
-        sq_key(d, i, key, sizeof key);
+        if (!is_db(d, i)) continue;
+        db_key(d, i, key, sizeof key);
         blob.len = 0;
         int r = prt_sink_db_read_checkpoint(d->run.sinks[i], key, &blob);
         if (r < 0) { rc = 1; goto out; }
@@ -288,7 +288,7 @@ static int load_checkpoint(driver *d, bool *have) {
         if ((rc = check_foreign(d, &sc[i], where)) != 0) goto out;
     }
     if (!have_f && nhave == 0) goto out;
-    /* The newest (top) and the one to resume from: the oldest sqlite sink's when one is a
+    /* The newest (top) and the one to resume from: the oldest database sink's when one is a
      * commit behind (a crash between two sinks' commits), else the newest. The file is never
      * ahead of the databases (it is written after them). */
     const prt_ckpt *newest = have_f && fc.seq == top ? &fc : NULL;
@@ -298,13 +298,13 @@ static int load_checkpoint(driver *d, bool *have) {
         if (sc[i].seq == top && !newest) newest = &sc[i];
         if (top > 0 && sc[i].seq == top - 1) from = &sc[i];
     }
-    /* a sqlite sink without a checkpoint while the newest is the first: it crashed before its
+    /* a database sink without a checkpoint while the newest is the first: it crashed before its
      * first commit; it catches up from the beginning */
     bool from_start = false;
     for (int i = 0; i < n; i++)
-        if (is_sq(d, i) && !have_s[i] && top == 1) from_start = true;
+        if (is_db(d, i) && !have_s[i] && top == 1) from_start = true;
     for (int i = 0; i < n; i++) {
-        if (!is_sq(d, i) || (have_s[i] && sc[i].seq + 1 >= top) || (!have_s[i] && top == 1)) continue;
+        if (!is_db(d, i) || (have_s[i] && sc[i].seq + 1 >= top) || (!have_s[i] && top == 1)) continue;
         prt_log_warn("sink '%s': its database %s holds %s (the newest is %" PRIu64 "); it "
                      "receives the records from the resume point on, earlier ones are not "
                      "replayed for it", p->sinks[i].name, prt_sink_where(d->run.sinks[i]),
@@ -358,23 +358,23 @@ out:
 /* A commit (see the header comment of rt_checkpoint.c for why this order):
  * 1. file sinks and the dead letter: written out and fsynced, their lengths noted;
  * 2. the window state file (with a checkpoint dir; else the state goes inline, step 3);
- * 3. each sqlite sink: its rows and the complete checkpoint text in one transaction;
+ * 3. each database sink: its rows and the complete checkpoint text in one transaction;
  * 4. DIR/checkpoint (atomic); 5. archive/delete a finished folder file.
- * A checkpoint is kept (steps 2-4) when there is a checkpoint dir or a sqlite sink. */
+ * A checkpoint is kept (steps 2-4) when there is a checkpoint dir or a database sink. */
 static int commit(driver *d) {
     const prt_pipeline *p = d->p;
     prt_ckpt *c = &d->ck;
     prt_ckpt_sink *ks = calloc((size_t)p->nsinks + 1, sizeof *ks);   /* per commit, not per record */
     if (!ks) abort();
     int nk = 0, rc = 0;
-    bool keep = d->ckpt_dir || d->nsq > 0;
+    bool keep = d->ckpt_dir || d->ndb > 0;
     /* 0. postgres sinks send their rows inside an open transaction; rows the server refuses go
      * to the dead letter now, so they are part of this commit */
     for (int i = 0; i < p->nsinks && rc == 0; i++)
-        if (is_sq(d, i)) rc = prt_sink_db_prepare(d->run.sinks[i], &d->run, d->dead);
+        if (is_db(d, i)) rc = prt_sink_db_prepare(d->run.sinks[i], &d->run, d->dead);
     for (int i = 0; i < p->nsinks && rc == 0; i++) {
         uint64_t len;
-        if (is_sq(d, i)) continue;   /* step 3 */
+        if (is_db(d, i)) continue;   /* step 3 */
         rc = prt_sink_commit(d->run.sinks[i], &len);
         if (rc == 0 && prt_sink_is_file(d->run.sinks[i]))
             ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
@@ -432,13 +432,13 @@ static int commit(driver *d) {
     int oldn = c->nsinks;
     c->sinks = ks;
     c->nsinks = nk;
-    if (rc == 0 && keep && d->nsq > 0) {
+    if (rc == 0 && keep && d->ndb > 0) {
         prt_buf text = {0};
         char key[600];
         prt_ckpt_format(c, &text);
         for (int i = 0; i < p->nsinks && rc == 0; i++) {
-            if (!is_sq(d, i)) continue;
-            sq_key(d, i, key, sizeof key);
+            if (!is_db(d, i)) continue;
+            db_key(d, i, key, sizeof key);
             rc = prt_sink_db_commit(d->run.sinks[i], key, text.data, text.len, &d->run, d->dead,
                                     i == d->dead_host ? prt_deadq_sink(d->dead) : NULL);
         }
@@ -576,7 +576,7 @@ static int after_batch(driver *d) {
     if (prt_sink_maybe_flush(prt_deadq_sink(d->dead)) != 0) return -1;
     if (d->catching) return 0;
     for (int i = 0; i < d->p->nsinks; i++)   /* postgres: the server loads while we read on */
-        if (is_sq(d, i)) prt_sink_db_push(d->run.sinks[i]);
+        if (is_db(d, i)) prt_sink_db_push(d->run.sinks[i]);
     if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
     for (int i = 0; d->batch_rows && i < d->p->nsinks; i++)
         if (prt_sink_pending_rows(d->run.sinks[i]) >= d->batch_rows) return commit(d);
@@ -755,10 +755,10 @@ static int open_all(driver *d) {
     d->run.impl = &d->ri;
     d->run.sinks = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->run.sinks);
     if (!d->run.sinks) abort();
-    /* sqlite sinks first: their databases hold checkpoints too */
+    /* database sinks first: their databases hold checkpoints too */
     for (int i = 0; i < p->nsinks; i++) {
-        if (!is_sq(d, i)) continue;
-        d->nsq++;
+        if (!is_db(d, i)) continue;
+        d->ndb++;
         d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i], -1, -1);
         if (!d->run.sinks[i]) return 1;
     }
@@ -766,7 +766,7 @@ static int open_all(driver *d) {
     int r = load_checkpoint(d, &have_ck);
     if (r) return r;
     for (int i = 0; i < p->nsinks; i++) {
-        if (is_sq(d, i)) continue;
+        if (is_db(d, i)) continue;
         d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i],
                                         committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
@@ -896,7 +896,7 @@ static void run_loop(driver *d) {
     if (d->p->finish) {
         if (ended) {
             call_hook(d, d->p->finish);
-        } else if (!((d->ckpt_dir || d->nsq > 0) && d->p->save_state)) {
+        } else if (!((d->ckpt_dir || d->ndb > 0) && d->p->save_state)) {
             uint64_t n = call_hook(d, d->p->finish);
             prt_log_info("stopped without a checkpoint: the open windows were emitted now (%" PRIu64
                          " rows), as nothing could keep them for a restart", n);

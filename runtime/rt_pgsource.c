@@ -25,8 +25,6 @@
 #include <stdlib.h>
 
 enum { FETCH_ROWS = 4096 };
-#define RETRY_FIRST_US 100000
-#define RETRY_MAX_US 5000000
 
 struct prt_pgsrc {
     const prt_source_desc *d;
@@ -103,7 +101,6 @@ static int connect_once(prt_pgsrc *s, bool loud) {
 /* Connects, retrying with backoff (a log line per attempt) until it works, an error that is not
  * about reaching the server, or a stop. 0, or -1. */
 static int reconnect(prt_pgsrc *s, int64_t give_up_us) {
-    int64_t delay = RETRY_FIRST_US;
     for (int attempt = 0;; attempt++) {
         int r = connect_once(s, true);
         if (r == 0) {
@@ -115,9 +112,7 @@ static int reconnect(prt_pgsrc *s, int64_t give_up_us) {
             prt_log_error("source: postgres %s: cannot connect (gave up at start-up)", s->where);
             return -1;
         }
-        prt_signal_sleep(delay);
-        if (prt_signal_stop_requested()) return -1;
-        delay = delay * 2 > RETRY_MAX_US ? RETRY_MAX_US : delay * 2;
+        if (!prt_pg_backoff(attempt)) return -1;
     }
 }
 
@@ -315,8 +310,7 @@ prt_pgsrc *prt_pgsrc_open(const prt_source_desc *d, const char *dsn, const prt_c
         prt_log_info("source: resuming after %s = %s (%d row%s with that value already taken)", d->cursor,
                      s->cursor, s->nseen, s->nseen == 1 ? "" : "s");
     }
-    const char *patience = getenv("PIPEC_PG_OPEN_PATIENCE_MS");
-    if (reconnect(s, prt_now_us() + (patience ? strtoll(patience, NULL, 10) * 1000 : 30000000)) != 0) {
+    if (reconnect(s, prt_pg_start_deadline_us()) != 0) {
         prt_pgsrc_close(s);
         return NULL;
     }

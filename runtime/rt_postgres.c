@@ -43,10 +43,10 @@ enum { COPY_CHUNK = 1 << 20 };
 
 /* Where a buffered row came from (prt_sink_row_src): for its dead letter if the server refuses it. */
 typedef struct row_src {
-    uint32_t pos;              /* index into prt_pg.positions */
     uint32_t raw_n;
     uint64_t line;
-    size_t raw_off;            /* into prt_pg.raw */
+    size_t pos_off;            /* its position's text (NUL-terminated) in prt_pg.raw */
+    size_t raw_off;            /* its raw bytes in prt_pg.raw */
 } row_src;
 
 struct prt_pg {
@@ -70,9 +70,8 @@ struct prt_pg {
     size_t *col_start;         /* per column of the row being rendered: where its text starts */
     size_t caprefused;
     prt_buf srcs;              /* row_src per row, when the rows came from records */
-    prt_buf raw;
-    char **positions;
-    uint32_t npositions;
+    prt_buf raw;               /* raw records and position texts of the rows since the last commit */
+    size_t last_pos_off;       /* the last row's position text in raw: a file's rows share it */
     uint64_t committed_rows;   /* sink->rows at the last successful commit */
     char *lock_key;            /* the checkpoint key, held as a session advisory lock */
 };
@@ -322,22 +321,26 @@ static int connect_once(prt_pg *g, bool first) {
     return r;
 }
 
-static int64_t retry_delay_us(int attempt) {
+int64_t prt_pg_retry_delay_us(int attempt) {
     int64_t us = RETRY_FIRST_US;
     for (int i = 0; i < attempt && us < RETRY_MAX_US; i++) us *= 2;
     return us > RETRY_MAX_US ? RETRY_MAX_US : us;
 }
 
-/* Sleeps before retry number `attempt` (0-based); false when a stop arrived meanwhile. */
-static bool backoff(int attempt) {
-    prt_signal_sleep(retry_delay_us(attempt));
+bool prt_pg_backoff(int attempt) {
+    prt_signal_sleep(prt_pg_retry_delay_us(attempt));
     return !prt_signal_stop_requested();
+}
+
+int64_t prt_pg_start_deadline_us(void) {
+    const char *patience = getenv("PIPEC_PG_OPEN_PATIENCE_MS");   /* a test hook */
+    return prt_now_us() + (patience ? strtoll(patience, NULL, 10) * 1000 : OPEN_PATIENCE_US);
 }
 
 /* Reconnects until it works (logging each failure), a setup error, or a stop. 0 or -1. */
 static int reconnect(prt_pg *g, int *attempt) {
     for (;;) {
-        if (*attempt > 0 && !backoff(*attempt - 1)) {
+        if (*attempt > 0 && !prt_pg_backoff(*attempt - 1)) {
             prt_log_error("%s '%s': postgres %s: stopped while the server could not be reached; "
                           "nothing of this commit was written, the next start replays it",
                           g->is_dead_letter ? "dead letter" : "sink", g->name, g->where);
@@ -353,7 +356,7 @@ static int reconnect(prt_pg *g, int *attempt) {
         if (r < 0) return -1;
         prt_log_warn("%s '%s': postgres %s: not reachable; retrying in %.1f s (nothing is lost: "
                      "the rows wait in memory)", g->is_dead_letter ? "dead letter" : "sink", g->name,
-                     g->where, (double)retry_delay_us(*attempt - 1) / 1e6);
+                     g->where, (double)prt_pg_retry_delay_us(*attempt - 1) / 1e6);
     }
 }
 
@@ -368,8 +371,6 @@ void prt_pg_close(prt_pg *g) {
     free(g->refused);
     free(g->key_hash);
     free(g->col_start);
-    for (uint32_t i = 0; i < g->npositions; i++) free(g->positions[i]);
-    free(g->positions);
     prt_buf_free(&g->sql);
     prt_buf_free(&g->copy);
     prt_buf_free(&g->text);
@@ -399,12 +400,11 @@ prt_pg *prt_pg_open(const prt_sink_desc *d, const char *dsn, bool is_dead_letter
     g->name = strdup(name);
     if (!g->dsn || !g->name) abort();
     g->where = prt_pg_describe(dsn);
-    const char *patience = getenv("PIPEC_PG_OPEN_PATIENCE_MS");   /* a test hook */
-    int64_t give_up = prt_now_us() + (patience ? strtoll(patience, NULL, 10) * 1000 : OPEN_PATIENCE_US);
+    int64_t give_up = prt_pg_start_deadline_us();
     for (int attempt = 0;; attempt++) {
         int r = connect_once(g, attempt == 0);
         if (r == 0) break;
-        if (r < 0 || prt_now_us() > give_up || (attempt > 0 && !backoff(attempt - 1))) {
+        if (r < 0 || prt_now_us() > give_up || (attempt > 0 && !prt_pg_backoff(attempt - 1))) {
             if (r > 0) prt_log_error("%s '%s': postgres %s: cannot connect: %s", is_dead_letter ? "dead letter" : "sink",
                                      g->name, g->where, "gave up (the server did not answer at start-up)");
             prt_pg_close(g);
@@ -420,12 +420,11 @@ const char *prt_pg_dsn(const prt_pg *g) { return g->dsn; }
 /* ---- rows -------------------------------------------------------------------------------- */
 
 void prt_pg_row_src(prt_pg *g, const char *position, const prt_rec *rec) {
-    if (!g->npositions || strcmp(g->positions[g->npositions - 1], position) != 0) {
-        g->positions = realloc(g->positions, sizeof *g->positions * (g->npositions + 1));
-        if (!g->positions || !(g->positions[g->npositions] = strdup(position))) abort();
-        g->npositions++;
+    if (!g->raw.len || strcmp(g->raw.data + g->last_pos_off, position) != 0) {   /* copied once per file */
+        g->last_pos_off = g->raw.len;
+        prt_buf_put(&g->raw, position, strlen(position) + 1);
     }
-    row_src rs = {g->npositions - 1, rec->n, rec->line, g->raw.len};
+    row_src rs = {rec->n, rec->line, g->last_pos_off, g->raw.len};
     prt_buf_put(&g->raw, rec->p, rec->n);
     prt_buf_put(&g->srcs, &rs, sizeof rs);
 }
@@ -489,62 +488,19 @@ static bool render_rows(prt_pg *g, const prt_buf *rows) {
         for (int c = 0; c < ncols; c++) {
             if (c) prt_buf_putc(&g->copy, '\t');
             g->col_start[c] = g->copy.len;
-            if (p >= end) return false;
-            char tag = *p++;
-            switch (tag) {
-            case PRT_V_NULL:
-                prt_buf_lit(&g->copy, "\\N");
-                break;
-            case PRT_V_BOOL:
-                if (end - p < 1) return false;
-                prt_buf_putc(&g->copy, *p ? 't' : 'f');
-                p += 1;
-                break;
-            case PRT_V_I64: {
-                int64_t v;
-                if (end - p < 8) return false;
-                memcpy(&v, p, 8);
-                p += 8;
-                prt_buf_put_i64(&g->copy, v);
-                break;
-            }
-            case PRT_V_F64: {
-                double v;
-                if (end - p < 8) return false;
-                memcpy(&v, p, 8);
-                p += 8;
-                if (isfinite(v)) prt_buf_put_f64(&g->copy, v);
+            prt_rowval v;
+            if (!prt_row_value(&p, end, &v)) return false;
+            switch (v.tag) {
+            case PRT_V_BOOL: prt_buf_putc(&g->copy, v.b ? 't' : 'f'); break;
+            case PRT_V_I64: prt_buf_put_i64(&g->copy, v.i); break;
+            case PRT_V_F64:
+                if (isfinite(v.f)) prt_buf_put_f64(&g->copy, v.f);
                 else prt_buf_lit(&g->copy, "\\N");
                 break;
-            }
-            case PRT_V_STR: {
-                uint32_t n;
-                if (end - p < 4) return false;
-                memcpy(&n, p, 4);
-                p += 4;
-                if ((size_t)(end - p) < n) return false;
-                put_copy_text(&g->copy, p, n);
-                p += n;
-                break;
-            }
-            case PRT_V_TS: {
-                int64_t us;
-                if (end - p < 8) return false;
-                memcpy(&us, p, 8);
-                p += 8;
-                prt_buf_put_timestamp(&g->copy, us);
-                break;
-            }
-            case PRT_V_DATE: {
-                int32_t days;
-                if (end - p < 4) return false;
-                memcpy(&days, p, 4);
-                p += 4;
-                prt_buf_put_date(&g->copy, days);
-                break;
-            }
-            default:
-                return false;
+            case PRT_V_STR: put_copy_text(&g->copy, v.s, v.n); break;
+            case PRT_V_TS: prt_buf_put_timestamp(&g->copy, v.i); break;
+            case PRT_V_DATE: prt_buf_put_date(&g->copy, v.days); break;
+            default: prt_buf_lit(&g->copy, "\\N");
             }
         }
         if (upsert) {
@@ -813,7 +769,7 @@ static void refuse(prt_pg *g, size_t i, const char *msg, prt_run *run, prt_deadq
     if (nsrc == g->nrows) {
         row_src rs;
         memcpy(&rs, g->srcs.data + i * sizeof rs, sizeof rs);
-        prt_deadq_put(dead, g->positions[rs.pos], rs.line, g->raw.data + rs.raw_off, rs.raw_n,
+        prt_deadq_put(dead, g->raw.data + rs.pos_off, rs.line, g->raw.data + rs.raw_off, rs.raw_n,
                       "rejected", detail, (size_t)dn);
         if (run) {
             run->stats.dead++;
@@ -1047,8 +1003,6 @@ static void after_commit(prt_sink *s, prt_pg *g) {
     if (g->caprefused) memset(g->refused, 0, sizeof *g->refused * g->caprefused);
     g->srcs.len = 0;
     g->raw.len = 0;
-    for (uint32_t i = 0; i < g->npositions; i++) free(g->positions[i]);
-    g->npositions = 0;
     g->committed_rows = s->rows;
 }
 

@@ -264,73 +264,29 @@ static int fail_tx(prt_sqlite *q, sqlite3_stmt *st, const char *what) {
 
 /* Binds the values of one row starting at *pp; false on a malformed buffer. */
 static bool bind_row(prt_sqlite *q, int ncols, const char **pp, const char *end) {
-    const char *p = *pp;
     sqlite3_stmt *st = q->ins;
+    prt_rowval v;
     for (int c = 1; c <= ncols; c++) {
-        if (p >= end) return false;
-        char tag = *p++;
+        if (!prt_row_value(pp, end, &v)) return false;
         int rc;
-        switch (tag) {
-        case PRT_V_NULL:
-            rc = sqlite3_bind_null(st, c);
+        switch (v.tag) {
+        case PRT_V_BOOL: rc = sqlite3_bind_int(st, c, v.b); break;
+        case PRT_V_I64: rc = sqlite3_bind_int64(st, c, (sqlite3_int64)v.i); break;
+        case PRT_V_F64: rc = isfinite(v.f) ? sqlite3_bind_double(st, c, v.f) : sqlite3_bind_null(st, c); break;
+        case PRT_V_STR:   /* the buffer is not touched until the commit is over: no copy */
+            rc = sqlite3_bind_text64(st, c, v.s, v.n, SQLITE_STATIC, SQLITE_UTF8);
             break;
-        case PRT_V_BOOL:
-            if (end - p < 1) return false;
-            rc = sqlite3_bind_int(st, c, *p != 0);
-            p += 1;
-            break;
-        case PRT_V_I64: {
-            int64_t v;
-            if (end - p < 8) return false;
-            memcpy(&v, p, 8);
-            p += 8;
-            rc = sqlite3_bind_int64(st, c, (sqlite3_int64)v);
-            break;
-        }
-        case PRT_V_F64: {
-            double v;
-            if (end - p < 8) return false;
-            memcpy(&v, p, 8);
-            p += 8;
-            rc = isfinite(v) ? sqlite3_bind_double(st, c, v) : sqlite3_bind_null(st, c);
-            break;
-        }
-        case PRT_V_STR: {
-            uint32_t n;
-            if (end - p < 4) return false;
-            memcpy(&n, p, 4);
-            p += 4;
-            if ((size_t)(end - p) < n) return false;
-            /* the buffer is not touched until the commit is over: no copy */
-            rc = sqlite3_bind_text64(st, c, p, n, SQLITE_STATIC, SQLITE_UTF8);
-            p += n;
-            break;
-        }
         case PRT_V_TS:
-        case PRT_V_DATE: {
+        case PRT_V_DATE:
             q->text.len = 0;
-            if (tag == PRT_V_TS) {
-                int64_t us;
-                if (end - p < 8) return false;
-                memcpy(&us, p, 8);
-                p += 8;
-                prt_buf_put_timestamp(&q->text, us);
-            } else {
-                int32_t days;
-                if (end - p < 4) return false;
-                memcpy(&days, p, 4);
-                p += 4;
-                prt_buf_put_date(&q->text, days);
-            }
+            if (v.tag == PRT_V_TS) prt_buf_put_timestamp(&q->text, v.i);
+            else prt_buf_put_date(&q->text, v.days);
             rc = sqlite3_bind_text64(st, c, q->text.data, q->text.len, SQLITE_TRANSIENT, SQLITE_UTF8);
             break;
-        }
-        default:
-            return false;
+        default: rc = sqlite3_bind_null(st, c);
         }
         if (rc != SQLITE_OK) return false;
     }
-    *pp = p;
     return true;
 }
 

@@ -1,7 +1,8 @@
-/* rt_sqltext.c - SQL text shared by the PostgreSQL and SQLite modules: quoted identifiers, table
- * names with a schema, string literals (for replication commands, which take no parameters),
- * and server messages made into one log line. Values never pass through here: they travel as
- * bound parameters or COPY data. */
+/* rt_sqltext.c - what the PostgreSQL and SQLite modules share: SQL text (quoted identifiers,
+ * table names with a schema, string literals for replication commands, which take no
+ * parameters, an upsert's conflict action), server messages made into one log line, and the
+ * decoder of the typed rows (prt_row_* in pipec_rt.h) that both turn into their own values.
+ * Values never pass through the SQL text: they travel as bound parameters or COPY data. */
 #include "rt_internal.h"
 #include <stdio.h>
 
@@ -70,4 +71,30 @@ void prt_sql_upsert_action(prt_buf *b, const prt_sink_desc *d) {
         prt_sql_ident(b, d->columns[i]);
     }
     if (!any) prt_buf_lit(b, "DO NOTHING");
+}
+
+bool prt_row_value(const char **pp, const char *end, prt_rowval *v) {
+    const char *p = *pp;
+    if (p >= end) return false;
+    v->tag = *p++;
+    size_t need = v->tag == PRT_V_NULL ? 0 : v->tag == PRT_V_BOOL ? 1 : v->tag == PRT_V_DATE ? 4 : 8;
+    if (v->tag == PRT_V_STR) need = 4;
+    else if (v->tag < PRT_V_NULL || v->tag > PRT_V_DATE) return false;
+    if ((size_t)(end - p) < need) return false;
+    switch (v->tag) {
+    case PRT_V_BOOL: v->b = *p != 0; break;
+    case PRT_V_I64:
+    case PRT_V_TS: memcpy(&v->i, p, 8); break;
+    case PRT_V_F64: memcpy(&v->f, p, 8); break;
+    case PRT_V_DATE: memcpy(&v->days, p, 4); break;
+    case PRT_V_STR:
+        memcpy(&v->n, p, 4);
+        if ((size_t)(end - p - 4) < v->n) return false;
+        v->s = p + 4;
+        need += v->n;
+        break;
+    default: break;
+    }
+    *pp = p + need;
+    return true;
 }

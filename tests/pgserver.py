@@ -2,7 +2,7 @@
 
 `server()` starts one server lazily, the first time a test asks for it, and every PostgreSQL
 test of the run shares it; each test isolates itself in a database of its own (`new_db`). The
-server lives in a fresh directory /tmp/pipec-pg-XXXXXX (data dir, socket dir, log file, all owned
+server lives in a fresh mkdtemp directory named /tmp/pipec-pg-* (data dir, socket dir, log file, all owned
 by the `postgres` user, since initdb and postgres refuse to run as root), listens on 127.0.0.1
 on a private port and on a private socket dir, trusts every local and 127.0.0.1 connection
 (superuser `postgres`, UTF8, locale C.UTF-8) and runs with wal_level=logical. fsync stays on
