@@ -168,7 +168,7 @@ static const char *sink_code(Emitter *em, const IrSink *is, int ind) {
         const IrColumn *c = &is->cols[j];
         if (c->avg_part) {   /* a merge sink's hidden sum or count of an avg: the window's accumulator */
             const char *an = em->ir->spec->windows[w].aggs[c->avg_agg].name;
-            vals[j] = (CVal){arena_printf(em->a, "e->a_%s%s", an, c->avg_part == 2 ? "_n" : ""), "0", c->type};
+            vals[j] = (CVal){arena_printf(em->a, "a->a_%s%s", an, c->avg_part == 2 ? "_n" : ""), "0", c->type};
             continue;
         }
         vals[j] = c->field >= 0 ? field_value_in(em, &fields[c->field], w >= 0 ? "o" : "r") : emit_expr(em, &o, ind, c->expr);
@@ -642,28 +642,34 @@ static TVal *window_model(Emitter *em, int wi, const TVal *all_sinks) {
     }
     tv_set(a, m, "aggs", aggs);
 
-    /* Keys and accumulators are saved apart: session windows keep them in different structs. */
-    SBuf save_keys = {0}, load_keys = {0}, save_aggs = {0}, load_aggs = {0};
-    SerVars entry = {"e->", "e."}, session = {"s->", "se."};
+    /* Keys and accumulators are saved apart too: session and hopping windows keep them in a group
+     * (e) and its sessions or panes (accumulators s, loaded into sa); a tumbling entry holds both
+     * (e, its accumulators e->a). */
+    SBuf save_keys = {0}, load_keys = {0}, save_aggs = {0}, load_aggs = {0}, save_part = {0}, load_part = {0};
+    SerVars entry = {"e->", "e."}, entry_acc = {"e->a.", "e.a."}, part = {"s->", "sa."};
     for (int i = 0; i < w->ngroup; i++) {
         const IrField *src = &ir->fields[w->group_by[i]];
         ser_member(&save_keys, &load_keys, entry, src->enum_array ? "int32_t" : type_c_name(src->type), arena_printf(a, "k_%s", src->name));
     }
-    for (int i = 0; i < w->naggs; i++)
-        ser_aggregate(a, &save_aggs, &load_aggs, w->kind == WIN_SESSION ? session : entry, &w->aggs[i],
-                      arena_printf(a, "a_%s", w->aggs[i].name));
+    for (int i = 0; i < w->naggs; i++) {
+        const char *c = arena_printf(a, "a_%s", w->aggs[i].name);
+        ser_aggregate(a, &save_aggs, &load_aggs, entry_acc, &w->aggs[i], c);
+        ser_aggregate(a, &save_part, &load_part, part, &w->aggs[i], c);
+    }
     tv_set_str(a, m, "save_keys_code", code_text(a, &save_keys));
     tv_set_str(a, m, "load_keys_code", code_text(a, &load_keys));
-    tv_set_str(a, m, "save_aggs_code", code_text(a, &save_aggs));
-    tv_set_str(a, m, "load_aggs_code", code_text(a, &load_aggs));
+    tv_set_str(a, m, "save_aggs_code", code_text(a, &save_part));
+    tv_set_str(a, m, "load_aggs_code", code_text(a, &load_part));
     sbuf_puts(&save_keys, sbuf_cstr(&save_aggs));
     sbuf_puts(&load_keys, sbuf_cstr(&load_aggs));
     tv_set_str(a, m, "save_code", code_text(a, &save_keys));
     tv_set_str(a, m, "load_code", code_text(a, &load_keys));
-    sbuf_free(&save_keys);
-    sbuf_free(&load_keys);
-    sbuf_free(&save_aggs);
-    sbuf_free(&load_aggs);
+    SBuf *bufs[] = {&save_keys, &load_keys, &save_aggs, &load_aggs, &save_part, &load_part};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sbuf_free(bufs[i]);
+
+    /* The struct whose group keys are compared and emitted: entries (tumbling windows and
+     * sessions) or a hopping window's groups. */
+    tv_set_str(a, m, "keyed", arena_printf(a, w->kind == WIN_HOPPING ? "%s_group" : "%s_entry", p));
 
     TVal *sinks = tv_list(a);
     for (int i = 0; i < ir->nsinks; i++)

@@ -86,7 +86,7 @@ static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
     iw->nout = w->nout;
     iw->out = arena_alloc(a, sizeof(IrField) * (size_t)(w->nout + 1));
     int nbits = 0;
-    size_t bytes = 24 + 8;   /* entry header and key null bits */
+    size_t key_bytes = 0, acc_bytes = 0;
     for (int i = 0; i < w->nout; i++) {
         IrField *f = &iw->out[i];
         ExprField *xf = &w->out_fields[i];
@@ -98,13 +98,13 @@ static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
         if (i >= 2 + w->ngroup) {
             AggKind k = w->aggs[i - 2 - w->ngroup].kind;
             is_count = k == AGG_COUNT_ALL || k == AGG_COUNT || k == AGG_COUNT_DISTINCT;
-            bytes += agg_bytes(&w->aggs[i - 2 - w->ngroup]);
+            acc_bytes += agg_bytes(&w->aggs[i - 2 - w->ngroup]);
         }
         if (is_key) {
             const IrField *src = &ir->fields[w->group_by[i - 2]];
             f->enum_array = src->enum_array;
             f->null_bit = src->null_bit < 0 ? -1 : nbits++;
-            bytes += src->enum_array ? 4 : type_size(src->type);
+            key_bytes += src->enum_array ? 4 : type_size(src->type);
         } else {
             f->null_bit = i < 2 || is_count ? -1 : nbits++;
         }
@@ -117,7 +117,7 @@ static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
     /* Everything that changes what the saved state means: a checkpoint of another layout or
      * semantics is refused rather than misread. */
     *h = fnv1a(*h, w->name);
-    *h = fnv1a(*h, w->kind == WIN_TUMBLING ? "tumbling" : w->kind == WIN_HOPPING ? "hopping" : "session");
+    *h = fnv1a(*h, w->kind == WIN_TUMBLING ? "tumbling" : w->kind == WIN_HOPPING ? "hopping/2" : "session");   /* hopping/2: panes queued per group */
     char num[128];
     snprintf(num, sizeof num, "%lld/%lld/%lld/%lld/%d/%d", (long long)w->size_us, (long long)w->every_us,
              (long long)w->gap_us, (long long)w->lateness_us, w->time_field, w->late_drop);
@@ -127,7 +127,17 @@ static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
     for (int i = 0; i < w->naggs; i++) *h = fnv1a(*h, w->aggs[i].text);
     for (int i = 0; i < w->ngroup; i++) *h = fnv1a(*h, ir->spec->scope_fields[w->group_by[i]].name);
     iw->out_null_words = nbits / 64 + 1;
-    iw->entry_bytes = (bytes + 7) / 8 * 8;
+    /* An entry: header (24), key null bits, keys and accumulators. A hopping window keeps per
+     * group the header, null bits, queue bookkeeping (32), keys and a running aggregate, and per
+     * pane its start and two sets of accumulators (its own and the front stack's). */
+    acc_bytes = (acc_bytes + 7) / 8 * 8;
+    key_bytes = (key_bytes + 7) / 8 * 8;
+    if (w->kind == WIN_HOPPING) {
+        iw->entry_bytes = 24 + 8 + 32 + key_bytes + acc_bytes;
+        iw->pane_bytes = 8 + 2 * acc_bytes;
+    } else {
+        iw->entry_bytes = 24 + 8 + key_bytes + acc_bytes;
+    }
 }
 
 Ir *plan_build(Arena *a, Spec *spec) {
@@ -324,8 +334,10 @@ static void explain_window(const Ir *ir, const IrWindow *iw, FILE *out) {
     if (w->where_text) fprintf(out, "  where %s\n", w->where_text);
     fprintf(out, "  select:");
     for (int i = 0; i < w->naggs; i++) fprintf(out, "%s %s %s = %s", i ? "," : "", w->aggs[i].name, type_name(w->aggs[i].type), w->aggs[i].text);
-    fprintf(out, "\n  state: about %zu bytes per open group%s\n", iw->entry_bytes,
-            w->kind == WIN_HOPPING ? " and pane" : "");
+    fprintf(out, "\n  state: about %zu bytes per open group", iw->entry_bytes);
+    if (w->kind == WIN_HOPPING) fprintf(out, ", and %zu per pane of it (up to %lld panes)", iw->pane_bytes,
+                                        (long long)((w->size_us + w->lateness_us) / w->every_us + 1));
+    fputc('\n', out);
 }
 
 void plan_explain(const Ir *ir, FILE *out) {

@@ -43,6 +43,7 @@ typedef struct IrWindow {
     int nout;
     int out_null_words;
     size_t entry_bytes;          /* estimated bytes per open group (state entry) */
+    size_t pane_bytes;           /* hopping windows: estimated bytes per pane of a group */
 } IrWindow;
 
 typedef struct Ir {

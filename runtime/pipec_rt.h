@@ -444,6 +444,15 @@ void prt_dset_merge(prt_dset **into, const prt_dset *from);  /* into |= from */
 int64_t prt_dset_count(const prt_dset *s);                   /* 0 for NULL */
 void prt_dset_free(prt_dset *s);                             /* NULL is fine */
 
+/* count_distinct of a hopping window: for each item, how many of a group's queued panes hold it.
+ * Adding a pane's set counts its items up, evicting the pane counts them down (each item of s
+ * must have been added); count is the number of items held by at least one pane. NULL is empty. */
+typedef struct prt_dcount prt_dcount;
+void prt_dcount_add(prt_dcount **c, const prt_dset *s);   /* creates on first add */
+void prt_dcount_sub(prt_dcount *c, const prt_dset *s);
+int64_t prt_dcount_count(const prt_dcount *c);
+void prt_dcount_free(prt_dcount *c);
+
 /* State serialization for save_state/load_state: little-endian, length-prefixed. Readers set
  * `bad` on underrun (or a length beyond the data) and then return zeros/empty values; check
  * `bad` (and pos == n) once at the end. */

@@ -334,6 +334,23 @@ static void put_scaled(prt_buf *b, bool neg, uint64_t m, int k) {
     put_decimal(b, neg, s, nd, nd - k);
 }
 
+/* floor(log10(a)) for 1e-8 <= a < 1e21, from the binary exponent (log10(2) ~ 1233 / 4096) and
+ * one comparison; the powers below 1 are rounded, so it may be off by one right at a power of
+ * ten, where every use below is verified anyway. */
+static int decimal_exponent(double a) {
+    static const double pow10_from_m9[32] = {
+        1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+        1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    };
+    uint64_t bits;
+    memcpy(&bits, &a, 8);
+    int e2 = (int)((bits >> 52) & 0x7FF) - 1023;
+    int e = (e2 * 1233) >> 12;   /* floor(e2 * log10(2)): floor(log10(a)) or one less */
+    if (e < -9) e = -9;
+    if (e + 10 < 32 && a >= pow10_from_m9[e + 10]) e++;
+    return e;
+}
+
 void prt_buf_put_f64(prt_buf *b, double v) {
     bool neg = signbit(v);
     double a = fabs(v);
@@ -346,15 +363,19 @@ void prt_buf_put_f64(prt_buf *b, double v) {
         put_scaled(b, neg, (uint64_t)a, 0);
         return;
     }
-    /* Few decimals: m / 10^k is correctly rounded, so equality proves m*10^-k reads back as v. */
-    if (a < TWO53) {
-        for (int k = 1; k <= 22; k++) {
-            double t = a * pow10_exact[k];
-            if (t >= TWO53) break;
-            double r = nearbyint(t);
-            if (r / pow10_exact[k] == a) {
-                if (r == 0) break;
-                put_scaled(b, neg, (uint64_t)r, k);
+    int e = a >= 1e-8 && a < 1e21 ? decimal_exponent(a) : 0;
+    /* Up to 15 significant digits, in one step: if v is the double nearest a decimal m * 10^-j of
+     * at most 15 digits, a * 10^k (k = 14 - e) rounds to m * 10^(k-j) exactly (both errors stay far
+     * below 0.5 at this size), and r / 10^k is correctly rounded, so equality proves the digits read
+     * back as v; 15-digit decimals are too far apart for two of them to read back as one double. */
+    if (a >= 1e-8 && a < 1e14) {
+        int k = 14 - e;
+        if (k >= 1 && k <= 22) {
+            double r = (double)llrint(a * pow10_exact[k]);
+            if (r != 0 && r / pow10_exact[k] == a) {
+                uint64_t m = (uint64_t)r;
+                while (k > 0 && m % 10 == 0) m /= 10, k--;
+                put_scaled(b, neg, m, k);
                 return;
             }
         }
@@ -362,16 +383,16 @@ void prt_buf_put_f64(prt_buf *b, double v) {
 #if PRT_HAVE_LD
     /* For 1e-7 <= |v| < 2^53 the shortest form now needs >= 16 digits (shorter ones fit
      * m < 2^53 above); larger values may need fewer. Binary search on the digit count with
-     * extended precision, verified like the slow path; undecidable cases fall through. */
+     * extended precision, verified like the slow path; undecidable cases fall through.
+     * llrintl rounds in the current mode (to nearest) without switching the x87 control word. */
     if (a >= 1e-7 && a < 1e21) {
-        int e = (int)floor(log10(a));   /* may be off by one near powers of ten: still verified */
         int lo = a < TWO53 ? 16 : 1, hi = 17, found = 0;
         uint64_t best = 0;
         while (lo <= hi) {
             int p = (lo + hi) / 2, s = p - 1 - e;
             if (s < -27 || s > 27) break;
             long double t = s < 0 ? (long double)a / pow10_ld[-s] : (long double)a * pow10_ld[s];
-            uint64_t m = (uint64_t)nearbyintl(t);
+            uint64_t m = (uint64_t)llrintl(t);
             double back;
             if (!ld_to_double(m, -s, &back)) { best = 0; break; }
             if (back == a) { found = s; best = m; hi = p - 1; }

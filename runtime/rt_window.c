@@ -1,5 +1,6 @@
 /* rt_window.c - what generated window code needs of the runtime: the generic open-addressing
- * table of window entries (prt_wtab), hashing, kept strings, exact distinct sets (prt_dset) and
+ * table of window entries (prt_wtab), hashing, kept strings, exact distinct sets (prt_dset), their
+ * counted form for hopping windows (prt_dcount) and
  * the primitives of state serialization. Generated code owns the entry layout, hashing of keys,
  * probing and accumulators; this file only moves whole entries by their stored hash.
  * Invariants: cap is a power of two; linear probing from hash & (cap - 1); an entry is reachable
@@ -312,6 +313,120 @@ void prt_dset_free(prt_dset *s) {
     free(s->slots);
     free(s->data);
     free(s);
+}
+
+/* ---- counted distinct items (hopping windows) ----------------------------------------------- */
+
+/* How many of a group's queued panes hold each item. An item whose count falls to 0 keeps its slot
+ * (a later pane may bring it back) until such items outnumber the live ones; then the table is
+ * rebuilt from the live items, so memory follows what the open windows hold. */
+typedef struct cslot {
+    uint64_t hash;
+    uint64_t off;
+    uint64_t n;
+} cslot;
+
+struct prt_dcount {
+    cslot *slots;
+    size_t cap, used, live;   /* used: slots taken; live: of them, count > 0 */
+    char *data;
+    size_t len, dcap;
+};
+
+static void dcount_grow(prt_dcount *c) {
+    size_t ncap = c->cap * 2;
+    cslot *ns = xcalloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < c->cap; i++) {
+        if (!c->slots[i].hash) continue;
+        size_t j = (size_t)(c->slots[i].hash >> 1) & (ncap - 1);
+        while (ns[j].hash) j = (j + 1) & (ncap - 1);
+        ns[j] = c->slots[i];
+    }
+    free(c->slots);
+    c->slots = ns;
+    c->cap = ncap;
+}
+
+/* The slot of an item, a new one with count 0 when absent. */
+static cslot *dcount_slot(prt_dcount *c, const char *item, uint64_t h) {
+    uint32_t n;
+    memcpy(&n, item, 4);
+    size_t i = (size_t)(h >> 1) & (c->cap - 1);
+    for (; c->slots[i].hash; i = (i + 1) & (c->cap - 1)) {
+        const cslot *sl = &c->slots[i];
+        uint32_t len;
+        memcpy(&len, c->data + sl->off, 4);
+        if (sl->hash == h && len == n && memcmp(c->data + sl->off + 4, item + 4, n) == 0) return &c->slots[i];
+    }
+    size_t need = 4 + (size_t)n;
+    if (c->dcap - c->len < need) {
+        size_t dcap = c->dcap ? c->dcap : 64;
+        while (dcap - c->len < need) dcap *= 2;
+        c->data = xrealloc(c->data, dcap);
+        c->dcap = dcap;
+    }
+    memcpy(c->data + c->len, item, need);
+    c->slots[i] = (cslot){h, c->len, 0};
+    c->len += need;
+    if (++c->used * 10 > c->cap * 7) {
+        dcount_grow(c);
+        return dcount_slot(c, item, h);
+    }
+    return &c->slots[i];
+}
+
+static prt_dcount *dcount_new(size_t cap) {
+    prt_dcount *c = xcalloc(1, sizeof *c);
+    c->cap = cap;
+    c->slots = xcalloc(c->cap, sizeof *c->slots);
+    return c;
+}
+
+void prt_dcount_add(prt_dcount **cp, const prt_dset *s) {
+    if (!s || !s->count) return;
+    if (!*cp) *cp = dcount_new(8);
+    prt_dcount *c = *cp;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->slots[i].hash) continue;
+        cslot *sl = dcount_slot(c, s->data + s->slots[i].off, s->slots[i].hash);
+        if (sl->n++ == 0) c->live++;
+    }
+}
+
+void prt_dcount_sub(prt_dcount *c, const prt_dset *s) {
+    if (!c || !s) return;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->slots[i].hash) continue;
+        cslot *sl = dcount_slot(c, s->data + s->slots[i].off, s->slots[i].hash);
+        if (sl->n == 0) {
+            fprintf(stderr, "pipec runtime: distinct count taken below zero\n");
+            abort();
+        }
+        if (--sl->n == 0) c->live--;
+    }
+    if (c->used > 64 && c->used - c->live > c->live) {
+        size_t cap = 8;
+        while (c->live * 10 >= cap * 7) cap *= 2;
+        prt_dcount *fresh = dcount_new(cap);
+        for (size_t i = 0; i < c->cap; i++) {
+            const cslot *sl = &c->slots[i];
+            if (sl->hash && sl->n) dcount_slot(fresh, c->data + sl->off, sl->hash)->n = sl->n;
+        }
+        fresh->live = c->live;
+        free(c->slots);
+        free(c->data);
+        *c = *fresh;
+        free(fresh);
+    }
+}
+
+int64_t prt_dcount_count(const prt_dcount *c) { return c ? (int64_t)c->live : 0; }
+
+void prt_dcount_free(prt_dcount *c) {
+    if (!c) return;
+    free(c->slots);
+    free(c->data);
+    free(c);
 }
 
 /* ---- state serialization -------------------------------------------------------------------- */

@@ -80,18 +80,24 @@ static void map_header(prt_run *run, const prt_field *cols, int ncols) {
 }
 
 /* ---- window per_minute (tumbling) ----
- * One entry per window and group, in an open-addressing table keyed by
- * (start, group keys); the watermark is the latest event time minus 10000000 us. */
-typedef struct w0_entry {
-    prt_went h;
-    uint64_t knulls;   /* bit i: group key i is NULL */
-    int32_t k_event_type;
+ * One entry per window and group in an open-addressing table keyed by (start, group keys). The
+ * watermark is the latest event time minus 10000000 us. */
+
+/* The accumulators of one window and group. */
+typedef struct w0_acc {
     int64_t a_events;
     double a_revenue;
     int64_t a_revenue_n;
     bool a_revenue_ovf;
     double a_avg_price;
     int64_t a_avg_price_n;
+} w0_acc;
+
+typedef struct w0_entry {
+    prt_went h;
+    uint64_t knulls;   /* bit i: group key i is NULL */
+    int32_t k_event_type;
+    w0_acc a;
 } w0_entry;
 typedef w0_entry w0_slot;
 
@@ -159,9 +165,8 @@ static w0_slot *w0_place(prt_wtab *t, const w0_slot *src) {
     }
 }
 
-/* The entry of t with k's start and keys; a new one when there is none (string keys kept, or
- * borrowed when !keep: the merge table of a hopping window lives only while the panes do). */
-static w0_slot *w0_find(prt_wtab *t, w0_slot *k, bool *fresh, bool keep) {
+/* The entry of t with k's start and keys; a new one (string keys kept) when there is none. */
+static w0_slot *w0_find(prt_wtab *t, w0_slot *k, bool *fresh) {
     uint64_t h = w0_hash(k);
     size_t mask = t->cap - 1, i = prt_wtab_home(t, h);
     for (;;) {
@@ -174,33 +179,33 @@ static w0_slot *w0_find(prt_wtab *t, w0_slot *k, bool *fresh, bool keep) {
         i = (i + 1) & mask;
     }
     k->h.hash = h;
-    (void)keep;
     *fresh = true;
     return w0_place(t, k);
 }
 
-/* Frees what an entry's accumulators own. */
-static void w0_release_aggs(w0_entry *e) {
-    (void)e;
+/* Frees what accumulators own. */
+static void w0_release_aggs(w0_acc *a) {
+    (void)a;
 }
 
-/* Frees what a table slot owns: its kept key strings and its accumulators (or sessions). */
+/* Frees what a table slot owns: its kept key strings and its accumulators (sessions, panes). */
 static void w0_release(w0_slot *e) {
-    w0_release_aggs(e);
+    w0_release_aggs(&e->a);
 }
 
-/* Fills the output row of one window and group, and writes it to the window's sinks. */
-static void w0_emit(prt_run *run, const w0_entry *e, int64_t start, int64_t end) {
+/* Fills the output row of one window and group (keys of e, accumulators a), and writes it to the
+ * window's sinks. */
+static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t start, int64_t end) {
     w0_row o;
     memset(&o, 0, sizeof o);
     o.f_window_start = start;
     o.f_window_end = end;
     o.f_event_type = e->k_event_type;
-    o.f_events = e->a_events;
-    if (e->a_revenue_n == 0 || e->a_revenue_ovf) o.nulls[0] |= (uint64_t)1 << 0;
-    else o.f_revenue = e->a_revenue;
-    if (e->a_avg_price_n == 0) o.nulls[0] |= (uint64_t)1 << 1;
-    else o.f_avg_price = e->a_avg_price / (double)e->a_avg_price_n;
+    o.f_events = a->a_events;
+    if (a->a_revenue_n == 0 || a->a_revenue_ovf) o.nulls[0] |= (uint64_t)1 << 0;
+    else o.f_revenue = a->a_revenue;
+    if (a->a_avg_price_n == 0) o.nulls[0] |= (uint64_t)1 << 1;
+    else o.f_avg_price = a->a_avg_price / (double)a->a_avg_price_n;
 
     /* sink summary_db (rows) */
     {
@@ -227,11 +232,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, int64_t start, int64_t end)
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 231 "quickstart.c"
+#line 236 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 235 "quickstart.c"
+#line 240 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -242,7 +247,7 @@ static void w0_emit(prt_run *run, const w0_entry *e, int64_t start, int64_t end)
             prt_sink_row_done(sink);
         }
     }
-    (void)run, (void)o;
+    (void)run, (void)o, (void)e, (void)a;
 }
 
 /* Emits every window that ended at or before the watermark, in start and key order. */
@@ -253,7 +258,7 @@ static void w0_close(prt_run *run, int64_t wm) {
                                : prt_wtab_take_closed(&w0_tab, wm, w0_cmp, &w0_closed);
     for (size_t i = 0; i < n; i++) {
         w0_entry *e = (w0_entry *)(w0_closed.data + i * es);
-        w0_emit(run, e, e->h.start, e->h.end);
+        w0_emit(run, e, &e->a, e->h.start, e->h.end);
         if (wm == INT64_MAX && e->h.end > w0_done) w0_done = e->h.end;
         w0_release(e);
     }
@@ -272,12 +277,12 @@ static void w0_save(prt_buf *b) {
         prt_state_put_u64(b, (uint64_t)e->h.end);
         prt_state_put_u64(b, e->knulls);
         prt_state_put_u64(b, (uint64_t)(int64_t)e->k_event_type);
-        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_events);
-        prt_state_put_f64(b, e->a_revenue);
-        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_revenue_n);
-        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_revenue_ovf);
-        prt_state_put_f64(b, e->a_avg_price);
-        prt_state_put_u64(b, (uint64_t)(int64_t)e->a_avg_price_n);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_events);
+        prt_state_put_f64(b, e->a.a_revenue);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_revenue_n);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_revenue_ovf);
+        prt_state_put_f64(b, e->a.a_avg_price);
+        prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_avg_price_n);
     }
 }
 
@@ -292,12 +297,12 @@ static bool w0_load(prt_state_reader *rd) {
         e.h.end = (int64_t)prt_state_get_u64(rd);
         e.knulls = prt_state_get_u64(rd);
         e.k_event_type = (int32_t)(int64_t)prt_state_get_u64(rd);
-        e.a_events = (int64_t)(int64_t)prt_state_get_u64(rd);
-        e.a_revenue = prt_state_get_f64(rd);
-        e.a_revenue_n = (int64_t)(int64_t)prt_state_get_u64(rd);
-        e.a_revenue_ovf = (bool)(int64_t)prt_state_get_u64(rd);
-        e.a_avg_price = prt_state_get_f64(rd);
-        e.a_avg_price_n = (int64_t)(int64_t)prt_state_get_u64(rd);
+        e.a.a_events = (int64_t)(int64_t)prt_state_get_u64(rd);
+        e.a.a_revenue = prt_state_get_f64(rd);
+        e.a.a_revenue_n = (int64_t)(int64_t)prt_state_get_u64(rd);
+        e.a.a_revenue_ovf = (bool)(int64_t)prt_state_get_u64(rd);
+        e.a.a_avg_price = prt_state_get_f64(rd);
+        e.a.a_avg_price_n = (int64_t)(int64_t)prt_state_get_u64(rd);
         e.h.hash = w0_hash(&e);
         w0_place(&w0_tab, &e);
     }
@@ -438,7 +443,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 442 "quickstart.c"
+#line 447 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -475,7 +480,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 479 "quickstart.c"
+#line 484 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -513,8 +518,9 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             if (0) k.knulls |= (uint64_t)1 << 0;
             else k.k_event_type = r.f_event_type;
             bool fresh;
-            w0_entry *e = w0_find(&w0_tab, &k, &fresh, true);
-            if (fresh && e->h.end < w0_next_close) w0_next_close = e->h.end;
+            w0_entry *te = w0_find(&w0_tab, &k, &fresh);
+            if (fresh && te->h.end < w0_next_close) w0_next_close = te->h.end;
+            w0_acc *e = &te->a;
             /* a_events: count_all */
             {
                 e->a_events++;
@@ -522,7 +528,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 526 "quickstart.c"
+#line 532 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -531,7 +537,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 535 "quickstart.c"
+#line 541 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;
