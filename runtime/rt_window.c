@@ -248,18 +248,27 @@ static bool dset_item_eq(const prt_dset *s, uint64_t off, const void *p, size_t 
     return len == n && (n == 0 || memcmp(s->data + off + 4, p, n) == 0);
 }
 
-static void dset_grow(prt_dset *s) {
-    size_t ncap = s->cap * 2;
-    dslot *ns = xcalloc(ncap, sizeof *ns);
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->slots[i].hash) continue;
-        size_t j = (size_t)(s->slots[i].hash >> 1) & (ncap - 1);
-        while (ns[j].hash) j = (j + 1) & (ncap - 1);
-        ns[j] = s->slots[i];
+/* Doubles a slot array of distinct items (dslot or cslot: a uint64_t hash first, 0 for empty,
+ * homed by hash >> 1), placing every item again by its hash. */
+static void *item_slots_grow(void *slots, size_t cap, size_t esize) {
+    size_t ncap = cap * 2;
+    char *ns = xcalloc(ncap, esize);
+    for (size_t i = 0; i < cap; i++) {
+        const char *e = (const char *)slots + i * esize;
+        uint64_t h, o;
+        memcpy(&h, e, 8);
+        if (!h) continue;
+        size_t j = (size_t)(h >> 1) & (ncap - 1);
+        for (memcpy(&o, ns + j * esize, 8); o; memcpy(&o, ns + j * esize, 8)) j = (j + 1) & (ncap - 1);
+        memcpy(ns + j * esize, e, esize);
     }
-    free(s->slots);
-    s->slots = ns;
-    s->cap = ncap;
+    free(slots);
+    return ns;
+}
+
+static void dset_grow(prt_dset *s) {
+    s->slots = item_slots_grow(s->slots, s->cap, sizeof *s->slots);
+    s->cap *= 2;
 }
 
 static void dset_add_hashed(prt_dset **sp, const void *p, size_t n, uint64_t h) {
@@ -333,20 +342,6 @@ struct prt_dcount {
     size_t len, dcap;
 };
 
-static void dcount_grow(prt_dcount *c) {
-    size_t ncap = c->cap * 2;
-    cslot *ns = xcalloc(ncap, sizeof *ns);
-    for (size_t i = 0; i < c->cap; i++) {
-        if (!c->slots[i].hash) continue;
-        size_t j = (size_t)(c->slots[i].hash >> 1) & (ncap - 1);
-        while (ns[j].hash) j = (j + 1) & (ncap - 1);
-        ns[j] = c->slots[i];
-    }
-    free(c->slots);
-    c->slots = ns;
-    c->cap = ncap;
-}
-
 /* The slot of an item, a new one with count 0 when absent. */
 static cslot *dcount_slot(prt_dcount *c, const char *item, uint64_t h) {
     uint32_t n;
@@ -369,7 +364,8 @@ static cslot *dcount_slot(prt_dcount *c, const char *item, uint64_t h) {
     c->slots[i] = (cslot){h, c->len, 0};
     c->len += need;
     if (++c->used * 10 > c->cap * 7) {
-        dcount_grow(c);
+        c->slots = item_slots_grow(c->slots, c->cap, sizeof *c->slots);
+        c->cap *= 2;
         return dcount_slot(c, item, h);
     }
     return &c->slots[i];

@@ -394,6 +394,43 @@ static void test_dset(void) {
     prt_dset_free(u);
 }
 
+/* Counted items against a plain count of how many sets hold each value: sets of a sliding window
+ * go in and out in random order and sizes, across growth and the rebuild after many items left. */
+static void test_dcount(void) {
+    prt_dcount *c = NULL;
+    CHECK_INT(prt_dcount_count(c), 0);
+    prt_dcount_add(&c, NULL);
+    CHECK(c == NULL);
+    enum { NSETS = 400, RANGE = 3000 };
+    static prt_dset *sets[NSETS];
+    static unsigned char in[NSETS][RANGE];
+    static int held[RANGE];
+    srand(7);
+    int first = 0, bad = 0;
+    for (int i = 0; i < NSETS; i++) {
+        int base = (i * 7) % RANGE, n = rand() % 40;
+        for (int j = 0; j < n; j++) {
+            int64_t v = (base + rand() % 200) % RANGE;
+            if (!in[i][v]) in[i][v] = 1, held[v]++;
+            prt_dset_add(&sets[i], &v, 8);
+        }
+        prt_dcount_add(&c, sets[i]);
+        while (i - first >= 30 || (i - first > 0 && rand() % 4 == 0)) {   /* the oldest leaves */
+            prt_dcount_sub(c, sets[first]);
+            for (int v = 0; v < RANGE; v++) held[v] -= in[first][v];
+            first++;
+        }
+        int64_t want = 0;
+        for (int v = 0; v < RANGE; v++) want += held[v] > 0;
+        if (prt_dcount_count(c) != want && bad++ < 3)
+            fprintf(stderr, "  dcount after set %d: %lld, want %lld\n", i, (long long)prt_dcount_count(c), (long long)want);
+    }
+    CHECK_INT(bad, 0);
+    for (int i = 0; i < NSETS; i++) prt_dset_free(sets[i]);
+    prt_dcount_free(c);
+    prt_dcount_free(NULL);
+}
+
 static void test_state(void) {
     prt_buf b = {0};
     prt_state_put_u64(&b, 0x0102030405060708ULL);
@@ -482,6 +519,7 @@ int main(void) {
     test_hash();
     test_str_keep();
     test_dset();
+    test_dcount();
     test_state();
     return check_report();
 }
