@@ -35,6 +35,21 @@ PostgreSQL 15 server (tests/pgserver.py), then run each contender on a fresh emp
 Wall is the whole client process (the server's work is in it, its CPU is not: the backend's CPU
 is noted apart, from the postmaster's reaped-children times). After every run the table must
 hold --pg-rows rows. --pg-batch N builds the specs with batch: {rows: N}.
+Case 7, Kafka -> window -> PostgreSQL: generate bench/data/kafka_readings.txt (--kafka-rows JSON
+readings of 1000 devices, about one a second each, keyed by device), start the Kafka test broker
+(tests/kafkaserver.py: librdkafka's mock cluster) and produce them into a fresh topic of 8
+partitions with kcat -P (untimed), start the PostgreSQL server (shared with case 6), then
+  pipeline  bench/kafka_window_pg.yaml --once: kafka source -> 1-minute tumbling windows by device
+            (count, sum, avg) -> postgres sink, checkpoint in PostgreSQL; each run with a fresh
+            consumer group and the tables dropped (untimed). Its wall is from the "kafka: assigned"
+            line on stderr to its exit: the group's first assignment (a fixed ~3 s in the mock) is
+            measured and printed apart, not counted
+  kcat -C   kcat -C -b BROKERS -t TOPIC -e -o beginning -q -f '%s\n' > /dev/null (no group: it
+            assigns the partitions itself), the whole process
+both with -X fetch.wait.max.ms=20 (the spec sets it too) and every --kafka-prop. After every
+pipeline run PostgreSQL must hold one row per device-minute of the data (counted in Python when
+generating) whose events add up to --kafka-rows, and the checkpoint every partition's end offset.
+Prints the pipeline's msg/s as a share of kcat's against the issue's target (>= 80%).
 For each: best wall seconds, CPU seconds (user+sys of that child, os.wait4), peak RSS (ru_maxrss),
 rows/s and MB/s of input, and pipeline/contender ratios. Prints a table per case and appends one
 row per contender to bench/results.csv with a timestamp and the git commit. Window cases check
@@ -42,9 +57,11 @@ that the pipeline and DuckDB output the same number of rows and that nothing was
 
 Options: --rows N (default 5000000, both inputs), --repeat N (default 3), --budget S (no further
 run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep inputs made
-with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6),
+with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6,7),
 --pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch rows; default the
-specs' own, 100000).
+specs' own, 100000), --kafka-rows N (default 2000000, case 7), --kafka-prop KEY=VALUE (case 7,
+repeatable: a librdkafka property for both contenders, in a copy of the spec in bench/data and as
+kcat -X).
 """
 import argparse
 import csv
@@ -53,6 +70,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import subprocess
@@ -64,6 +82,7 @@ BENCH = os.path.join(ROOT, "bench")
 DATA = os.path.join(BENCH, "data")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import gen_events as gen  # noqa: E402
+import kafkaserver  # noqa: E402
 import pgserver  # noqa: E402
 
 SEED = 5
@@ -168,17 +187,28 @@ GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 RSS_FILE = os.path.join(DATA, ".rusage")
 
 
-def measure(argv, stdout=None, env=None):
+def measure(argv, stdout=None, env=None, stamp=None):
     """Runs argv once; returns dict(wall, user, sys, cpu, maxrss_kb, rc, stderr).
     CPU comes from os.wait4 on the child. Peak RSS cannot: a child forked from this Python process
     inherits its high-water mark (~25 MB) across exec, so when GNU time is there it runs the
-    command from its own small process and reports the command's ru_maxrss (%M)."""
+    command from its own small process and reports the command's ru_maxrss (%M).
+    stamp (a bytes regex): stderr is read line by line as it comes, and "stamp_s" is the time
+    from the start to the first line matching it (None when none did)."""
     if GNU_TIME:
         argv = [GNU_TIME, "-f", "%M", "-o", RSS_FILE] + argv
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=stdout if stdout is not None else subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env)
-    err = p.stderr.read()
+    stamp_s = None
+    if stamp is None:
+        err = p.stderr.read()
+    else:
+        lines = []
+        for line in p.stderr:
+            if stamp_s is None and stamp.search(line):
+                stamp_s = time.perf_counter() - t0
+            lines.append(line)
+        err = b"".join(lines)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -188,16 +218,18 @@ def measure(argv, stdout=None, env=None):
         with open(RSS_FILE) as f:
             rss = int(f.read().split()[-1])
     return {"wall": wall, "user": ru.ru_utime, "sys": ru.ru_stime, "cpu": ru.ru_utime + ru.ru_stime,
-            "maxrss_kb": rss, "rc": p.returncode, "stderr": err.decode("utf-8", "replace")}
+            "maxrss_kb": rss, "rc": p.returncode, "stderr": err.decode("utf-8", "replace"),
+            "stamp_s": stamp_s}
 
 
 def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False, label=None,
-            before=None, after=None):
+            before=None, after=None, stamp=None):
     """Runs argv up to n times and returns the fastest run (peak RSS: the largest of all runs),
     with "runs" (every wall) and "all" (every run). A further run is skipped when the runs so far
     plus one more of the last one's length would pass budget seconds. keep_stdout reads each run's
     stdout (written to stdout_path) into run["stdout"]. before() runs before each run and
-    after(run) after it, both untimed (case 6: a fresh table, then the table's check)."""
+    after(run) after it, both untimed (case 6: a fresh table, then the table's check; case 7 also
+    replaces the run's wall by the part after its stamp). stamp goes to measure."""
     runs = []
     total = 0.0
     for k in range(n):
@@ -209,7 +241,7 @@ def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False,
             before()
         f = open(stdout_path, "wb") if stdout_path else None
         try:
-            r = measure(argv, stdout=f, env=env)
+            r = measure(argv, stdout=f, env=env, stamp=stamp)
         finally:
             if f:
                 f.close()
@@ -295,6 +327,12 @@ class Ctx:
         self.out_dir = os.path.join(DATA, "out")
         os.makedirs(self.out_dir, exist_ok=True)
         self.tumbling = None   # the case 2 pipeline's result, for case 3
+        self.pg = None         # the PostgreSQL server of cases 6 and 7 (PgBench), started once
+
+    def pg_bench(self):
+        if self.pg is None:
+            self.pg = PgBench(self)
+        return self.pg
 
     def head(self, title):
         return "%s  %s  commit %s  %s  %s" % (title, self.when, self.commit, platform.node(),
@@ -564,7 +602,7 @@ class PgBench:
 
     def __init__(self, ctx):
         if not pgserver.available():
-            sys.exit("bench: case 6 needs PostgreSQL 15 (%s, %s: make deps); or run --cases 1,2,3" % (
+            sys.exit("bench: cases 6 and 7 need PostgreSQL 15 (%s, %s: make deps); or run --cases 1,2,3" % (
                 pgserver.BIN, pgserver.PSQL))
         t0 = time.time()
         self.srv = pgserver.server()
@@ -693,7 +731,7 @@ def case_pg(ctx):
     make_pg_data(data, a.pg_rows, a.reuse_data)
     nbytes = os.path.getsize(data)
     rows = a.pg_rows
-    pg = PgBench(ctx)
+    pg = ctx.pg_bench()
 
     ins = run_pg_pipeline(ctx, pg, "pg_insert.yaml", "pipeline insert", data, "pg pipeline insert")
     cp = run_psql(ctx, pg, "psql \\copy",
@@ -733,6 +771,269 @@ def case_pg(ctx):
     append_results(ctx, "pg_upsert", [ups, hand], rows, nbytes, ups["build_s"])
 
 
+# ---- case 7: Kafka -> window -> PostgreSQL ---------------------------------------------------------
+
+# The Kafka input: message i is a reading at KAFKA_START + i ms, moved later by up to 2 s of
+# pseudo-random jitter, of a device out of KAFKA_DEVICES (about one reading a second each), with a
+# value of two decimals and a sequence number the pipeline does not read; keyed by device, so each
+# device is in one partition, in time order up to the jitter.
+KAFKA_START_S = 1714521600   # 2024-05-01T00:00:00Z
+KAFKA_STEP_US = 1000
+KAFKA_JITTER_US = 2000000
+KAFKA_DEVICES = 1000
+KAFKA_PARTITIONS = 8
+KAFKA_FETCH = ["fetch.wait.max.ms=20"]   # what bench/kafka_window_pg.yaml sets too
+ASSIGNED_RE = re.compile(rb"kafka: assigned \d+ partition")
+KAFKA_PROPS_AT = '      fetch.wait.max.ms: "20"\n'   # where --kafka-prop goes in the spec
+
+
+def make_kafka_data(path, rows, reuse):
+    """bench/data/kafka_readings.txt: one message a line, KEY TAB VALUE (for kcat -P -K '\t' -l),
+    the key the device, the value a JSON object of about 95 bytes. Returns what the run should
+    find (also kept in PATH.json): rows, bytes (of the values), windows (distinct device-minute
+    pairs: the rows of 1-minute tumbling windows by device), cents (the sum of the values x 100)."""
+    stamp = path + ".params"
+    params = "rows=%d seed=%d start=%d step=%d jitter=%d devices=%d v1" % (
+        rows, SEED, KAFKA_START_S, KAFKA_STEP_US, KAFKA_JITTER_US, KAFKA_DEVICES)
+    meta = path + ".json"
+    if (reuse and os.path.exists(path) and os.path.exists(stamp) and os.path.exists(meta)
+            and open(stamp).read() == params):
+        print("bench: reusing %s" % path)
+        with open(meta) as f:
+            return json.load(f)
+    t0 = time.time()
+    rng = random.Random(SEED)
+    rand = rng.randrange
+    secs = {}
+    windows = set()
+    nbytes = cents_sum = 0
+    with open(path, "w") as f:
+        out = []
+        for i in range(rows):
+            us = i * KAFKA_STEP_US + rand(KAFKA_JITTER_US)
+            d = rand(KAFKA_DEVICES)
+            cents = rand(100000)
+            sec, frac = divmod(us, 1000000)
+            st = secs.get(sec)
+            if st is None:
+                st = secs[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(KAFKA_START_S + sec))
+            v = '{"ts": "%s.%06dZ", "device": "device-%04d", "value": %d.%02d, "seq": %d}' % (
+                st, frac, d, cents // 100, cents % 100, i)
+            nbytes += len(v)
+            cents_sum += cents
+            windows.add(d * 10000000 + sec // 60)
+            out.append("device-%04d\t%s\n" % (d, v))
+            if len(out) >= 100000:
+                f.write("".join(out))
+                out = []
+        f.write("".join(out))
+    exp = {"rows": rows, "bytes": nbytes, "windows": len(windows), "cents": cents_sum,
+           "span_s": (rows * KAFKA_STEP_US + KAFKA_JITTER_US) / 1e6}
+    with open(meta, "w") as f:
+        json.dump(exp, f)
+    with open(stamp, "w") as f:
+        f.write(params)
+    print("bench: generated %s: %d messages, %.1f MB of values (%.0f bytes each), %d device-minute "
+          "windows, in %.1f s" % (path, rows, nbytes / 1e6, nbytes / rows, len(windows), time.time() - t0))
+    return exp
+
+
+def kafka_spec(props):
+    """The spec of case 7 to build: bench/kafka_window_pg.yaml, or with --kafka-prop a copy in
+    bench/data with those librdkafka properties added to its source's."""
+    path = os.path.join(BENCH, "kafka_window_pg.yaml")
+    if not props:
+        return path
+    text = open(path).read()
+    if KAFKA_PROPS_AT not in text:
+        sys.exit("bench: no %r in %s to add the properties to" % (KAFKA_PROPS_AT.strip(), path))
+    extra = "".join('      %s: "%s"\n' % tuple(kv.split("=", 1)) for kv in props)
+    out = os.path.join(DATA, "kafka_window_pg.props.yaml")
+    with open(out, "w") as f:
+        f.write(text.replace(KAFKA_PROPS_AT, KAFKA_PROPS_AT + extra))
+    return out
+
+
+def proc_cpu(pid, children=False):
+    """User + sys seconds of a process (children=True: of its reaped children)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    i = 13 if children else 11
+    return (int(fields[i]) + int(fields[i + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def checkpoint_offsets(srv, db):
+    """{partition: offset} of the kafka lines of pipec_checkpoint (the offsets stored with the
+    rows), {} when there is no such table or row."""
+    have = srv.psql("SELECT to_regclass('pipec_checkpoint') IS NOT NULL", db=db)[0][0]
+    if have != "t":
+        return {}
+    out = {}
+    for (v,) in srv.psql("SELECT value FROM pipec_checkpoint", db=db):
+        raw = bytes.fromhex(v[2:]) if v and v.startswith("\\x") else (v or "").encode()
+        for line in raw.split(b"\n"):
+            if line.startswith(b"kafka "):
+                parts = line.split(b" ", 3)
+                if len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+                    out[int(parts[1])] = int(parts[2])
+    return out
+
+
+def case_kafka(ctx):
+    a = ctx.a
+    if not kafkaserver.available():
+        sys.exit("bench: case 7 needs the Kafka test broker (cc, librdkafka's rdkafka_mock.h, %s, "
+                 "python3-confluent-kafka: make deps); or run --cases 1,2,3,6" % kafkaserver.KCAT)
+    data = os.path.join(DATA, "kafka_readings.txt")
+    exp = make_kafka_data(data, a.kafka_rows, a.reuse_data)
+    rows, nbytes = exp["rows"], exp["bytes"]
+    pg = ctx.pg_bench()
+
+    t0 = time.time()
+    ks = kafkaserver.server()
+    libver = kafkaserver.ck.libversion()[0]
+    print("bench: Kafka test broker (librdkafka %s mock cluster) started in %.1f s (%s, %s), "
+          "retention %d MiB per partition" % (libver, time.time() - t0, ks.top, ks.bootstrap(),
+                                              ks.retention_bytes >> 20))
+    if ks.retention_bytes < 2 * nbytes / KAFKA_PARTITIONS:
+        sys.exit("bench: the test broker keeps only %d bytes per partition (%s): it would drop "
+                 "messages of the %d MB input; use a smaller --kafka-rows" % (
+                     ks.retention_bytes, ks.retention_note, nbytes // 1000000))
+    topic = ks.new_topic("bench_readings", KAFKA_PARTITIONS)
+    empty = ks.new_topic("bench_empty", KAFKA_PARTITIONS)
+    t0 = time.time()
+    p = subprocess.run([kafkaserver.KCAT, "-P", "-q", "-b", ks.bootstrap(), "-t", topic, "-K", "\t",
+                        "-l", data], capture_output=True, text=True)
+    produce_s = time.time() - t0
+    if p.returncode != 0:
+        sys.exit("bench: kcat -P into %s failed (exit %d):\n%s" % (topic, p.returncode, p.stderr[-2000:]))
+    marks = ks.watermarks(topic)
+    held = sum(hi - lo for lo, hi in marks.values())
+    if held != rows:
+        sys.exit("bench: topic %s holds %d messages after producing %d" % (topic, held, rows))
+    per_part = [hi - lo for _, (lo, hi) in sorted(marks.items())]
+    print("bench: produced %d messages into %s (%d partitions, %d..%d each) with kcat -P in %.1f s" % (
+        rows, topic, KAFKA_PARTITIONS, min(per_part), max(per_part), produce_s))
+
+    props = a.kafka_prop or []
+    spec = kafka_spec(props)
+    binary = os.path.join(DATA, "kafka_window_pg")
+    build_s = build(ctx.pipec, spec, binary)
+    db = pg.srv.new_db("bench_kafka")
+    env = dict(pg.env, KAFKA_BROKERS=ks.bootstrap(), TOPIC=topic, GROUP="", PG_DSN=pg.srv.dsn(db),
+               OUT=ctx.out_dir)
+    dead_path = os.path.join(ctx.out_dir, "kafka_window_pg.dead.jsonl")
+    state = {"run": 0}
+
+    def before():
+        pg.srv.psql("DROP TABLE IF EXISTS windows; DROP TABLE IF EXISTS pipec_checkpoint", db=db)
+        pg.srv.psql("CHECKPOINT", db=db)
+        if os.path.exists(dead_path):
+            os.unlink(dead_path)
+        state["run"] += 1
+        env["GROUP"] = "%s_bench%d" % (topic, state["run"])   # a fresh group: no committed offsets
+        pg.settle()
+        state["cpu0"] = pg.server_cpu()
+        state["bcpu0"] = proc_cpu(ks.pid)
+
+    def after(r):
+        if r["stamp_s"] is None:
+            sys.exit("bench: no 'kafka: assigned' line from the pipeline:\n" + r["stderr"][-2000:])
+        r["whole"] = r["wall"]
+        r["assign_s"] = r["stamp_s"]
+        r["wall"] = r["whole"] - r["assign_s"]
+        r["broker_cpu"] = proc_cpu(ks.pid) - state["bcpu0"]
+        pg.settle()
+        r["server_cpu"] = pg.server_cpu() - state["cpu0"]
+        got = pg.srv.psql("SELECT count(*), coalesce(sum(events), 0), coalesce(sum(total), 0) FROM windows",
+                          db=db)[0]
+        r["count"], r["events"], r["total"] = int(got[0]), int(got[1]), float(got[2])
+        r["offsets"] = checkpoint_offsets(pg.srv, db)
+        m = SUMMARY_RE.findall(r["stderr"])
+        sm = SINK_RE.findall(r["stderr"])
+        if not m or not sm:
+            sys.exit("bench: no summary line from the pipeline:\n" + r["stderr"][-2000:])
+        r["nin"], r["nout"], r["ndead"], r["ndrop"] = map(int, m[-1])
+        r["nrows"] = int(sm[-1])
+
+    pipe = best_of(a.repeat, ctx.pin + [binary, "--once"], env=env, budget=a.budget, label="kafka pipeline",
+                   before=before, after=after, stamp=ASSIGNED_RE)
+    runs = pipe["all"]
+    pipe.update(name="pipeline", build_s=build_s,
+                note="in=%d out=%d dead=%d dropped=%d windows=%d; first assignment after %s s, whole "
+                     "process %s s; server_cpu_s=%.3f broker_cpu_s=%.3f; %s" % (
+                         pipe["nin"], pipe["nout"], pipe["ndead"], pipe["ndrop"], pipe["nrows"],
+                         [round(r["assign_s"], 3) for r in runs], [round(r["whole"], 3) for r in runs],
+                         pipe["server_cpu"], pipe["broker_cpu"], " ".join(KAFKA_FETCH + props)))
+
+    kx = []
+    for kv in KAFKA_FETCH + props:
+        kx += ["-X", kv]
+    kcat = [kafkaserver.KCAT, "-C", "-b", ks.bootstrap(), "-e", "-o", "beginning", "-q"] + kx
+
+    def kbefore():
+        state["bcpu0"] = proc_cpu(ks.pid)
+
+    def kafter(r):
+        r["broker_cpu"] = proc_cpu(ks.pid) - state["bcpu0"]
+
+    kc = best_of(a.repeat, ctx.pin + kcat + ["-t", topic, "-f", "%s\n"], budget=a.budget, label="kafka kcat -C",
+                 before=kbefore, after=kafter)
+    kempty = best_of(a.repeat, ctx.pin + kcat + ["-t", empty, "-f", "%s\n"], budget=a.budget)
+    # kcat's count, untimed: one more run printing the partition of every message
+    p = subprocess.run(ctx.pin + kcat + ["-t", topic, "-f", "%p\n"], capture_output=True)
+    kcount = p.stdout.count(b"\n") if p.returncode == 0 else -1
+    kc.update(name="kcat -C", note="broker_cpu_s=%.3f; the same on an empty topic of %d partitions "
+                                   "(start-up, offsets, end of partition, exit): %.3f s" % (
+                                       kc["broker_cpu"], KAFKA_PARTITIONS, kempty["wall"]))
+
+    print()
+    print(ctx.head("pipec Kafka benchmark (case 7)"))
+    print("input: topic %s of the test broker (librdkafka %s mock cluster, 127.0.0.1), %d partitions, "
+          "%d JSON messages keyed by device, %.1f MB of values (%.0f bytes each), %d devices over "
+          "%.0f minutes of event time; produced with kcat -P in %.1f s (untimed); PostgreSQL %s; "
+          "pipec build %.2f s; best of up to %d runs within %.0f s" % (
+              topic, libver, KAFKA_PARTITIONS, rows, nbytes / 1e6, nbytes / rows, KAFKA_DEVICES,
+              exp["span_s"] / 60, produce_s, pg.version, build_s, a.repeat, a.budget))
+    print("pipeline: %s --once, 1-minute tumbling windows by device into PostgreSQL (checkpoint in the "
+          "sink's transaction), a fresh group and tables each run; its wall is from its partition "
+          "assignment to its exit (the group's first assignment before it is left out: see the "
+          "note); kcat -C: the whole process, output to /dev/null; both with %s" % (
+              os.path.relpath(spec, ROOT), ", ".join(KAFKA_FETCH + props)))
+    table(ctx, [pipe, kc], rows, nbytes)
+    print_notes([pipe, kc])
+    ok_counts = all(r["count"] == exp["windows"] and r["events"] == rows for r in runs)
+    print("check: window rows in PostgreSQL after each run %s, events %s: %s" % (
+        [r["count"] for r in runs], [r["events"] for r in runs],
+        "all %d rows, %d events (from the generated data)" % (exp["windows"], rows) if ok_counts else
+        "DIFFERENT from %d rows, %d events (from the generated data)" % (exp["windows"], rows)))
+    want = exp["cents"] / 100
+    ok_sum = all(abs(r["total"] - want) <= 1e-9 * max(1.0, abs(want)) for r in runs)
+    print("check: sum(total) of the window rows %.2f, of the generated values %.2f: %s" % (
+        pipe["total"], want, "equal" if ok_sum else "DIFFERENT"))
+    ok_dead = all(r["ndead"] == 0 and r["nin"] == rows and r["nrows"] == exp["windows"] for r in runs)
+    print("check: pipeline in=%d dead=%d (late) windows=%d: %s" % (
+        pipe["nin"], pipe["ndead"], pipe["nrows"], "as expected" if ok_dead else
+        "DIFFERENT (expected in=%d dead=0 windows=%d; see %s)" % (rows, exp["windows"],
+                                                                  os.path.relpath(dead_path, ROOT))))
+    ends = {p: hi for p, (lo, hi) in marks.items()}
+    ok_off = all(r["offsets"] == ends for r in runs)
+    print("check: offsets in pipec_checkpoint after each run: %s" % (
+        "every partition at its end" if ok_off else "DIFFERENT from the end offsets %s: %s" % (
+            ends, [r["offsets"] for r in runs])))
+    print("check: messages read by kcat -C: %d: %s" % (kcount, "all" if kcount == rows else "DIFFERENT from %d" % rows))
+    ratio = kc["wall"] / pipe["wall"]
+    print("kafka: pipeline consumed %.0f msg/s, kcat -C %.0f msg/s: %.0f%% (target >= 80%%): %s" % (
+        rows / pipe["wall"], rows / kc["wall"], 100 * ratio, verdict(ratio >= 0.8)))
+    bare = kc["wall"] - kempty["wall"]
+    if bare > 0:
+        print("without kcat's start-up (its wall minus the empty topic's): kcat -C %.0f msg/s, the pipeline "
+              "%.0f%% of it" % (rows / bare, 100 * bare / pipe["wall"]))
+    print("with the group's first assignment (whole process, best run): pipeline %.0f msg/s, %.0f%% of kcat -C" % (
+        rows / pipe["whole"], 100 * kc["wall"] / pipe["whole"]))
+    append_results(ctx, "kafka_window_pg", [pipe, kc], rows, nbytes, build_s)
+
+
 def main():
     ap = argparse.ArgumentParser(description="pipec benchmarks")
     ap.add_argument("--rows", type=int, default=5000000)
@@ -741,20 +1042,30 @@ def main():
                     help="no further run of a contender once its runs would pass this many seconds")
     ap.add_argument("--reuse-data", action="store_true")
     ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--cases", default="1,2,3,6",
-                    help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping, 6 rows -> PostgreSQL")
+    ap.add_argument("--cases", default="1,2,3,6,7",
+                    help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping, 6 rows -> PostgreSQL, "
+                         "7 Kafka -> window -> PostgreSQL")
     ap.add_argument("--pg-rows", type=int, default=2000000, help="rows of the case 6 input")
     ap.add_argument("--pg-batch", type=int, default=None,
                     help="case 6: build the specs with batch: {rows: N} (default: theirs, 100000)")
+    ap.add_argument("--kafka-rows", type=int, default=2000000, help="messages of the case 7 input")
+    ap.add_argument("--kafka-prop", action="append", metavar="KEY=VALUE",
+                    help="case 7: a librdkafka property for both contenders (the spec's source "
+                         "properties, kcat -X); repeatable")
     a = ap.parse_args()
     try:
         cases = {int(c) for c in a.cases.split(",") if c.strip()}
     except ValueError:
-        ap.error("--cases: a comma-separated list of 1, 2, 3, 6")
-    if not cases or cases - {1, 2, 3, 6}:
-        ap.error("--cases: a comma-separated list of 1, 2, 3, 6")
+        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7")
+    if not cases or cases - {1, 2, 3, 6, 7}:
+        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7")
     if a.pg_rows < 1 or (a.pg_batch is not None and a.pg_batch < 1):
         ap.error("--pg-rows and --pg-batch must be at least 1")
+    if a.kafka_rows < 1:
+        ap.error("--kafka-rows must be at least 1")
+    for kv in a.kafka_prop or []:
+        if not re.match(r"^[A-Za-z0-9._-]+=[^\"\\\n]*$", kv):
+            ap.error("--kafka-prop: KEY=VALUE (no quotes, backslashes or newlines in the value), not %r" % kv)
 
     if not os.access(os.path.join(ROOT, "bin", "pipec"), os.X_OK):
         sys.exit("bench: bin/pipec not built (run make all)")
@@ -767,6 +1078,8 @@ def main():
         case_windows(ctx, cases)
     if 6 in cases:
         case_pg(ctx)
+    if 7 in cases:
+        case_kafka(ctx)
     print("bench: done in %.0f s" % (time.time() - t0))
 
 

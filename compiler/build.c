@@ -131,6 +131,7 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = lib;
     argv[n++] = "-lsqlite3";
     if (o->postgres) argv[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
+    if (o->kafka) argv[n++] = "-lrdkafka";
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

@@ -12,6 +12,7 @@ typedef struct BuildOptions {
     const char *depfile;     /* write a make dependency file here, or NULL */
     const char *spec_file;   /* for the dependency file */
     bool postgres;           /* the pipeline uses PostgreSQL: link libpq */
+    bool kafka;              /* the pipeline reads Kafka: link librdkafka */
 } BuildOptions;
 
 /* The directory holding templates/, runtime/ and build/: $PIPEC_HOME, else the parent of the

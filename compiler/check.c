@@ -167,6 +167,48 @@ static bool check_conn_opts(const YNode *node, const ConnDef *c, const char *wha
 
 /* ---- source ------------------------------------------------------------------------------ */
 
+/* Kafka `properties`: librdkafka settings, kept as key, value pairs (values may hold ${VAR}). */
+static void check_kafka_props(Checker *ck, const YNode *props, const char ***out, int *n) {
+    *n = 0;
+    if (!props || props->kind != YN_MAP) return;
+    *out = arena_alloc(ck->a, sizeof(char *) * (size_t)(2 * props->npairs + 1));
+    for (int i = 0; i < props->npairs; i++) {
+        const YNode *v = props->pairs[i].value;
+        if (v->kind != YN_SCALAR) {
+            diag_error(v->loc, "a kafka property's value must be a string, a number or a boolean");
+            continue;
+        }
+        check_env_refs(v);
+        (*out)[2 * *n] = props->pairs[i].key->text;
+        (*out)[2 * *n + 1] = v->text;
+        (*n)++;
+    }
+}
+
+/* The kafka source's connection: brokers, group, one topic or a list, start, properties. */
+static void check_kafka_source(Checker *ck, SourceSpec *so, const YNode *conn_node, const ConnDef *c, bool opts_ok) {
+    so->path = "";
+    so->brokers = opt_text(conn_node, "brokers", c->opts);
+    so->group = opt_text(conn_node, "group", c->opts);
+    check_env_refs(yaml_get(conn_node, "brokers"));
+    check_env_refs(yaml_get(conn_node, "group"));
+    so->start_latest = opts_ok && strcmp(opt_text(conn_node, "start", c->opts), "latest") == 0;
+    const YNode *one = yaml_get(conn_node, "topic"), *list = yaml_get(conn_node, "topics");
+    if (opts_ok && !one == !list) {
+        diag_error(conn_node->loc, "the kafka source takes one of 'topic' and 'topics'");
+        return;
+    }
+    so->topics = arena_alloc(ck->a, sizeof(char *) * (size_t)(list && list->kind == YN_SEQ ? list->nitems + 1 : 2));
+    if (one && one->kind == YN_SCALAR) so->topics[so->ntopics++] = one->text, check_env_refs(one);
+    for (int i = 0; list && list->kind == YN_SEQ && i < list->nitems; i++) {
+        const YNode *t = list->items[i];
+        if (t->kind != YN_SCALAR || !t->text[0]) diag_error(t->loc, "a topic name must be a non-empty string");
+        else so->topics[so->ntopics++] = t->text, check_env_refs(t);
+    }
+    if (list && list->kind == YN_SEQ && list->nitems == 0) diag_error(list->loc, "'topics' needs at least one topic");
+    check_kafka_props(ck, yaml_get(conn_node, "properties"), &so->props, &so->nprops);
+}
+
 static void check_source(Checker *ck, const YNode *src) {
     Spec *s = ck->spec;
     SourceSpec *so = &s->source;
@@ -178,7 +220,7 @@ static void check_source(Checker *ck, const YNode *src) {
     char *what = arena_printf(ck->a, "the %s source", c->name);
     bool opts_ok = check_conn_opts(conn_node, c, what);
     so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : strcmp(c->name, "postgres") == 0 ? SRC_POSTGRES
-             : strcmp(c->name, "postgres_cdc") == 0 ? SRC_POSTGRES_CDC : SRC_FILE;
+             : strcmp(c->name, "postgres_cdc") == 0 ? SRC_POSTGRES_CDC : strcmp(c->name, "kafka") == 0 ? SRC_KAFKA : SRC_FILE;
     if (so->kind == SRC_POSTGRES || so->kind == SRC_POSTGRES_CDC) {
         /* rows (row_to_json) and changes arrive as JSON objects: the JSON decoders read the
          * fields by column name, so there is no format to choose */
@@ -215,8 +257,12 @@ static void check_source(Checker *ck, const YNode *src) {
         }
         return;
     }
-    so->path = opt_text(conn_node, "path", c->opts);
-    check_env_refs(yaml_get(conn_node, "path"));
+    if (so->kind == SRC_KAFKA) {
+        check_kafka_source(ck, so, conn_node, c, opts_ok);
+    } else {
+        so->path = opt_text(conn_node, "path", c->opts);
+        check_env_refs(yaml_get(conn_node, "path"));
+    }
     so->max_record = 1 << 20;
     const char *mr = opt_text(conn_node, "max_record", c->opts);
     if (mr && !parse_size(mr, &so->max_record)) {
@@ -251,6 +297,11 @@ static void check_source(Checker *ck, const YNode *src) {
     if (strcmp(f->name, "csv") == 0) {
         so->format = FMT_CSV;
         so->header = opt_bool(fmt_node, "header", f->opts);
+        if (so->kind == SRC_KAFKA) {   /* a message is one record: no header line to name columns */
+            if (yaml_get(fmt_node, "header") && so->header)
+                diag_error(yaml_get(fmt_node, "header")->loc, "a kafka message is one csv record without a header: fields are the columns in schema order (or column: N)");
+            so->header = false;
+        }
         so->delimiter = opt_text(fmt_node, "delimiter", f->opts)[0];
         so->quote = opt_text(fmt_node, "quote", f->opts)[0];
         so->null_text = opt_text(fmt_node, "null", f->opts);
@@ -921,8 +972,15 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
     const ConnDef *c = find_connector(v, sink_conns, what, ignore, &conn_node);
     if (c && check_conn_opts(conn_node, c, what)) {
         sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : strcmp(c->name, "sqlite") == 0 ? SINK_SQLITE
-                 : strcmp(c->name, "postgres") == 0 ? SINK_POSTGRES : SINK_STDOUT;
-        if (sk->kind == SINK_SQLITE || sk->kind == SINK_POSTGRES) {
+                 : strcmp(c->name, "postgres") == 0 ? SINK_POSTGRES : strcmp(c->name, "kafka") == 0 ? SINK_KAFKA : SINK_STDOUT;
+        if (sk->kind == SINK_KAFKA) {
+            sk->encoding = strcmp(opt_text(conn_node, "format", c->opts), "csv") == 0 ? ENC_CSV : ENC_JSONL;
+            sk->brokers = opt_text(conn_node, "brokers", c->opts);
+            sk->topic = opt_text(conn_node, "topic", c->opts);
+            check_env_refs(yaml_get(conn_node, "brokers"));
+            check_env_refs(yaml_get(conn_node, "topic"));
+            check_kafka_props(ck, yaml_get(conn_node, "properties"), &sk->props, &sk->nprops);
+        } else if (sk->kind == SINK_SQLITE || sk->kind == SINK_POSTGRES) {
             sk->encoding = ENC_ROWS;
             sk->table = opt_text(conn_node, "table", c->opts);
             const char *mode = opt_text(conn_node, "mode", c->opts);
@@ -985,6 +1043,15 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
     }
     if (sk->key_node) check_sink_key(ck, sk, scope, nscope);
     if (sk->merge) check_merge(ck, sk, v);
+    const YNode *key = sk->kind == SINK_KAFKA && conn_node ? yaml_get(conn_node, "key") : NULL;
+    if (key) {
+        sk->msg_key = check_expr_in(ck, key, scope, nscope, arena_printf(ck->a, "key of sink '%s'", sk->name), &sk->msg_key_type);
+        if (sk->msg_key && (sk->msg_key_type == T_NULL || sk->msg_key_type == T_INTERVAL)) {
+            diag_error(expr_loc(sk->msg_key), "the key of sink '%s' is %s: it must be a value", sk->name,
+                       sk->msg_key_type == T_NULL ? "always null" : "an interval");
+            sk->msg_key = NULL;
+        }
+    }
 }
 
 static void check_sinks(Checker *ck, const YNode *sinks) {
@@ -1025,6 +1092,16 @@ static void check_dead_letter(Checker *ck, const YNode *dl) {
         check_env_refs(yaml_get(conn_node, "dsn"));
         d->table = opt_text(conn_node, "table", c->opts);
         d->create = opt_bool(conn_node, "create", c->opts);
+        return;
+    }
+    if (strcmp(c->name, "kafka") == 0) {
+        d->kind = SINK_KAFKA;
+        d->encoding = ENC_JSONL;
+        d->brokers = opt_text(conn_node, "brokers", c->opts);
+        d->topic = opt_text(conn_node, "topic", c->opts);
+        check_env_refs(yaml_get(conn_node, "brokers"));
+        check_env_refs(yaml_get(conn_node, "topic"));
+        check_kafka_props(ck, yaml_get(conn_node, "properties"), &d->props, &d->nprops);
         return;
     }
     d->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : SINK_STDOUT;
@@ -1102,9 +1179,18 @@ static void check_guarantee(Checker *ck, const YNode *root) {
     DeadLetterSpec *dl = &s->dead_letter;
     for (int i = 0; dl->present && dl->kind == SINK_POSTGRES && i < s->nsinks; i++)
         dl->joins_sink |= s->sinks[i].kind == SINK_POSTGRES && s->sinks[i].dsn && dl->dsn && strcmp(s->sinks[i].dsn, dl->dsn) == 0;
-    if (!s->checkpoint_path && !s->db_checkpoint) weak = "there is no checkpoint, so a restart begins again";
+    if (!s->checkpoint_path && !s->db_checkpoint)
+        weak = s->source.kind == SRC_KAFKA ? "there is no checkpoint: the offsets are committed to the consumer group after "
+                                             "the sinks, so a crash reads again what came since the last commit"
+                                           : "there is no checkpoint, so a restart begins again";
     else if (s->source.kind == SRC_FILE && s->source.path && strcmp(s->source.path, "-") == 0)
         weak = "standard input cannot be replayed";
+    for (int i = 0; !weak && i < s->nsinks; i++)
+        if (s->sinks[i].kind == SINK_KAFKA) {
+            weak = arena_printf(ck->a, "sink '%s' writes to Kafka, whose messages cannot be taken back when a crash cuts a "
+                                "commit short (they are sent again)", s->sinks[i].name);
+            weak_loc = s->sinks[i].loc;
+        }
     for (int i = 0; !weak && i < s->nsinks; i++)
         if (s->sinks[i].kind == SINK_STDOUT) {
             weak = arena_printf(ck->a, "sink '%s' writes to standard output, which cannot be rolled back", s->sinks[i].name);
@@ -1112,6 +1198,10 @@ static void check_guarantee(Checker *ck, const YNode *root) {
         }
     if (!weak && !s->dead_letter.present)
         weak = "rejected records go to standard error, which cannot be rolled back (configure a dead_letter file)";
+    if (!weak && s->dead_letter.present && s->dead_letter.kind == SINK_KAFKA) {
+        weak = "the dead letter writes to Kafka, whose messages cannot be taken back when a crash cuts a commit short";
+        weak_loc = s->dead_letter.loc;
+    }
     if (!weak && s->dead_letter.present && s->dead_letter.kind == SINK_STDOUT) {
         weak = "the dead letter writes to standard output, which cannot be rolled back";
         weak_loc = s->dead_letter.loc;
@@ -1196,6 +1286,9 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     s->uses_postgres = s->source.kind == SRC_POSTGRES || s->source.kind == SRC_POSTGRES_CDC ||
                        (s->dead_letter.present && s->dead_letter.kind == SINK_POSTGRES);
     for (int i = 0; i < s->nsinks; i++) s->uses_postgres |= s->sinks[i].kind == SINK_POSTGRES;
+    s->uses_kafka = s->source.kind == SRC_KAFKA;
+    for (int i = 0; i < s->nsinks; i++) s->uses_kafka |= s->sinks[i].kind == SINK_KAFKA;
+    s->uses_kafka |= s->dead_letter.present && s->dead_letter.kind == SINK_KAFKA;
 
     return diag_error_count() > errors_before ? NULL : s;
 }

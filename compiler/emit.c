@@ -403,7 +403,7 @@ static const char *encoding_name(Encoding e) {
 }
 
 static const char *sink_kind_c(SinkKind k) {
-    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE", "PRT_SINK_POSTGRES"};
+    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE", "PRT_SINK_POSTGRES", "PRT_SINK_KAFKA"};
     return names[k];
 }
 
@@ -417,6 +417,29 @@ static const char *col_type_c(Type t) {
     case T_DATE: return "PRT_T_DATE";
     default: return "PRT_T_STRING";
     }
+}
+
+/* C that writes a kafka sink's message key as text into `prt_buf *kb` and sets `bool has_key_`
+ * (false for a NULL key, or without `key:`). */
+static const char *kafka_key_code(Emitter *em, const SinkSpec *sk, int ind) {
+    SBuf o = {0};
+    indent(&o, ind);
+    sbuf_puts(&o, "bool has_key_ = false;\n");
+    if (sk->msg_key) {
+        CVal v = emit_expr(em, &o, ind, sk->msg_key);
+        indent(&o, ind);
+        sbuf_printf(&o, "if (!(%s)) {\n", v.isnull);
+        encode_value(em->a, &o, ind + 1, ENC_TABLE, "kb", v);   /* a table cell: the text and a NUL */
+        indent(&o, ind + 1);
+        sbuf_puts(&o, "kb->len--;\n");
+        indent(&o, ind + 1);
+        sbuf_puts(&o, "has_key_ = true;\n");
+        indent(&o, ind);
+        sbuf_puts(&o, "}\n");
+    }
+    const char *r = code_text(em->a, &o);
+    sbuf_free(&o);
+    return r;
 }
 
 static TVal *sink_model(Emitter *em, const IrSink *is) {
@@ -465,6 +488,14 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set_str(a, m, "code", sink_code(em, is, ind + 1));
     tv_set_int(a, m, "index", is - em->ir->sinks);
     tv_set_bool(a, m, "rows", sk->from_window < 0);
+    tv_set_bool(a, m, "kafka", sk->kind == SINK_KAFKA);
+    tv_set_str(a, m, "brokers_c", c_str_or_null(a, sk->brokers));
+    tv_set_str(a, m, "topic_c", c_str_or_null(a, sk->topic));
+    TVal *props = tv_list(a);   /* key, value, key, value, ... */
+    for (int j = 0; j < 2 * sk->nprops; j++) tv_push(a, props, tv_str(a, c_str(a, sk->props[j])));
+    tv_set(a, m, "props", props);
+    tv_set_int(a, m, "nprops", sk->nprops);
+    tv_set_str(a, m, "key_code", sk->kind == SINK_KAFKA ? kafka_key_code(em, sk, ind + 1) : "");
     return m;
 }
 
@@ -720,6 +751,7 @@ static const char *help_text(Emitter *em) {
     if (s->source.kind == SRC_POSTGRES_CDC) sbuf_printf(&h, "Source: PostgreSQL changes of publication %s (slot %s)\n", s->source.publication, s->source.slot);
     else if (s->source.kind == SRC_POSTGRES) sbuf_printf(&h, "Source: PostgreSQL %s %s, by %s\n", s->source.table ? "table" : "query", s->source.table ? s->source.table : s->source.query, s->source.cursor);
     else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, s->source.format == FMT_CSV ? "csv" : "JSON lines");
+    else if (s->source.kind == SRC_KAFKA) sbuf_printf(&h, "Source: kafka %s, %s%s, group %s (%s)\n", s->source.brokers, s->source.topics[0], s->source.ntopics > 1 ? " and more" : "", s->source.group, s->source.format == FMT_CSV ? "csv" : "JSON");
     else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, s->source.format == FMT_CSV ? "csv" : "JSON lines");
     sbuf_puts(&h, "Fields:");
     for (int i = 0; i < ir->nfields; i++) sbuf_printf(&h, "%s %s %s", i ? "," : "", ir->fields[i].name, type_name(ir->fields[i].type));
@@ -742,6 +774,7 @@ static const char *help_text(Emitter *em) {
     }
     if (s->dead_letter.present && s->dead_letter.kind == SINK_FILE) sbuf_printf(&h, "Dead letter: file %s (%s)\n", s->dead_letter.path, encoding_name(s->dead_letter.encoding));
     else if (s->dead_letter.present && s->dead_letter.kind == SINK_POSTGRES) sbuf_printf(&h, "Dead letter: PostgreSQL table %s\n", s->dead_letter.table);
+    else if (s->dead_letter.present && s->dead_letter.kind == SINK_KAFKA) sbuf_printf(&h, "Dead letter: kafka topic %s\n", s->dead_letter.topic);
     else if (s->dead_letter.present) sbuf_puts(&h, "Dead letter: standard output\n");
     else sbuf_puts(&h, "Dead letter: standard error (JSON lines)\n");
     if (s->checkpoint_path) sbuf_printf(&h, "Checkpoint: %s\n", s->checkpoint_path);
@@ -751,6 +784,15 @@ static const char *help_text(Emitter *em) {
     collect_env(&env, s->source.archive);
     collect_env(&env, s->dead_letter.path);
     collect_env(&env, s->dead_letter.dsn);
+    collect_env(&env, s->dead_letter.brokers);
+    collect_env(&env, s->dead_letter.topic);
+    collect_env(&env, s->source.brokers);
+    collect_env(&env, s->source.group);
+    for (int i = 0; i < s->source.ntopics; i++) collect_env(&env, s->source.topics[i]);
+    for (int i = 0; i < s->nsinks; i++) {
+        collect_env(&env, s->sinks[i].brokers);
+        collect_env(&env, s->sinks[i].topic);
+    }
     collect_env(&env, s->checkpoint_path);
     if (env.len) sbuf_printf(&h, "\nEnvironment (read at start-up):\n%s", sbuf_cstr(&env));
     const char *r = arena_strdup(em->a, sbuf_cstr(&h));
@@ -801,7 +843,8 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "quote", ch);
     tv_set_str(a, m, "null_text", so->null_text ? so->null_text : "");
     tv_set_int(a, m, "max_record", so->max_record);
-    tv_set_str(a, m, "source_kind_c", so->kind == SRC_FILE ? "PRT_SRC_FILE" : so->kind == SRC_FOLDER ? "PRT_SRC_FOLDER" : so->kind == SRC_POSTGRES ? "PRT_SRC_POSTGRES" : "PRT_SRC_POSTGRES_CDC");
+    static const char *const kind_c[] = {"PRT_SRC_FILE", "PRT_SRC_FOLDER", "PRT_SRC_POSTGRES", "PRT_SRC_POSTGRES_CDC", "PRT_SRC_KAFKA"};
+    tv_set_str(a, m, "source_kind_c", kind_c[so->kind]);
     TVal *src = tv_map(a);
     tv_set_str(a, src, "path", so->path);
     tv_set_bool(a, src, "folder", so->kind == SRC_FOLDER);
@@ -821,6 +864,17 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, src, "table_c", c_str_or_null(a, so->table));
     tv_set_str(a, src, "query_c", c_str_or_null(a, so->query));
     tv_set_str(a, src, "cursor_c", c_str_or_null(a, so->cursor));
+    tv_set_bool(a, src, "kafka", so->kind == SRC_KAFKA);
+    tv_set_str(a, src, "brokers_c", c_str_or_null(a, so->brokers));
+    tv_set_str(a, src, "group_c", c_str_or_null(a, so->group));
+    tv_set_str(a, src, "latest_c", so->start_latest ? "true" : "false");
+    TVal *topics = tv_list(a);
+    for (int i = 0; i < so->ntopics; i++) tv_push(a, topics, tv_str(a, c_str(a, so->topics[i])));
+    tv_set(a, src, "topics", topics);
+    TVal *props = tv_list(a);   /* key, value, key, value, ... */
+    for (int i = 0; i < 2 * so->nprops; i++) tv_push(a, props, tv_str(a, c_str(a, so->props[i])));
+    tv_set(a, src, "props", props);
+    tv_set_int(a, src, "nprops", so->nprops);
     tv_set(a, m, "source", src);
 
     TVal *rules = tv_list(a);
@@ -847,12 +901,20 @@ static TVal *build_model(Emitter *em) {
         tv_set_str(a, dl, "dsn_c", c_str_or_null(a, s->dead_letter.dsn));
         tv_set_str(a, dl, "table_c", c_str_or_null(a, s->dead_letter.table));
         tv_set_str(a, dl, "create_c", s->dead_letter.create ? "true" : "false");
+        tv_set_bool(a, dl, "kafka", s->dead_letter.kind == SINK_KAFKA);
+        tv_set_str(a, dl, "brokers_c", c_str_or_null(a, s->dead_letter.brokers));
+        tv_set_str(a, dl, "topic_c", c_str_or_null(a, s->dead_letter.topic));
+        TVal *dl_props = tv_list(a);
+        for (int j = 0; j < 2 * s->dead_letter.nprops; j++) tv_push(a, dl_props, tv_str(a, c_str(a, s->dead_letter.props[j])));
+        tv_set(a, dl, "props", dl_props);
+        tv_set_int(a, dl, "nprops", s->dead_letter.nprops);
         tv_set(a, m, "dead_letter", dl);
     } else {
         tv_set_bool(a, m, "dead_letter", false);
     }
     tv_set_str(a, m, "checkpoint_path_c", c_str_or_null(a, s->checkpoint_path));
     tv_set_bool(a, m, "postgres", s->uses_postgres);
+    tv_set_bool(a, m, "kafka", s->uses_kafka);
     tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
     return m;
 }

@@ -97,7 +97,7 @@ static const OptDef kafka_source_opts[] = {
     {"brokers", OPT_STRING, true, NULL, NULL, "bootstrap servers"},
     {"topic", OPT_STRING, false, NULL, NULL, "the topic to read"},
     {"topics", OPT_LIST, false, NULL, NULL, "several topics to read"},
-    {"group", OPT_STRING, false, NULL, NULL, "the consumer group"},
+    {"group", OPT_STRING, true, NULL, NULL, "the consumer group"},
     {"start", OPT_ENUM, false, "earliest", "earliest|latest", "where a new group starts"},
     {"properties", OPT_MAP, false, NULL, NULL, "librdkafka settings"},
     {NULL, 0, false, NULL, NULL, NULL},
@@ -131,7 +131,7 @@ static const OptDef http_source_opts[] = {
 const ConnDef source_conns[] = {
     {"file", true, file_source_opts, "a file (or standard input); the pipeline ends at its end"},
     {"folder", true, folder_source_opts, "a hot folder: each file is read once, then archived or deleted"},
-    {"kafka", false, kafka_source_opts, "a Kafka consumer group"},
+    {"kafka", true, kafka_source_opts, "a Kafka consumer group: each message's value is one record; offsets are kept in the checkpoint"},
     {"postgres", true, postgres_source_opts, "incremental polling of a PostgreSQL table or query, in cursor order"},
     {"postgres_cdc", true, cdc_source_opts, "PostgreSQL logical replication (pgoutput): inserts, updates and deletes in commit order, with _op and _lsn"},
     {"http", false, http_source_opts, "an HTTP API polled periodically"},
@@ -213,7 +213,7 @@ const ConnDef sink_conns[] = {
     {"file", true, file_sink_opts, "a file, CSV or JSON lines; committed atomically with the checkpoint"},
     {"stdout", true, stdout_sink_opts, "standard output: CSV, JSON lines or an aligned table"},
     {"postgres", true, postgres_sink_opts, "a PostgreSQL table, written by COPY in one transaction per commit together with the checkpoint"},
-    {"kafka", false, kafka_sink_opts, "a Kafka topic"},
+    {"kafka", true, kafka_sink_opts, "a Kafka topic, one message per row, through an idempotent producer; at least once"},
     {"parquet", false, parquet_sink_opts, "Parquet files in a data lake"},
     {"sqlite", true, sqlite_sink_opts, "an SQLite table, written in one transaction per commit together with the checkpoint"},
     {NULL, false, NULL, NULL},
@@ -229,6 +229,7 @@ static const OptDef dl_postgres_opts[] = {
 static const OptDef dl_kafka_opts[] = {
     {"brokers", OPT_STRING, true, NULL, NULL, "bootstrap servers"},
     {"topic", OPT_STRING, true, NULL, NULL, "the dead-letter topic"},
+    {"properties", OPT_MAP, false, NULL, NULL, "librdkafka settings"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -236,7 +237,7 @@ const ConnDef dead_letter_conns[] = {
     {"file", true, file_sink_opts, "a file of rejected records, JSON lines or CSV"},
     {"stdout", true, stdout_sink_opts, "rejected records on standard output"},
     {"postgres", true, dl_postgres_opts, "a PostgreSQL table of rejected records; with a sink's DSN it joins that sink's transactions"},
-    {"kafka", false, dl_kafka_opts, "a Kafka topic of rejected records"},
+    {"kafka", true, dl_kafka_opts, "a Kafka topic of rejected records, one JSON object each (at least once)"},
     {NULL, false, NULL, NULL},
 };
 

@@ -251,13 +251,25 @@ static void explain_source(const Spec *s, FILE *out) {
         fprintf(out, "format: rows as JSON objects (row_to_json), fields by column name\n");
         return;
     }
-    if (so->kind == SRC_FILE)
+    if (so->kind == SRC_KAFKA) {
+        fprintf(out, "source: kafka %s, topic%s", so->brokers, so->ntopics == 1 ? "" : "s");
+        for (int i = 0; i < so->ntopics; i++) fprintf(out, "%s %s", i ? "," : "", so->topics[i]);
+        fprintf(out, ", group %s; a partition without an offset starts at its %s; offsets %s\n", so->group,
+                so->start_latest ? "end" : "beginning",
+                s->checkpoint_path || s->db_checkpoint ? "are kept in the checkpoint (and also committed to the group)"
+                                                       : "are committed to the group after the sinks");
+    } else if (so->kind == SRC_FILE)
         fprintf(out, "source: file %s%s\n", so->path, strcmp(so->path, "-") == 0 ? " (standard input)" : "");
     else
         fprintf(out, "source: folder %s, files matching '%s', polled every %lld ms, then %s%s\n", so->path,
                 so->glob, (long long)(so->poll_us / 1000), so->delete_done ? "deleted" : "moved to ",
                 so->delete_done ? "" : so->archive);
-    if (so->format == FMT_CSV)
+    if (so->format == FMT_CSV && so->kind == SRC_KAFKA)
+        fprintf(out, "format: csv, one record per message, columns by position, delimiter '%c', quote '%c', NULL text \"%s\"\n",
+                so->delimiter, so->quote, so->null_text);
+    else if (so->kind == SRC_KAFKA)
+        fprintf(out, "format: JSON, one object per message\n");
+    else if (so->format == FMT_CSV)
         fprintf(out, "format: csv, %s, delimiter '%c', quote '%c', NULL text \"%s\", records up to %lld bytes\n",
                 so->header ? "columns by header" : "columns by position", so->delimiter, so->quote,
                 so->null_text, (long long)so->max_record);

@@ -9,9 +9,9 @@
 #include "types.h"
 #include "yaml.h"
 
-typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC } SourceKind;
+typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC, SRC_KAFKA } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON } FormatKind;
-typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES } SinkKind;
+typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES, SINK_KAFKA } SinkKind;
 typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
 typedef enum { TS_RFC3339, TS_UNIT, TS_FORMAT } TsParse;
 
@@ -37,6 +37,13 @@ typedef struct SourceSpec {
     const char **tables;       /* postgres_cdc: the publication's tables when it is created */
     int ntables;
     bool snapshot;             /* postgres_cdc: first the tables' rows as they are (op r) */
+    const char *brokers;       /* kafka: bootstrap servers as written */
+    const char *group;         /* kafka: the consumer group as written */
+    const char **topics;       /* kafka: `topic`, or the `topics` list */
+    int ntopics;
+    bool start_latest;         /* kafka: start: latest */
+    const char **props;        /* kafka: librdkafka settings, key and value as written, in pairs */
+    int nprops;
 } SourceSpec;
 
 typedef struct SchemaField {
@@ -144,6 +151,12 @@ typedef struct SinkSpec {
     const char *where_text;
     ColumnSpec *columns;       /* explicit columns, or all fields when `columns:` is absent */
     int ncolumns;
+    const char *brokers;       /* kafka: bootstrap servers as written */
+    const char *topic;         /* kafka: as written */
+    const char **props;        /* kafka: librdkafka settings, key and value as written, in pairs */
+    int nprops;
+    Expr *msg_key;             /* kafka: the message key, or NULL */
+    Type msg_key_type;
 } SinkSpec;
 
 typedef struct DeadLetterSpec {
@@ -156,6 +169,9 @@ typedef struct DeadLetterSpec {
     const char *table;         /* postgres */
     bool create;               /* postgres */
     bool joins_sink;           /* postgres: a sink has the same DSN, so it shares its transactions */
+    const char *brokers, *topic;   /* kafka, as written */
+    const char **props;        /* kafka: librdkafka settings in pairs */
+    int nprops;
 } DeadLetterSpec;
 
 typedef enum { GUARANTEE_EXACTLY_ONCE, GUARANTEE_AT_LEAST_ONCE } Guarantee;
@@ -182,6 +198,7 @@ typedef struct Spec {
     bool db_checkpoint;            /* SQLite and PostgreSQL sinks keep the checkpoint in their transactions */
     const char *checkpoint_postgres;   /* checkpoint: {postgres: DSN}: the PostgreSQL sinks hold it */
     bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
+    bool uses_kafka;               /* a kafka source: the binary links librdkafka */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;

@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 3
+#define PRT_ABI_VERSION 4
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -176,9 +176,9 @@ bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors: what a generated program declares about its pipeline.                           */
 
-typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES, PRT_SRC_POSTGRES_CDC } prt_source_kind;
+typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES, PRT_SRC_POSTGRES_CDC, PRT_SRC_KAFKA } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
-typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES } prt_sink_kind;
+typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES, PRT_SINK_KAFKA } prt_sink_kind;
 /* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
 typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE, PRT_ENC_ROWS } prt_encoding;
 /* Column types of a sink, for the tables database sinks create. */
@@ -210,6 +210,15 @@ typedef struct prt_source_desc {
     const char *const *tables;   /* for creating the publication when it is missing */
     int ntables;
     bool snapshot;             /* a new slot: first every row as it is (_op r) */
+    /* kafka (ABI 4): a consumer of `topics` in `group` (both may hold ${VAR}); each message's
+     * value is one record in `format`; props are librdkafka settings as key, value, ... (values
+     * may hold ${VAR}), nprops pairs */
+    const char *brokers, *group;
+    const char *const *topics;
+    int ntopics;
+    bool kafka_latest;         /* a partition without a committed offset starts at its end */
+    const char *const *props;
+    int nprops;
 } prt_source_desc;
 
 typedef struct prt_sink_desc {
@@ -236,6 +245,11 @@ typedef struct prt_sink_desc {
     int64_t batch_every_us;
     bool key_nullable;         /* a key column can be NULL: UNIQUE NULLS NOT DISTINCT, not PRIMARY KEY */
     const unsigned char *merge;   /* mode merge (with mode PRT_MODE_UPSERT): PRT_MERGE_* per column */
+    /* kafka sinks (ABI 4): brokers and topic (may hold ${VAR}), librdkafka settings as key,
+     * value, ... (nprops pairs); rows are encoded as JSON objects or CSV records, one a message */
+    const char *brokers, *topic;
+    const char *const *props;
+    int nprops;
 } prt_sink_desc;
 
 /* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row
@@ -314,6 +328,8 @@ int prt_main(const prt_pipeline *p, int argc, char **argv);
  * source and change stream (rt_postgres.c, rt_pgsource.c, rt_cdc.c) and so libpq into the
  * binary; other binaries stay without them. */
 void prt_use_postgres(void);
+/* The same for pipelines with a kafka source (ABI 4): links rt_kafka.c and librdkafka. */
+void prt_use_kafka(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The run, as generated code sees it (rt_main.c owns it).                                      */
@@ -351,6 +367,11 @@ static inline void prt_sink_row_done(prt_sink *s) { s->rows++; }
  * row came from (its position and raw bytes), so a row the server rejects goes to the dead letter
  * as that record. */
 void prt_sink_row_src(prt_run *run, prt_sink *s, const prt_rec *rec);
+/* For a kafka sink (ABI 4): the key buffer of the next row (emptied), then, after
+ * prt_sink_row_done, the row's end with whether it has a key and the record it came from (NULL
+ * for a window's row): its position goes into the message's pipec.position header. */
+prt_buf *prt_sink_kafka_key(prt_sink *s);
+void prt_sink_kafka_row(prt_run *run, prt_sink *s, const prt_rec *rec, bool has_key);
 
 /* Sends the record to the dead letter with its position (file:line), raw text, reason
  * ("parse", "schema", a rule's name) and a detail made from the printf-style format; counts it. */

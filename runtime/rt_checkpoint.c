@@ -13,6 +13,8 @@
  *                                            committed record, its line number, 1 when the whole
  *                                            file is committed, its inode, the path (to line end)
  *   cdc DONE TXN TAKEN SNAPSHOT              a postgres_cdc source: LSNs as integers (see rt_cdc.c)
+ *   kafka PARTITION OFFSET TOPIC             a kafka source: the offset after the last committed
+ *                                            message of one partition (TOPIC to line end)
  *   cursor TEXT                              a postgres source: the last committed cursor value
  *   seen HEX16 HEX16 ...                     digests of the rows taken with exactly that value
  *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
@@ -217,6 +219,12 @@ void prt_ckpt_format(const prt_ckpt *c, prt_buf *b) {
                      c->cdc_taken, c->cdc_snapshot ? 1 : 0);
         prt_buf_put(b, t, (size_t)n);
     }
+    for (int i = 0; i < c->nkafka; i++) {
+        n = snprintf(t, sizeof t, "kafka %" PRId32 " %" PRId64 " ", c->kafka[i].partition, c->kafka[i].offset);
+        prt_buf_put(b, t, (size_t)n);
+        put_escaped(b, c->kafka[i].topic);
+        prt_buf_putc(b, '\n');
+    }
     if (c->has_cursor) {
         prt_buf_lit(b, "cursor ");
         put_escaped(b, c->cursor ? c->cursor : "");
@@ -356,6 +364,8 @@ void prt_ckpt_free(prt_ckpt *c) {
     free(c->state_data);
     free(c->cursor);
     free(c->seen);
+    for (int i = 0; i < c->nkafka; i++) free(c->kafka[i].topic);
+    free(c->kafka);
     for (int i = 0; i < c->nsinks; i++) free(c->sinks[i].name);
     free(c->sinks);
     memset(c, 0, sizeof *c);
@@ -482,6 +492,16 @@ int prt_ckpt_parse(const char *text, size_t len, prt_ckpt *c, const char *what) 
             }
             c->has_cdc = true;
             c->cdc_snapshot = snap == 1;
+        } else if (kw(s, e, "kafka", &r)) {
+            uint64_t part, koff;
+            if (!take_u64(&r, e, &part) || !take_u64(&r, e, &koff) || r >= e || part > INT32_MAX || koff > INT64_MAX) {
+                why = "bad kafka line";
+                goto bad;
+            }
+            prt_ckpt_kafka *nk = realloc(c->kafka, sizeof *nk * (size_t)(c->nkafka + 1));
+            if (!nk) abort();
+            c->kafka = nk;
+            c->kafka[c->nkafka++] = (prt_ckpt_kafka){unescape(r, (size_t)(e - r)), (int32_t)part, (int64_t)koff};
         } else if (kw(s, e, "cursor", &r)) {
             free(c->cursor);
             c->cursor = unescape(r, (size_t)(e - r));

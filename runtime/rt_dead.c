@@ -25,7 +25,7 @@ struct prt_deadq {
 };
 
 prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const char *path,
-                          int64_t keep_len) {
+                          int64_t keep_len, const char *kafka_topic, char *const *kafka_props) {
     prt_deadq *q = calloc(1, sizeof *q);
     if (!q) abort();
     q->pipeline = pipeline;
@@ -41,7 +41,8 @@ prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const ch
         q->desc.mode = PRT_MODE_INSERT;
         q->desc.nkey = 0;
     }
-    q->sink = prt_sink_open(&q->desc, path, keep_len, d ? -1 : 2);
+    q->sink = q->desc.kind == PRT_SINK_KAFKA ? prt_sink_open_kafka(&q->desc, pipeline, path, kafka_topic, kafka_props)
+                                             : prt_sink_open(&q->desc, path, keep_len, d ? -1 : 2);
     if (!q->sink) {
         free(q);
         return NULL;
@@ -176,6 +177,7 @@ void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char
         break;
     }
     prt_sink_row_done(q->sink);
+    if (q->desc.kind == PRT_SINK_KAFKA) prt_sink_kafka_row_at(q->sink, pos);   /* one message, its position */
 }
 
 void prt_deadq_summary(const prt_deadq *q, prt_buf *b) {

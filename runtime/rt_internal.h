@@ -90,6 +90,12 @@ typedef struct prt_ckpt_sink {
     uint64_t len;
 } prt_ckpt_sink;
 
+typedef struct prt_ckpt_kafka {
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+} prt_ckpt_kafka;
+
 typedef struct prt_ckpt {
     char *pipeline;
     uint64_t fingerprint;
@@ -119,6 +125,9 @@ typedef struct prt_ckpt {
     bool has_cdc;
     uint64_t cdc_done, cdc_txn, cdc_taken;
     bool cdc_snapshot;
+    /* a kafka source (rt_kafka.c): per partition, the offset after the last message committed */
+    prt_ckpt_kafka *kafka;
+    int nkafka;
 } prt_ckpt;
 
 /* The checkpoint text (format in rt_checkpoint.c), appended to b. The same text is stored in
@@ -265,6 +274,45 @@ void prt_cdc_position(const prt_cdc *c, prt_ckpt *k) PRT_WEAK;   /* the position
 int prt_cdc_committed(prt_cdc *c) PRT_WEAK;   /* a commit made the position durable: confirm it to the slot */
 void prt_cdc_close(prt_cdc *c) PRT_WEAK;
 
+/* ---- rt_kafka.c (the kafka source; linked by prt_use_kafka) ------------------------------- */
+typedef struct prt_kafka prt_kafka;
+typedef int (*prt_kafka_revoke_fn)(void *ctx);   /* commit everything read; 0 or -1 */
+/* Joins the group and subscribes to topics (d->ntopics, expanded); props: librdkafka settings as
+ * key, value, ..., NULL (applied last, so they override ours). Offsets of ck (may be NULL) are
+ * where assigned partitions start. NULL on error (logged). */
+prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const char *group,
+                          char *const *topics, char *const *props, const prt_ckpt *ck) PRT_WEAK;
+/* Called before partitions are taken away in a rebalance. */
+void prt_kafka_set_revoke_hook(prt_kafka *k, prt_kafka_revoke_fn fn, void *ctx) PRT_WEAK;
+/* Up to max messages as records (valid until the next call) with their positions
+ * ("topic/partition/offset"), waiting up to wait_us for the first; 0 when none came (*at_end:
+ * every assigned partition is at its end). -1 on a fatal error (logged). */
+int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **positions, int64_t wait_us,
+                   bool *at_end) PRT_WEAK;
+void prt_kafka_position(const prt_kafka *k, prt_ckpt *c) PRT_WEAK;   /* per-partition offsets into c */
+/* After a commit: the offsets go to the group too (synchronously unless durable_elsewhere: then
+ * the checkpoint is the position and the group's copy is for monitoring). 0 or -1. */
+int prt_kafka_committed(prt_kafka *k, bool durable_elsewhere) PRT_WEAK;
+const char *prt_kafka_where(const prt_kafka *k) PRT_WEAK;   /* the bootstrap brokers */
+void prt_kafka_close(prt_kafka *k) PRT_WEAK;
+
+/* ---- rt_kafka_sink.c (the kafka sink; linked by prt_use_kafka) ------------------------------ */
+typedef struct prt_kprod prt_kprod;
+/* An idempotent producer of `topic`; props as for the source. NULL on error (logged). */
+prt_kprod *prt_kprod_open(const prt_sink_desc *d, const char *pipeline, const char *brokers, const char *topic,
+                          char *const *props) PRT_WEAK;
+prt_buf *prt_kprod_key(prt_kprod *k) PRT_WEAK;   /* emptied: the next row's key goes here */
+/* The row that ends at buf->len is complete: its key (has_key: the key buffer holds it), its
+ * source position (position[:line], or NULL). */
+void prt_kprod_row(prt_kprod *k, const prt_buf *buf, bool has_key, const char *position, uint64_t line) PRT_WEAK;
+int prt_kprod_send(prt_kprod *k, prt_buf *buf) PRT_WEAK;     /* produces the rows of buf; empties it */
+int prt_kprod_commit(prt_kprod *k, prt_buf *buf) PRT_WEAK;   /* send, then wait: every message delivered */
+void prt_kprod_close(prt_kprod *k) PRT_WEAK;
+void prt_sink_kafka_row_at(prt_sink *s, const char *position);   /* a row of the kafka dead letter */
+/* A kafka sink (rt_sink.c); brokers, topic, props expanded. */
+prt_sink *prt_sink_open_kafka(const prt_sink_desc *d, const char *pipeline, const char *brokers, const char *topic,
+                              char *const *props);
+
 /* Database sinks (SQLite and PostgreSQL) as the driver sees them (rt_sink.c). */
 bool prt_sink_is_db(const prt_sink *s);
 const char *prt_sink_where(const prt_sink *s);   /* a path, or "host:port/db": for messages */
@@ -277,9 +325,10 @@ uint64_t prt_sink_pending_rows(const prt_sink *s);   /* rows waiting for a commi
 /* ---- end of rt_postgres.c ------------------------------------------------------------------ */
 
 /* ---- rt_dead.c ----------------------------------------------------------------------------- */
-/* d NULL = JSON lines on stderr. */
+/* d NULL = JSON lines on stderr. A kafka dead letter: path is its brokers, kafka_topic and
+ * kafka_props (NULL otherwise) the rest, expanded. */
 prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const char *path,
-                          int64_t keep_len);
+                          int64_t keep_len, const char *kafka_topic, char *const *kafka_props);
 prt_sink *prt_deadq_sink(prt_deadq *q);
 /* Appends one dead letter and counts it under `reason` (not in prt_stats: callers do that). */
 void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char *raw, size_t n,

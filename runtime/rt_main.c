@@ -48,6 +48,14 @@ typedef struct driver {
     char *src_dsn;             /* a postgres source's expanded connection string */
     prt_pgsrc *pgsrc;          /* the postgres source, or NULL */
     prt_cdc *cdc;              /* the postgres_cdc source, or NULL */
+    char *kafka_brokers, *kafka_group;
+    char **kafka_props;        /* key, expanded value, ..., NULL */
+    char **kafka_topics;       /* expanded */
+    char **sink_brokers;       /* per sink: a kafka sink's expanded brokers, else NULL */
+    char ***sink_props;        /* per sink: a kafka sink's settings, key, expanded value, ..., NULL */
+    char *dead_kafka_brokers, *dead_kafka_topic;   /* a kafka dead letter, expanded */
+    char **dead_kafka_props;
+    prt_kafka *kafka;          /* the kafka source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
     bool run_finished;         /* the next commit is the final one of a run whose source ended */
@@ -122,7 +130,7 @@ static int check_distinct_paths(driver *d) {
     char *canon[260];
     int kinds[260];   /* SQLite sinks may share a database (one table each) */
     for (int i = 0; i < p->nsinks && n < 256; i++) {
-        if (!d->sink_paths[i] || p->sinks[i].kind == PRT_SINK_POSTGRES) continue;
+        if (!d->sink_paths[i] || p->sinks[i].kind == PRT_SINK_POSTGRES || p->sinks[i].kind == PRT_SINK_KAFKA) continue;
         kinds[n] = p->sinks[i].kind;
         label[n] = p->sinks[i].name;
         canon[n++] = canonical_path(d->sink_paths[i]);
@@ -150,6 +158,26 @@ static int check_distinct_paths(driver *d) {
     return rc;
 }
 
+/* Expands the values of librdkafka settings (key, value, ... as in the descriptors) into a
+ * NULL-terminated key, value, ... array. 0, or 2 after the error. */
+static int expand_props(const prt_pipeline *p, const char *where, const char *const *props, int n, char ***out) {
+    char label[300];
+    *out = calloc((size_t)n * 2 + 1, sizeof **out);
+    if (!*out) abort();
+    for (int i = 0; i < n; i++) {
+        snprintf(label, sizeof label, "%s.properties.%s", where, props[2 * i]);
+        if (expand(p, label, props[2 * i + 1], &(*out)[2 * i + 1])) return 2;
+        (*out)[2 * i] = strdup(props[2 * i]);
+        if (!(*out)[2 * i]) abort();
+    }
+    return 0;
+}
+
+static void free_props(char **props) {
+    for (int i = 0; props && props[i]; i++) free(props[i]);
+    free(props);
+}
+
 static int expand_all(driver *d) {
     const prt_pipeline *p = d->p;
     char label[300];
@@ -162,8 +190,44 @@ static int expand_all(driver *d) {
             return 2;
         }
     }
+    if (p->source.kind == PRT_SRC_KAFKA) {
+        if (expand(p, "source.brokers", p->source.brokers ? p->source.brokers : "", &d->kafka_brokers) ||
+            expand(p, "source.group", p->source.group ? p->source.group : "", &d->kafka_group))
+            return 2;
+        if (!d->kafka_brokers[0] || !d->kafka_group[0]) {
+            fprintf(stderr, "%s: error: source.%s is empty\n", p->name, d->kafka_brokers[0] ? "group" : "brokers");
+            return 2;
+        }
+        d->kafka_topics = calloc((size_t)p->source.ntopics + 1, sizeof *d->kafka_topics);
+        if (!d->kafka_topics) abort();
+        for (int i = 0; i < p->source.ntopics; i++) {
+            if (expand(p, "source.topic", p->source.topics[i], &d->kafka_topics[i])) return 2;
+            if (!d->kafka_topics[i][0]) {
+                fprintf(stderr, "%s: error: source.topic is empty\n", p->name);
+                return 2;
+            }
+        }
+        if (expand_props(p, "source", p->source.props, p->source.nprops, &d->kafka_props)) return 2;
+    }
     d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
     if (!d->sink_paths) abort();
+    d->sink_brokers = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_brokers);
+    d->sink_props = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_props);
+    if (!d->sink_brokers || !d->sink_props) abort();
+    for (int i = 0; i < p->nsinks; i++) {
+        const prt_sink_desc *sd = &p->sinks[i];
+        if (sd->kind != PRT_SINK_KAFKA) continue;
+        snprintf(label, sizeof label, "sinks.%s.brokers", sd->name);
+        if (expand(p, label, sd->brokers ? sd->brokers : "", &d->sink_brokers[i])) return 2;
+        snprintf(label, sizeof label, "sinks.%s.topic", sd->name);
+        if (expand(p, label, sd->topic ? sd->topic : "", &d->sink_paths[i])) return 2;
+        if (!d->sink_brokers[i][0] || !d->sink_paths[i][0]) {
+            fprintf(stderr, "%s: error: sinks.%s.%s is empty\n", p->name, sd->name, d->sink_brokers[i][0] ? "topic" : "brokers");
+            return 2;
+        }
+        snprintf(label, sizeof label, "sinks.%s", sd->name);
+        if (expand_props(p, label, sd->props, sd->nprops, &d->sink_props[i])) return 2;
+    }
     for (int i = 0; i < p->nsinks; i++) {
         bool pg = p->sinks[i].kind == PRT_SINK_POSTGRES;
         if (p->sinks[i].kind != PRT_SINK_FILE && p->sinks[i].kind != PRT_SINK_SQLITE && !pg) continue;
@@ -180,6 +244,17 @@ static int expand_all(driver *d) {
         if (expand(p, "dead_letter.path", dp, &d->dead_path)) return 2;
         if (!d->dead_path[0]) {
             fprintf(stderr, "%s: error: dead_letter.path is empty\n", p->name);
+            return 2;
+        }
+    }
+    if (p->dead_letter && p->dead_letter->kind == PRT_SINK_KAFKA) {
+        const prt_sink_desc *dl = p->dead_letter;
+        if (expand(p, "dead_letter.brokers", dl->brokers ? dl->brokers : "", &d->dead_kafka_brokers) ||
+            expand(p, "dead_letter.topic", dl->topic ? dl->topic : "", &d->dead_kafka_topic) ||
+            expand_props(p, "dead_letter", dl->props, dl->nprops, &d->dead_kafka_props))
+            return 2;
+        if (!d->dead_kafka_brokers[0] || !d->dead_kafka_topic[0]) {
+            fprintf(stderr, "%s: error: dead_letter.%s is empty\n", p->name, d->dead_kafka_brokers[0] ? "topic" : "brokers");
             return 2;
         }
     }
@@ -390,6 +465,7 @@ static int commit(driver *d) {
     if (rc == 0 && keep) {
         if (d->pgsrc) prt_pgsrc_position(d->pgsrc, c);   /* the cursor after the rows taken */
         if (d->cdc) prt_cdc_position(d->cdc, c);         /* the LSN after the changes taken */
+        if (d->kafka) prt_kafka_position(d->kafka, c);   /* per partition, the offset after them */
         if (s->is_open && s->cur_ino) {   /* stdin has no position worth keeping */
             free(c->src_path);
             c->src_path = strdup(s->cur_path);
@@ -453,6 +529,7 @@ static int commit(driver *d) {
     c->nsinks = oldn;
     if (rc == 0 && keep) d->seq = seq;
     if (rc == 0 && keep && d->cdc) rc = prt_cdc_committed(d->cdc);   /* now the slot may move on */
+    if (rc == 0 && d->kafka) rc = prt_kafka_committed(d->kafka, keep);
     free(ks);
     if (rc == 0 && s->is_open && s->finished) rc = prt_source_retire(s);
     d->last_commit_us = prt_now_us();
@@ -748,6 +825,13 @@ static int restore_state(driver *d) {
     return 0;
 }
 
+/* A rebalance is taking partitions away: commit what was read, so their next owner starts
+ * after it. */
+static int revoke_commit(void *ctx) {
+    driver *d = ctx;
+    return d->dirty ? commit(d) : 0;
+}
+
 /* Opens everything; 0, or the exit code. */
 static int open_all(driver *d) {
     const prt_pipeline *p = d->p;
@@ -767,12 +851,13 @@ static int open_all(driver *d) {
     if (r) return r;
     for (int i = 0; i < p->nsinks; i++) {
         if (is_db(d, i)) continue;
-        d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i],
-                                        committed_len(d, p->sinks[i].name, have_ck), -1);
+        d->run.sinks[i] = p->sinks[i].kind == PRT_SINK_KAFKA
+                              ? prt_sink_open_kafka(&p->sinks[i], p->name, d->sink_brokers[i], d->sink_paths[i], d->sink_props[i])
+                              : prt_sink_open(&p->sinks[i], d->sink_paths[i], committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
     }
-    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_dsn ? d->dead_dsn : d->dead_path,
-                             committed_len(d, "dead_letter", have_ck));
+    d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_kafka_brokers ? d->dead_kafka_brokers : d->dead_dsn ? d->dead_dsn : d->dead_path,
+                             committed_len(d, "dead_letter", have_ck), d->dead_kafka_topic, d->dead_kafka_props);
     if (!d->dead) return 1;
     /* a postgres dead letter on the DSN of a postgres sink joins that sink's transactions:
      * exactly once with the rows and the checkpoint */
@@ -803,6 +888,21 @@ static int open_all(driver *d) {
         d->pgsrc = prt_pgsrc_open(&p->source, d->src_dsn, have_ck ? &d->ck : NULL);
         return d->pgsrc ? 0 : 1;
     }
+    if (p->source.kind == PRT_SRC_KAFKA) {
+        if (!prt_kafka_open) {
+            prt_log_error("source: this binary was built without Kafka (its pipeline does not call prt_use_kafka)");
+            return 1;
+        }
+        if (d->catching) {
+            prt_log_warn("a kafka source cannot replay up to the newer checkpoint: the sinks that were "
+                         "ahead receive those records again (an upsert sink replaces them)");
+            d->catching = false;
+        }
+        d->kafka = prt_kafka_open(&p->source, d->kafka_brokers, d->kafka_group, d->kafka_topics, d->kafka_props,
+                                  have_ck ? &d->ck : NULL);
+        if (d->kafka) prt_kafka_set_revoke_hook(d->kafka, revoke_commit, d);
+        return d->kafka ? 0 : 1;
+    }
     d->src_open = true;   /* prt_source_open leaves it closable even when it fails */
     if (prt_source_open(&d->src, &p->source, d->src_path, d->src_archive, have_ck ? &d->ck : NULL,
                         prt_chunk_from_env()) != 0)
@@ -813,24 +913,26 @@ static int open_all(driver *d) {
     return 0;
 }
 
-/* The postgres and postgres_cdc sources: batches of new rows until a stop, or (--once) until
- * caught up; while quiet the run commits (a poll source also sleeps until its next poll). 0, or
- * -1 on an error. */
-static int read_pg(driver *d, bool *ended) {
+/* The postgres, postgres_cdc and kafka sources: batches of new rows until a stop, or (--once)
+ * until caught up; while quiet the run commits (a poll source also sleeps until its next poll).
+ * 0, or -1 on an error. */
+static int read_rows(driver *d, bool *ended) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     while (!prt_signal_stop_requested()) {
         const char *const *pos = NULL;
         bool caught_up = false;
-        int n = d->cdc ? prt_cdc_next(d->cdc, d->batch, BATCH_MAX, &pos, &caught_up)
+        int n = d->kafka ? prt_kafka_next(d->kafka, d->batch, BATCH_MAX, &pos, TICK_US, &caught_up)
+              : d->cdc ? prt_cdc_next(d->cdc, d->batch, BATCH_MAX, &pos, &caught_up)
                        : prt_pgsrc_next(d->pgsrc, d->batch, BATCH_MAX, &pos);
         if (n < 0) return -1;
         if (n == 0) {
             if (prt_signal_stop_requested()) break;
-            if (d->once && (caught_up || !d->cdc)) {
+            bool stream = d->cdc || d->kafka;
+            if (d->once && (caught_up || !stream)) {
                 *ended = true;
                 break;
             }
-            if (d->cdc) {   /* the stream waited a moment already: tick, commit when due */
+            if (stream) {   /* the stream waited a moment already: tick, commit when due */
                 if (d->p->tick && idle_tick(d) != 0) return -1;
                 if (d->dirty && prt_now_us() - d->last_commit_us >= d->every_us && commit(d) != 0) return -1;
                 continue;
@@ -853,8 +955,8 @@ static void run_loop(driver *d) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     bool ended = false;        /* the source ended (or --once drained it), not a stop */
     d->last_commit_us = prt_now_us();
-    bool rows = d->pgsrc || d->cdc;   /* a database source, not files */
-    if (rows && read_pg(d, &ended) != 0) {
+    bool rows = d->pgsrc || d->cdc || d->kafka;   /* a database or kafka source, not files */
+    if (rows && read_rows(d, &ended) != 0) {
         d->rc = 1;
         return;
     }
@@ -930,6 +1032,18 @@ static void close_all(driver *d) {
     if (d->src_open) prt_source_close(&d->src);
     if (d->pgsrc) prt_pgsrc_close(d->pgsrc);
     if (d->cdc) prt_cdc_close(d->cdc);
+    if (d->kafka) prt_kafka_close(d->kafka);
+    free(d->kafka_brokers);
+    free(d->kafka_group);
+    free_props(d->kafka_props);
+    for (int i = 0; d->sink_brokers && i < d->p->nsinks; i++) free(d->sink_brokers[i]), free_props(d->sink_props[i]);
+    free(d->sink_brokers);
+    free(d->sink_props);
+    free(d->dead_kafka_brokers);
+    free(d->dead_kafka_topic);
+    free_props(d->dead_kafka_props);
+    for (int i = 0; d->kafka_topics && d->kafka_topics[i]; i++) free(d->kafka_topics[i]);
+    free(d->kafka_topics);
     free(d->src_dsn);
     for (int i = 0; d->run.sinks && i < d->p->nsinks; i++) prt_sink_close(d->run.sinks[i]);
     free(d->run.sinks);

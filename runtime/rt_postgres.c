@@ -278,7 +278,7 @@ static int take_lock(prt_pg *g) {
             char msg[1024];
             return classify(g, res, PGRES_TUPLES_OK, "cannot take the pipeline's lock", msg, sizeof msg) == R_CONN ? 1 : -1;
         }
-        bool got = blocking || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        bool got = blocking || strcmp(PQgetvalue(res, 0, 0), "true") == 0;   /* boolean::text */
         PQclear(res);
         if (got) return 0;
         prt_log_warn("sink '%s': postgres %s: waiting for another instance of this pipeline (or the last "

@@ -1,6 +1,8 @@
 /* rt_sink.c - file and stdout sinks, and the generic entry points of database sinks, SQLite
  * and PostgreSQL (the database work is in rt_sqlite.c and rt_postgres.c: rows stay buffered until
- * a commit's transaction). Generated encoders append rows to sink->buf; this module
+ * a commit's transaction), and of kafka sinks (rt_kafka_sink.c: each row a message, sent when
+ * the buffer is big and at commits, acknowledged before a commit ends). Generated encoders
+ * append rows to sink->buf; this module
  * writes the buffer out (when big, and at commits) and makes it durable (fsync) at commits.
  * Invariants: a file sink's bytes up to the last commit are exactly what the checkpoint records;
  * on open a file sink is cut back to that length (or emptied when there is no checkpoint), so
@@ -31,6 +33,7 @@ typedef struct sink_impl {
     prt_buf out;               /* table: the rendered text */
     prt_sqlite *sq;            /* a sqlite sink (rt_sqlite.c), else NULL */
     prt_pg *pg;                /* a postgres sink or dead letter (rt_postgres.c), else NULL */
+    prt_kprod *kp;             /* a kafka sink (rt_kafka_sink.c), else NULL */
 } sink_impl;
 
 static const char *sink_name(const prt_sink *s) {
@@ -158,6 +161,41 @@ opened:
 fail:
     prt_sink_close(s);
     return NULL;
+}
+
+prt_sink *prt_sink_open_kafka(const prt_sink_desc *d, const char *pipeline, const char *brokers, const char *topic,
+                              char *const *props) {
+    prt_sink *s = calloc(1, sizeof *s);
+    sink_impl *im = calloc(1, sizeof *im);
+    if (!s || !im) abort();
+    s->desc = d;
+    s->impl = im;
+    im->fd = -1;
+    if (!prt_kprod_open) {
+        prt_log_error("sink '%s': this binary was built without Kafka (its pipeline does not call prt_use_kafka)", sink_name(s));
+        prt_sink_close(s);
+        return NULL;
+    }
+    char where[600];
+    snprintf(where, sizeof where, "kafka topic %s", topic);
+    im->path = strdup(where);
+    im->kp = prt_kprod_open(d, pipeline, brokers, topic, props);
+    if (!im->path || !im->kp) {
+        prt_sink_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+prt_buf *prt_sink_kafka_key(prt_sink *s) { return prt_kprod_key(((sink_impl *)s->impl)->kp); }
+
+void prt_sink_kafka_row(prt_run *run, prt_sink *s, const prt_rec *rec, bool has_key) {
+    prt_kprod_row(((sink_impl *)s->impl)->kp, &s->buf, has_key, rec ? prt_rec_position(run->impl, rec) : NULL,
+                  rec ? rec->line : 0);
+}
+
+void prt_sink_kafka_row_at(prt_sink *s, const char *position) {
+    prt_kprod_row(((sink_impl *)s->impl)->kp, &s->buf, false, position, 0);
 }
 
 bool prt_sink_is_file(const prt_sink *s) { return ((const sink_impl *)s->impl)->is_file; }
@@ -302,6 +340,10 @@ int prt_sink_flush(prt_sink *s) {
     sink_impl *im = s->impl;
     int rc = 0;
     if (im->sq || im->pg) return 0;   /* databases: rows are written only inside a commit's transaction */
+    if (im->kp) {
+        im->rows_flushed = s->rows;
+        return prt_kprod_send(im->kp, &s->buf);
+    }
     if (s->desc->encoding == PRT_ENC_TABLE) {
         if (s->buf.len) {
             im->out.len = 0;
@@ -335,6 +377,10 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
         if (len) *len = 0;
         return prt_pg_commit(s, im->pg, NULL, NULL, 0, NULL, NULL, NULL, NULL);
     }
+    if (im->kp) {   /* every row produced and acknowledged */
+        if (len) *len = 0;
+        return prt_kprod_commit(im->kp, &s->buf);
+    }
     /* A table on the terminal is not split at every commit: its rows wait (up to 2 s, or
      * TABLE_ROWS rows, or the end of the run) so that one table shows them together. */
     if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) {
@@ -357,7 +403,7 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
 
 int prt_sink_finish(prt_sink *s) {
     sink_impl *im = s->impl;
-    if (im->sq || im->pg) return 0;
+    if (im->sq || im->pg || im->kp) return 0;
     if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) return prt_sink_flush(s);
     if (s->desc->encoding == PRT_ENC_TABLE && !im->table_printed) {
         im->out.len = 0;
@@ -372,6 +418,7 @@ void prt_sink_close(prt_sink *s) {
     sink_impl *im = s->impl;
     prt_sqlite_close(im->sq);   /* rows not committed are dropped */
     if (im->pg) prt_pg_close(im->pg);
+    if (im->kp) prt_kprod_close(im->kp);
     if (im->owns_fd) close(im->fd);
     free(im->path);
     free(im->widths);

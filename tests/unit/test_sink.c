@@ -83,7 +83,7 @@ static void test_dead(void) {
     snprintf(path, sizeof path, "%s/dead.jsonl", dir);
     prt_sink_desc d = {.name = "dead_letter", .kind = PRT_SINK_FILE, .encoding = PRT_ENC_JSONL,
                        .path = path};
-    prt_deadq *q = prt_deadq_open("p1", &d, path, -1);
+    prt_deadq *q = prt_deadq_open("p1", &d, path, -1, NULL, NULL);
     prt_deadq_put(q, "in.csv", 7, "a,\"b\"", 5, "parse", "bad", 3);
     prt_deadq_put(q, "stdin", 9, "\xff\x01z", 3, "rule_x", "d", 1);
     prt_deadq_put(q, "in.csv", 11, "q", 1, "parse", "again", 5);
@@ -102,7 +102,7 @@ static void test_dead(void) {
     /* CSV encoding: the fixed header and six columns */
     snprintf(path, sizeof path, "%s/dead.csv", dir);
     d.encoding = PRT_ENC_CSV;
-    q = prt_deadq_open("p1", &d, path, -1);
+    q = prt_deadq_open("p1", &d, path, -1, NULL, NULL);
     prt_deadq_put(q, "f", 2, "x,y", 3, "parse", "d,e", 3);
     CHECK_INT(prt_sink_commit(prt_deadq_sink(q), NULL), 0);
     prt_deadq_close(q);

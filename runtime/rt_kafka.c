@@ -1,0 +1,317 @@
+/* rt_kafka.c - the kafka source: a librdkafka consumer in a consumer group, handing each
+ * message's value to process_batch as one record (csv line or JSON object), in batches.
+ *
+ * Positions are per partition: the offset after the last message handed out. They go into the
+ * checkpoint ("kafka PARTITION OFFSET TOPIC" lines, rt_checkpoint.c) with the rows they produced,
+ * and on assignment the consumer starts each partition at its checkpointed offset: exactly once
+ * with a checkpoint (a database sink's transaction or the checkpoint dir). Partitions the
+ * checkpoint does not name start at the group's committed offset, else at `start`. After each
+ * durable commit the offsets are also committed to the group (what monitoring sees as lag);
+ * without a checkpoint that is the only record of progress, so the run is at least once.
+ *
+ * A rebalance that takes partitions away calls the driver's revoke hook first (it commits what
+ * was read), so the next owner starts after it. With --once the source ends when every assigned
+ * partition has reached its end (partition EOF events). */
+#include "rt_internal.h"
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct kpart {
+    char *topic;
+    int32_t partition;
+    int64_t next;              /* the offset after the last message handed out; -1 = none yet */
+    int64_t committed;         /* the offset last committed to the group */
+    bool eof;                  /* at its end since the last message */
+    bool assigned;
+} kpart;
+
+struct prt_kafka {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    const prt_source_desc *d;
+    kpart *parts;
+    int nparts, capparts;
+    const prt_ckpt *ck;        /* the checkpoint resumed from (offsets to seek to), or NULL */
+    rd_kafka_message_t **msgs; /* the batch handed out, destroyed at the next call */
+    int nmsgs;
+    char **pos;                /* "topic/partition/offset" per record of the batch */
+    prt_buf posbuf;
+    prt_kafka_revoke_fn revoke;
+    void *revoke_ctx;
+    bool failed;               /* a fatal error or a failed revoke commit */
+    char brokers[256];         /* for messages */
+};
+
+static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool add) {
+    for (int i = 0; i < k->nparts; i++)
+        if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0) return &k->parts[i];
+    if (!add) return NULL;
+    if (k->nparts == k->capparts) {
+        k->capparts = k->capparts ? k->capparts * 2 : 16;
+        k->parts = realloc(k->parts, sizeof *k->parts * (size_t)k->capparts);
+        if (!k->parts) abort();
+    }
+    kpart *p = &k->parts[k->nparts++];
+    memset(p, 0, sizeof *p);
+    p->topic = strdup(topic);
+    if (!p->topic) abort();
+    p->partition = partition;
+    p->next = -1;
+    p->committed = -1;
+    return p;
+}
+
+/* The checkpointed offset of a partition, or -1. */
+static int64_t checkpointed(const prt_kafka *k, const char *topic, int32_t partition) {
+    for (int i = 0; k->ck && i < k->ck->nkafka; i++) {
+        const prt_ckpt_kafka *o = &k->ck->kafka[i];
+        if (o->partition == partition && strcmp(o->topic, topic) == 0) return o->offset;
+    }
+    return -1;
+}
+
+static void release_batch(prt_kafka *k) {
+    for (int i = 0; i < k->nmsgs; i++) rd_kafka_message_destroy(k->msgs[i]);
+    k->nmsgs = 0;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list, void *opaque) {
+    prt_kafka *k = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < list->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &list->elems[i];
+            kpart *p = part_of(k, tp->topic, tp->partition, true);
+            int64_t at = p->next >= 0 ? p->next : checkpointed(k, tp->topic, tp->partition);
+            tp->offset = at >= 0 ? at : RD_KAFKA_OFFSET_STORED;
+            p->assigned = true;
+            p->eof = false;
+            if (at >= 0) p->next = at;
+        }
+        prt_log_info("kafka: assigned %d partition%s", list->cnt, list->cnt == 1 ? "" : "s");
+        rd_kafka_assign(rk, list);
+        return;
+    }
+    /* Revoked: what was read from these partitions is committed before another member reads
+     * them (the hook commits everything, which includes them). */
+    if (k->revoke && k->revoke(k->revoke_ctx) != 0) k->failed = true;
+    for (int i = 0; i < list->cnt; i++) {
+        kpart *p = part_of(k, list->elems[i].topic, list->elems[i].partition, false);
+        if (p) p->assigned = false, p->next = -1;
+    }
+    prt_log_info("kafka: %d partition%s revoked", list->cnt, list->cnt == 1 ? "" : "s");
+    rd_kafka_assign(rk, NULL);
+}
+
+static bool conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
+    char err[512];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof err) == RD_KAFKA_CONF_OK) return true;
+    prt_log_error("kafka source: property %s: %s", key, err);
+    return false;
+}
+
+prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const char *group,
+                          char *const *topic_names, char *const *props, const prt_ckpt *ck) {
+    prt_kafka *k = calloc(1, sizeof *k);
+    if (!k) abort();
+    k->d = d;
+    k->ck = ck && ck->nkafka ? ck : NULL;
+    snprintf(k->brokers, sizeof k->brokers, "%s", brokers);
+    k->msgs = malloc(sizeof *k->msgs * 4096);
+    k->pos = malloc(sizeof *k->pos * 4096);
+    if (!k->msgs || !k->pos) abort();
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    bool ok = conf_set(conf, "bootstrap.servers", brokers) && conf_set(conf, "group.id", group) &&
+              conf_set(conf, "enable.auto.commit", "false") && conf_set(conf, "enable.auto.offset.store", "false") &&
+              conf_set(conf, "auto.offset.reset", d->kafka_latest ? "latest" : "earliest") &&
+              conf_set(conf, "enable.partition.eof", "true");
+    for (int i = 0; ok && props && props[i]; i += 2) ok = conf_set(conf, props[i], props[i + 1]);
+    if (!ok) {
+        rd_kafka_conf_destroy(conf);
+        prt_kafka_close(k);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, k);
+    char err[512];
+    k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!k->rk) {
+        prt_log_error("kafka source: %s", err);
+        prt_kafka_close(k);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(k->rk);
+    k->queue = rd_kafka_queue_get_consumer(k->rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(d->ntopics);
+    for (int i = 0; i < d->ntopics; i++) rd_kafka_topic_partition_list_add(topics, topic_names[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        prt_log_error("kafka source: subscribe: %s", rd_kafka_err2str(e));
+        prt_kafka_close(k);
+        return NULL;
+    }
+    if (k->ck) prt_log_info("kafka: resuming %d partition offset%s from the checkpoint", k->ck->nkafka, k->ck->nkafka == 1 ? "" : "s");
+    return k;
+}
+
+void prt_kafka_set_revoke_hook(prt_kafka *k, prt_kafka_revoke_fn fn, void *ctx) {
+    k->revoke = fn;
+    k->revoke_ctx = ctx;
+}
+
+/* Every assigned partition at its end (and at least one assigned). */
+static bool caught_up(const prt_kafka *k) {
+    int n = 0;
+    for (int i = 0; i < k->nparts; i++) {
+        if (!k->parts[i].assigned) continue;
+        if (!k->parts[i].eof) return false;
+        n++;
+    }
+    return n > 0;
+}
+
+int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **positions, int64_t wait_us,
+                   bool *at_end) {
+    release_batch(k);
+    k->posbuf.len = 0;
+    *at_end = false;
+    if (max > 4096) max = 4096;
+    rd_kafka_message_t *got[4096];
+    ssize_t n = rd_kafka_consume_batch_queue(k->queue, (int)(wait_us / 1000), got, (size_t)max);
+    if (k->failed) {
+        for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(got[i]);
+        return -1;
+    }
+    if (n < 0) {
+        prt_log_error("kafka source: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    size_t *offs = malloc(sizeof *offs * (size_t)(n ? n : 1));
+    if (!offs) abort();
+    int nr = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = got[i];
+        if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                kpart *p = m->rkt ? part_of(k, rd_kafka_topic_name(m->rkt), m->partition, false) : NULL;
+                if (p) p->eof = true;
+            } else if (m->err == RD_KAFKA_RESP_ERR__FATAL || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                       m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                       m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {   /* waiting would not help */
+                prt_log_error("kafka source: %s", rd_kafka_message_errstr(m));
+                k->failed = true;
+            } else {
+                prt_log_warn("kafka source: %s (retrying)", rd_kafka_message_errstr(m));
+            }
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        kpart *p = part_of(k, topic, m->partition, false);
+        if (!p || !p->assigned) {   /* fetched before a rebalance took the partition away */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        p->next = m->offset + 1;
+        p->eof = false;
+        k->msgs[k->nmsgs++] = m;
+        recs[nr].p = m->payload ? (const char *)m->payload : "";
+        recs[nr].n = (uint32_t)m->len;
+        recs[nr].line = 0;   /* the position says it all */
+        offs[nr] = k->posbuf.len;
+        char t[64];
+        int tn = snprintf(t, sizeof t, "/%" PRId32 "/%" PRId64, m->partition, m->offset);
+        prt_buf_put(&k->posbuf, topic, strlen(topic));
+        prt_buf_put(&k->posbuf, t, (size_t)tn + 1);   /* with its NUL */
+        nr++;
+    }
+    for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + offs[i];
+    free(offs);
+    if (k->failed) return -1;
+    *positions = (const char *const *)k->pos;
+    if (nr == 0) *at_end = caught_up(k);
+    return nr;
+}
+
+void prt_kafka_position(const prt_kafka *k, prt_ckpt *c) {
+    /* Offsets of partitions this instance read, and those of the checkpoint it resumed from that
+     * it has not read (they stay as they were). */
+    int n = 0;
+    prt_ckpt_kafka *o = calloc((size_t)(k->nparts + (k->ck ? k->ck->nkafka : 0)) + 1, sizeof *o);
+    if (!o) abort();
+    for (int i = 0; i < k->nparts; i++) {
+        if (k->parts[i].next < 0) continue;
+        o[n].topic = strdup(k->parts[i].topic);
+        if (!o[n].topic) abort();
+        o[n].partition = k->parts[i].partition;
+        o[n++].offset = k->parts[i].next;
+    }
+    for (int i = 0; c->kafka && i < c->nkafka; i++) {
+        bool have = false;
+        for (int j = 0; j < n && !have; j++) have = o[j].partition == c->kafka[i].partition && strcmp(o[j].topic, c->kafka[i].topic) == 0;
+        if (have) continue;
+        o[n].topic = strdup(c->kafka[i].topic);
+        if (!o[n].topic) abort();
+        o[n].partition = c->kafka[i].partition;
+        o[n++].offset = c->kafka[i].offset;
+    }
+    for (int i = 0; i < c->nkafka; i++) free(c->kafka[i].topic);
+    free(c->kafka);
+    c->kafka = o;
+    c->nkafka = n;
+}
+
+int prt_kafka_committed(prt_kafka *k, bool durable_elsewhere) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(k->nparts > 0 ? k->nparts : 1);
+    for (int i = 0; i < k->nparts; i++) {
+        kpart *p = &k->parts[i];
+        if (!p->assigned || p->next < 0 || p->next == p->committed) continue;
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    int rc = 0;
+    if (l->cnt) {
+        /* With a checkpoint the group's offsets are for monitoring: asynchronous. Without one they
+         * are the position: wait for the broker to take them. */
+        rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, durable_elsewhere ? 1 : 0);
+        if (e && !durable_elsewhere) {
+            prt_log_error("kafka source: committing offsets to the group: %s", rd_kafka_err2str(e));
+            rc = -1;
+        } else {
+            for (int i = 0; i < l->cnt; i++) {
+                kpart *p = part_of(k, l->elems[i].topic, l->elems[i].partition, false);
+                if (p) p->committed = l->elems[i].offset;
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+const char *prt_kafka_where(const prt_kafka *k) { return k->brokers; }
+
+void prt_kafka_close(prt_kafka *k) {
+    if (!k) return;
+    release_batch(k);
+    if (k->rk) {
+        k->revoke = NULL;   /* closing: the driver has committed (or is failing) already */
+        rd_kafka_consumer_close(k->rk);
+        if (k->queue) rd_kafka_queue_destroy(k->queue);
+        rd_kafka_destroy(k->rk);
+    }
+    for (int i = 0; i < k->nparts; i++) free(k->parts[i].topic);
+    free(k->parts);
+    free(k->msgs);
+    free(k->pos);
+    prt_buf_free(&k->posbuf);
+    free(k);
+}
+
+/* Pulls this module and the kafka sink (and librdkafka) into a pipeline binary: see pipec_rt.h. */
+extern const int prt_kafka_sink_linked;
+void prt_use_kafka(void) {
+    static volatile int keep;
+    keep = prt_kafka_sink_linked;
+    (void)keep;
+}
