@@ -419,6 +419,13 @@ static const char *col_type_c(Type t) {
     }
 }
 
+/* Strings as a list of C string literals (librdkafka settings: key, value, key, value, ...). */
+static TVal *c_string_list(Arena *a, const char *const *strs, int n) {
+    TVal *l = tv_list(a);
+    for (int i = 0; i < n; i++) tv_push(a, l, tv_str(a, c_str(a, strs[i])));
+    return l;
+}
+
 /* C that writes a kafka sink's message key as text into `prt_buf *kb` and sets `bool has_key_`
  * (false for a NULL key, or without `key:`). */
 static const char *kafka_key_code(Emitter *em, const SinkSpec *sk, int ind) {
@@ -491,9 +498,7 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set_bool(a, m, "kafka", sk->kind == SINK_KAFKA);
     tv_set_str(a, m, "brokers_c", c_str_or_null(a, sk->brokers));
     tv_set_str(a, m, "topic_c", c_str_or_null(a, sk->topic));
-    TVal *props = tv_list(a);   /* key, value, key, value, ... */
-    for (int j = 0; j < 2 * sk->nprops; j++) tv_push(a, props, tv_str(a, c_str(a, sk->props[j])));
-    tv_set(a, m, "props", props);
+    tv_set(a, m, "props", c_string_list(a, sk->props, 2 * sk->nprops));
     tv_set_int(a, m, "nprops", sk->nprops);
     tv_set_str(a, m, "key_code", sk->kind == SINK_KAFKA ? kafka_key_code(em, sk, ind + 1) : "");
     return m;
@@ -857,9 +862,7 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, src, "publication_c", c_str_or_null(a, so->publication));
     tv_set_str(a, src, "slot_c", c_str_or_null(a, so->slot));
     tv_set_str(a, src, "snapshot_c", so->snapshot ? "true" : "false");
-    TVal *tables = tv_list(a);
-    for (int i = 0; i < so->ntables; i++) tv_push(a, tables, tv_str(a, c_str(a, so->tables[i])));
-    tv_set(a, src, "tables", tables);
+    tv_set(a, src, "tables", c_string_list(a, so->tables, so->ntables));
     tv_set_str(a, src, "dsn_c", c_str_or_null(a, so->dsn));
     tv_set_str(a, src, "table_c", c_str_or_null(a, so->table));
     tv_set_str(a, src, "query_c", c_str_or_null(a, so->query));
@@ -868,12 +871,8 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, src, "brokers_c", c_str_or_null(a, so->brokers));
     tv_set_str(a, src, "group_c", c_str_or_null(a, so->group));
     tv_set_str(a, src, "latest_c", so->start_latest ? "true" : "false");
-    TVal *topics = tv_list(a);
-    for (int i = 0; i < so->ntopics; i++) tv_push(a, topics, tv_str(a, c_str(a, so->topics[i])));
-    tv_set(a, src, "topics", topics);
-    TVal *props = tv_list(a);   /* key, value, key, value, ... */
-    for (int i = 0; i < 2 * so->nprops; i++) tv_push(a, props, tv_str(a, c_str(a, so->props[i])));
-    tv_set(a, src, "props", props);
+    tv_set(a, src, "topics", c_string_list(a, so->topics, so->ntopics));
+    tv_set(a, src, "props", c_string_list(a, so->props, 2 * so->nprops));
     tv_set_int(a, src, "nprops", so->nprops);
     tv_set(a, m, "source", src);
 
@@ -904,9 +903,7 @@ static TVal *build_model(Emitter *em) {
         tv_set_bool(a, dl, "kafka", s->dead_letter.kind == SINK_KAFKA);
         tv_set_str(a, dl, "brokers_c", c_str_or_null(a, s->dead_letter.brokers));
         tv_set_str(a, dl, "topic_c", c_str_or_null(a, s->dead_letter.topic));
-        TVal *dl_props = tv_list(a);
-        for (int j = 0; j < 2 * s->dead_letter.nprops; j++) tv_push(a, dl_props, tv_str(a, c_str(a, s->dead_letter.props[j])));
-        tv_set(a, dl, "props", dl_props);
+        tv_set(a, dl, "props", c_string_list(a, s->dead_letter.props, 2 * s->dead_letter.nprops));
         tv_set_int(a, dl, "nprops", s->dead_letter.nprops);
         tv_set(a, m, "dead_letter", dl);
     } else {

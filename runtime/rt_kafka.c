@@ -179,7 +179,17 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
     *at_end = false;
     if (max > 4096) max = 4096;
     rd_kafka_message_t *got[4096];
-    ssize_t n = rd_kafka_consume_batch_queue(k->queue, (int)(wait_us / 1000), got, (size_t)max);
+    /* What is queued now; only when nothing is, wait for the first message (a batch call waits
+     * for a full batch or the whole timeout). */
+    ssize_t n = rd_kafka_consume_batch_queue(k->queue, 0, got, (size_t)max);
+    if (n == 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, (int)(wait_us / 1000));
+        if (m) {
+            got[0] = m;
+            ssize_t more = max > 1 ? rd_kafka_consume_batch_queue(k->queue, 0, got + 1, (size_t)max - 1) : 0;
+            n = 1 + (more > 0 ? more : 0);
+        }
+    }
     if (k->failed) {
         for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(got[i]);
         return -1;
@@ -221,10 +231,12 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         recs[nr].n = (uint32_t)m->len;
         recs[nr].line = 0;   /* the position says it all */
         offs[nr] = k->posbuf.len;
-        char t[64];
-        int tn = snprintf(t, sizeof t, "/%" PRId32 "/%" PRId64, m->partition, m->offset);
-        prt_buf_put(&k->posbuf, topic, strlen(topic));
-        prt_buf_put(&k->posbuf, t, (size_t)tn + 1);   /* with its NUL */
+        prt_buf_put(&k->posbuf, topic, strlen(topic));   /* topic/partition/offset, NUL */
+        prt_buf_putc(&k->posbuf, '/');
+        prt_buf_put_i64(&k->posbuf, m->partition);
+        prt_buf_putc(&k->posbuf, '/');
+        prt_buf_put_i64(&k->posbuf, m->offset);
+        prt_buf_putc(&k->posbuf, 0);
         nr++;
     }
     for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + offs[i];

@@ -67,13 +67,19 @@ static int mkdir_parent(const char *path) {
     return prt_mkdir_p(dir);
 }
 
-prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_len, int fd_override) {
+static prt_sink *sink_new(const prt_sink_desc *d) {
     prt_sink *s = calloc(1, sizeof *s);
     sink_impl *im = calloc(1, sizeof *im);
     if (!s || !im) abort();
     s->desc = d;
     s->impl = im;
     im->fd = -1;
+    return s;
+}
+
+prt_sink *prt_sink_open(const prt_sink_desc *d, const char *path, int64_t keep_len, int fd_override) {
+    prt_sink *s = sink_new(d);
+    sink_impl *im = s->impl;
     if (fd_override >= 0) {
         im->fd = fd_override;
         im->path = strdup(fd_override == 2 ? "stderr" : "stdout");
@@ -165,12 +171,8 @@ fail:
 
 prt_sink *prt_sink_open_kafka(const prt_sink_desc *d, const char *pipeline, const char *brokers, const char *topic,
                               char *const *props) {
-    prt_sink *s = calloc(1, sizeof *s);
-    sink_impl *im = calloc(1, sizeof *im);
-    if (!s || !im) abort();
-    s->desc = d;
-    s->impl = im;
-    im->fd = -1;
+    prt_sink *s = sink_new(d);
+    sink_impl *im = s->impl;
     if (!prt_kprod_open) {
         prt_log_error("sink '%s': this binary was built without Kafka (its pipeline does not call prt_use_kafka)", sink_name(s));
         prt_sink_close(s);

@@ -76,6 +76,8 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proc_util import alive, install_sigterm_exit, proc_start_time, run_dir_in_use  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "tests", "kafka", "mockbroker.c")
@@ -177,29 +179,13 @@ def server():
         return _server
 
 
-def _proc_start_time(pid):
-    """The start time (clock ticks since boot) of a live, non-zombie process, else None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
-
-
-def _alive(pid):
-    return pid is not None and _proc_start_time(pid) is not None
-
-
 def _broker_pid(top):
     """The PID of the broker recorded in top/broker.pid if that process still runs in top (its
     working directory), else None: a PID reused by another process is never taken for it."""
     try:
         with open(os.path.join(top, "broker.pid")) as f:
             pid = int(f.read().split()[0])
-        if _alive(pid) and os.readlink("/proc/%d/cwd" % pid) == top:
+        if alive(pid) and os.readlink("/proc/%d/cwd" % pid) == top:
             return pid
     except (OSError, ValueError, IndexError):
         pass
@@ -213,7 +199,7 @@ def _kill(pid, timeout=5.0):
     except OSError:
         return
     deadline = time.time() + timeout
-    while _alive(pid) and time.time() < deadline:
+    while alive(pid) and time.time() < deadline:
         time.sleep(0.02)
 
 
@@ -224,18 +210,8 @@ def _reap_stale():
         top = os.path.join(tmp, name)
         if not name.startswith(PREFIX) or not os.path.isdir(top) or os.path.islink(top):
             continue
-        try:
-            with open(os.path.join(top, "owner")) as f:
-                opid, ostart = f.read().split()
-            if _proc_start_time(int(opid)) == ostart:
-                continue  # its run is alive
-        except (OSError, ValueError):
-            # No owner file yet: a run that is setting it up right now, unless it is old.
-            try:
-                if time.time() - os.stat(top).st_mtime < 300:
-                    continue
-            except OSError:
-                continue
+        if run_dir_in_use(top):
+            continue
         pid = _broker_pid(top)
         if pid is not None:
             _kill(pid)
@@ -260,10 +236,10 @@ class KafkaServer:
         self._cmd_lock = threading.Lock()
         self._owner_pid = os.getpid()
         with open(os.path.join(self.top, "owner"), "w") as f:
-            f.write("%d %s\n" % (os.getpid(), _proc_start_time(os.getpid())))
+            f.write("%d %s\n" % (os.getpid(), proc_start_time(os.getpid())))
         open(self.logfile, "a").close()
         atexit.register(self._atexit)
-        _install_sigterm()
+        install_sigterm_exit()
 
     def log_tail(self, n=40):
         """The last n lines of the broker's log (its stderr)."""
@@ -645,19 +621,3 @@ def _delimiter(default, items, avoid=b""):
         if token != avoid and not any(token in x for x in items):
             return token
     raise ValueError("produce: no delimiter found for these values")
-
-
-_sigterm_installed = False
-
-
-def _install_sigterm():
-    """Turns SIGTERM into SystemExit (when nothing else handles it) so that atexit still stops
-    the broker when the run is terminated."""
-    global _sigterm_installed
-    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
-        return
-    _sigterm_installed = True
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        def handler(signum, frame):
-            raise SystemExit(128 + signum)
-        signal.signal(signal.SIGTERM, handler)

@@ -30,6 +30,7 @@ import csv
 import io
 import os
 import pwd
+import sys
 import random
 import shutil
 import signal
@@ -38,6 +39,8 @@ import subprocess
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proc_util import alive, install_sigterm_exit, proc_start_time, run_dir_in_use  # noqa: E402
 
 BIN = "/usr/lib/postgresql/15/bin"
 PSQL = "/usr/bin/psql"
@@ -94,22 +97,6 @@ def _clean_env():
     return env
 
 
-def _proc_start_time(pid):
-    """The start time (clock ticks since boot) of a live, non-zombie process, else None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
-
-
-def _alive(pid):
-    return pid is not None and _proc_start_time(pid) is not None
-
-
 def _cluster_pids(datadir):
     """The live processes whose working directory is datadir: the postmaster chdirs there and
     every process of the cluster inherits it."""
@@ -117,7 +104,7 @@ def _cluster_pids(datadir):
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if os.readlink("/proc/%s/cwd" % name) == datadir and _alive(int(name)):
+                if os.readlink("/proc/%s/cwd" % name) == datadir and alive(int(name)):
                     pids.append(int(name))
             except OSError:
                 pass
@@ -126,13 +113,13 @@ def _cluster_pids(datadir):
 
 def _kill_cluster(datadir, pid=None):
     """Last resort: SIGQUIT the postmaster, then SIGKILL whatever of the cluster is left."""
-    if pid is not None and _alive(pid):
+    if pid is not None and alive(pid):
         try:
             os.kill(pid, signal.SIGQUIT)
         except OSError:
             pass
         deadline = time.time() + 10
-        while _alive(pid) and time.time() < deadline:
+        while alive(pid) and time.time() < deadline:
             time.sleep(0.05)
     for p in _cluster_pids(datadir):
         try:
@@ -148,18 +135,8 @@ def _reap_stale():
         top = os.path.join(tmp, name)
         if not name.startswith(PREFIX) or not os.path.isdir(top) or os.path.islink(top):
             continue
-        try:
-            with open(os.path.join(top, "owner")) as f:
-                opid, ostart = f.read().split()
-            if _proc_start_time(int(opid)) == ostart:
-                continue  # its run is alive
-        except (OSError, ValueError):
-            # No owner file yet: a run that is setting it up right now, unless it is old.
-            try:
-                if time.time() - os.stat(top).st_mtime < 300:
-                    continue
-            except OSError:
-                continue
+        if run_dir_in_use(top):
+            continue
         datadir = os.path.join(top, "data")
         _kill_cluster(datadir, _read_pid(datadir))
         shutil.rmtree(top, ignore_errors=True)
@@ -235,14 +212,14 @@ class PgServer:
         self._uid, self._gid = pw.pw_uid, pw.pw_gid
         self._groups = os.getgrouplist(pw.pw_name, pw.pw_gid)
         with open(os.path.join(self.top, "owner"), "w") as f:
-            f.write("%d %s\n" % (os.getpid(), _proc_start_time(os.getpid())))
+            f.write("%d %s\n" % (os.getpid(), proc_start_time(os.getpid())))
         os.mkdir(self.sockdir, 0o700)
         open(self.logfile, "a").close()
         for p in (self.top, self.sockdir, self.logfile):
             os.chown(p, self._uid, self._gid)
         os.chmod(self.top, 0o700)
         atexit.register(self._atexit)
-        _install_sigterm()
+        install_sigterm_exit()
 
     # --- running the server's programs as the postgres user -------------------------------
 
@@ -275,7 +252,7 @@ class PgServer:
         """True while the postmaster is alive."""
         if self._proc is not None:  # the postmaster is our child: poll() also reaps it
             return self._proc.poll() is None
-        return _alive(self.pid)
+        return alive(self.pid)
 
     def start(self):
         """Starts the server (initdb the first time) and waits until it accepts connections.
@@ -349,7 +326,7 @@ class PgServer:
         """Stops the server by signalling the postmaster's PID (mode fast: SIGINT, smart:
         SIGTERM, immediate: SIGQUIT, a crash-like stop), then waits until the postmaster is
         gone and the port is free."""
-        if self._proc is None and not _alive(self.pid):
+        if self._proc is None and not alive(self.pid):
             self.pid = None
             return
         pid = self.pid if self.pid is not None else self._proc.pid
@@ -437,19 +414,3 @@ class PgServer:
 
 class _PortInUse(Exception):
     pass
-
-
-_sigterm_installed = False
-
-
-def _install_sigterm():
-    """Turns SIGTERM into SystemExit (when nothing else handles it) so that atexit still stops
-    the server when the run is terminated."""
-    global _sigterm_installed
-    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
-        return
-    _sigterm_installed = True
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        def handler(signum, frame):
-            raise SystemExit(128 + signum)
-        signal.signal(signal.SIGTERM, handler)

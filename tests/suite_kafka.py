@@ -20,23 +20,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafkaserver  # noqa: E402
 import pgserver  # noqa: E402
-from proc_util import wait_handler  # noqa: E402
+from proc_util import env_without_pg as _env, run_summary as _summary, wait_handler  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _env(**kw):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    e.update({k: str(v) for k, v in kw.items()})
-    return e
-
-
-def _summary(stderr):
-    for line in reversed(stderr.splitlines()):
-        if " done: in=" in line:
-            parts = dict(p.split("=", 1) for p in line.split(" done: ", 1)[1].split() if "=" in p)
-            return {k: int(parts[k]) for k in ("in", "out", "dead", "dropped")}
-    raise AssertionError("no summary line in:\n" + stderr[-3000:])
 
 
 def _run(binary, env, args=(), timeout=240):
@@ -204,7 +190,8 @@ checkpoint: {path: "${CKPT:-}", every: 100ms}
     assert got == want, (got[:3], want[:3])
     with open(os.path.join(ctx.tmp, "ck", "checkpoint")) as f:
         offsets = [l.split() for l in f if l.startswith("kafka ")]
-    assert sorted(int(o[1]) for o in offsets) == [0, 1, 2] and sum(int(o[2]) for o in offsets) == 3000
+    # kcat's partitioner may leave a partition empty: no message read, no offset kept for it
+    assert set(int(o[1]) for o in offsets) <= {0, 1, 2} and sum(int(o[2]) for o in offsets) == 3000, offsets
     # without a checkpoint the group's committed offsets are the position (at least once)
     env2 = _env(KAFKA_BROKERS=ks.bootstrap(), TOPIC=topic, GROUP=topic + "_b", OUT=out + "2", CKPT="")
     os.makedirs(out + "2")

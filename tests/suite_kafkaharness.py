@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafkaserver  # noqa: E402
+from proc_util import alive  # noqa: E402
 
 ck = kafkaserver.ck
 
@@ -245,15 +246,15 @@ def test_kafka_broker_of_a_killed_run(ctx):
     try:
         top, pid = p.stdout.readline().split()
         pid = int(pid)
-        assert os.path.isdir(top) and kafkaserver._alive(pid)
+        assert os.path.isdir(top) and alive(pid)
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
         p.stdout.close()
     deadline = time.time() + 10
-    while kafkaserver._alive(pid) and time.time() < deadline:
+    while alive(pid) and time.time() < deadline:
         time.sleep(0.02)
-    assert not kafkaserver._alive(pid), "the broker outlived its killed run"
+    assert not alive(pid), "the broker outlived its killed run"
     assert os.path.isdir(top)
     kafkaserver._reap_stale()
     assert not os.path.exists(top), "the reaper left %s" % top

@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_events as gen  # noqa: E402
 import pgserver  # noqa: E402
-from proc_util import wait_handler  # noqa: E402
+from proc_util import env_without_pg as _env, run_summary as _summary, wait_handler  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -32,20 +32,6 @@ UA_RULES = [("price_not_negative", lambda v: v[5] >= 0),
 # The row as read back: values in the generator's terms (timestamps as microseconds).
 ROW_SQL = ("SELECT event_id, (extract(epoch FROM event_time) * 1000000)::bigint, user_id, event_type, "
            "product_id, price::text, quantity FROM %s")
-
-
-def _env(**kw):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    e.update({k: str(v) for k, v in kw.items()})
-    return e
-
-
-def _summary(stderr):
-    for line in reversed(stderr.splitlines()):
-        if " done: in=" in line:
-            parts = dict(p.split("=", 1) for p in line.split(" done: ", 1)[1].split() if "=" in p)
-            return {k: int(parts[k]) for k in ("in", "out", "dead", "dropped")}
-    raise AssertionError("no summary line in:\n" + stderr[-3000:])
 
 
 def _run(binary, env, args=(), timeout=180, cwd=None):
