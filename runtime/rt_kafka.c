@@ -13,7 +13,6 @@
  * was read), so the next owner starts after it. With --once the source ends when every assigned
  * partition has reached its end (partition EOF events). */
 #include "rt_internal.h"
-#include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +36,9 @@ struct prt_kafka {
     rd_kafka_message_t **msgs; /* the batch handed out, destroyed at the next call */
     int nmsgs;
     char **pos;                /* "topic/partition/offset" per record of the batch */
+    size_t *pos_off;           /* where each one starts in posbuf (which may move while it grows) */
     prt_buf posbuf;
+    int last;                  /* the partition of the last message: the next one is usually its */
     prt_kafka_revoke_fn revoke;
     void *revoke_ctx;
     bool failed;               /* a fatal error or a failed revoke commit */
@@ -45,8 +46,10 @@ struct prt_kafka {
 };
 
 static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool add) {
+    if (k->last < k->nparts && k->parts[k->last].partition == partition && strcmp(k->parts[k->last].topic, topic) == 0)
+        return &k->parts[k->last];
     for (int i = 0; i < k->nparts; i++)
-        if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0) return &k->parts[i];
+        if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0) return &k->parts[k->last = i];
     if (!add) return NULL;
     if (k->nparts == k->capparts) {
         k->capparts = k->capparts ? k->capparts * 2 : 16;
@@ -120,7 +123,8 @@ prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const c
     snprintf(k->brokers, sizeof k->brokers, "%s", brokers);
     k->msgs = malloc(sizeof *k->msgs * 4096);
     k->pos = malloc(sizeof *k->pos * 4096);
-    if (!k->msgs || !k->pos) abort();
+    k->pos_off = malloc(sizeof *k->pos_off * 4096);
+    if (!k->msgs || !k->pos || !k->pos_off) abort();
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     bool ok = conf_set(conf, "bootstrap.servers", brokers) && conf_set(conf, "group.id", group) &&
               conf_set(conf, "enable.auto.commit", "false") && conf_set(conf, "enable.auto.offset.store", "false") &&
@@ -198,8 +202,6 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         prt_log_error("kafka source: %s", rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
-    size_t *offs = malloc(sizeof *offs * (size_t)(n ? n : 1));
-    if (!offs) abort();
     int nr = 0;
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = got[i];
@@ -230,7 +232,7 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         recs[nr].p = m->payload ? (const char *)m->payload : "";
         recs[nr].n = (uint32_t)m->len;
         recs[nr].line = 0;   /* the position says it all */
-        offs[nr] = k->posbuf.len;
+        k->pos_off[nr] = k->posbuf.len;
         prt_buf_put(&k->posbuf, topic, strlen(topic));   /* topic/partition/offset, NUL */
         prt_buf_putc(&k->posbuf, '/');
         prt_buf_put_i64(&k->posbuf, m->partition);
@@ -239,8 +241,7 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         prt_buf_putc(&k->posbuf, 0);
         nr++;
     }
-    for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + offs[i];
-    free(offs);
+    for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + k->pos_off[i];
     if (k->failed) return -1;
     *positions = (const char *const *)k->pos;
     if (nr == 0) *at_end = caught_up(k);
@@ -316,6 +317,7 @@ void prt_kafka_close(prt_kafka *k) {
     free(k->parts);
     free(k->msgs);
     free(k->pos);
+    free(k->pos_off);
     prt_buf_free(&k->posbuf);
     free(k);
 }

@@ -88,12 +88,14 @@ void prt_kprod_row(prt_kprod *k, const prt_buf *buf, bool has_key, const char *p
     r->key_len = has_key ? k->key.len : 0;
     if (has_key) prt_buf_put(&k->keys, k->key.data, k->key.len);
     r->pos_off = SIZE_MAX;
-    if (position) {
-        char t[4200];
-        int n = line ? snprintf(t, sizeof t, "%s:%" PRIu64, position, line) : snprintf(t, sizeof t, "%s", position);
-        if (n >= (int)sizeof t) n = (int)sizeof t - 1;
+    if (position) {   /* position[:line], NUL-terminated */
         r->pos_off = k->keys.len;
-        prt_buf_put(&k->keys, t, (size_t)n + 1);
+        prt_buf_put(&k->keys, position, strlen(position));
+        if (line) {
+            prt_buf_putc(&k->keys, ':');
+            prt_buf_put_i64(&k->keys, (int64_t)line);
+        }
+        prt_buf_putc(&k->keys, 0);
     }
 }
 
