@@ -310,7 +310,7 @@ static void check_source(Checker *ck, const YNode *src) {
         if (so->delimiter == '\n' || so->delimiter == '\r' || so->quote == '\n' || so->quote == '\r')
             diag_error(fmt_node->loc, "the csv delimiter and quote cannot be line breaks");
     } else {
-        so->format = FMT_JSON;
+        so->format = strcmp(f->name, "debezium") == 0 ? FMT_DEBEZIUM : FMT_JSON;
     }
 }
 
@@ -437,7 +437,7 @@ static void check_field(Checker *ck, const YNode *k, const YNode *v, SchemaField
         }
     }
     if ((n = yaml_get(v, "path"))) {
-        if (ck->spec->source.format != FMT_JSON) diag_error(n->loc, "path is for JSON sources; this source reads CSV (use 'column')");
+        if (ck->spec->source.format == FMT_CSV) diag_error(n->loc, "path is for JSON sources; this source reads CSV (use 'column')");
         f->path = n->text;
     }
     if ((n = yaml_get(v, "column"))) {
@@ -459,13 +459,36 @@ static void check_field(Checker *ck, const YNode *k, const YNode *v, SchemaField
     }
 }
 
+enum { N_IMPLIED_MAX = 3 };   /* fields a source adds to the schema: _op, _lsn, _ts */
+
+/* Declares a field the source adds (unless the schema declares it itself); NULL if it does.
+ * `path` is where a JSON-shaped source finds it. */
+static SchemaField *add_implied_field(Spec *s, const YNode *schema, const char *name, Type type, bool nullable, const char *path) {
+    for (int i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i].name, name) == 0) {   /* declared: typed by the schema, read from the source */
+            if (path && !s->fields[i].path) s->fields[i].path = path;
+            s->fields[i].envelope = path != NULL;
+            return NULL;
+        }
+    SchemaField *f = &s->fields[s->nfields++];
+    memset(f, 0, sizeof *f);
+    f->name = name;
+    f->loc = schema->loc;
+    f->type = type;
+    f->nullable = nullable;
+    f->column_index = -1;
+    f->path = path;
+    f->envelope = path != NULL;
+    return f;
+}
+
 static void check_schema(Checker *ck, const YNode *schema) {
     Spec *s = ck->spec;
     if (schema->kind != YN_MAP || schema->npairs == 0) {
         diag_error(schema->loc, "schema must be a map of at least one field: name -> type");
         return;
     }
-    s->fields = arena_alloc(ck->a, sizeof(SchemaField) * (size_t)(schema->npairs + 2));
+    s->fields = arena_alloc(ck->a, sizeof(SchemaField) * (size_t)(schema->npairs + N_IMPLIED_MAX));
     for (int i = 0; i < schema->npairs; i++) {
         const YNode *k = schema->pairs[i].key;
         check_new_name(k, "field");
@@ -473,19 +496,20 @@ static void check_schema(Checker *ck, const YNode *schema) {
     }
     if (s->source.kind == SRC_POSTGRES_CDC) {
         /* A delete carries only the key columns, so every field may be NULL; each change
-         * carries _op (c, u, d, r) and _lsn, declared here unless the schema does. */
-        static const char *const extra[] = {"_op", "_lsn"};
+         * carries _op (c, u, d, r) and _lsn (the LSN's text), declared here unless the schema does. */
         for (int i = 0; i < s->nfields; i++) s->fields[i].nullable = true;
-        for (int e = 0; e < 2; e++) {
-            bool have = false;
-            for (int i = 0; i < s->nfields; i++) have |= strcmp(s->fields[i].name, extra[e]) == 0;
-            if (have) continue;
-            SchemaField *f = &s->fields[s->nfields++];
-            memset(f, 0, sizeof *f);
-            f->name = extra[e];
-            f->loc = schema->loc;
-            f->type = T_STRING;
-            f->column_index = -1;
+        add_implied_field(s, schema, "_op", T_STRING, false, NULL);
+        add_implied_field(s, schema, "_lsn", T_STRING, false, NULL);
+    } else if (s->source.format == FMT_DEBEZIUM) {
+        /* The same for Debezium events: a delete's `before` may hold only the key. _op is the
+         * event's op, _lsn its source.lsn (a number, absent for some databases), _ts its ts_ms. */
+        for (int i = 0; i < s->nfields; i++) s->fields[i].nullable = true;
+        add_implied_field(s, schema, "_op", T_STRING, false, "op");
+        add_implied_field(s, schema, "_lsn", T_INT64, true, "source.lsn");
+        SchemaField *ts = add_implied_field(s, schema, "_ts", T_TIMESTAMP, true, "ts_ms");
+        if (ts) {
+            ts->ts_parse = TS_UNIT;
+            ts->unit = PRT_UNIT_MS;
         }
     }
     if (s->source.format == FMT_CSV && !s->source.header) {
@@ -1222,6 +1246,37 @@ static void check_guarantee(Checker *ck, const YNode *root) {
     if (strcmp(g->text, "at_least_once") == 0) s->guarantee = GUARANTEE_AT_LEAST_ONCE;
 }
 
+/* Whether several instances of the binary may share the consumer group (Spec.kafka_shared):
+ * a kafka source whose progress lives in one PostgreSQL sink's transactions, as per-partition
+ * offsets that any instance can take over; windows that can hand in partial rows at each
+ * commit (tumbling, into merge sinks, which add them up); and no sink two instances would both
+ * write (files, SQLite). Otherwise a second instance waits for the first (Spec.unshared_why). */
+static void check_sharing(Checker *ck) {
+    Spec *s = ck->spec;
+    if (s->source.kind != SRC_KAFKA) return;
+    const char *why = NULL;
+    int npg = 0;
+    for (int i = 0; i < s->nsinks; i++) npg += s->sinks[i].kind == SINK_POSTGRES;
+    if (s->checkpoint_path)
+        why = "the checkpoint is a directory of this machine";
+    else if (npg != 1)
+        why = npg ? "more than one PostgreSQL sink (the offsets live in one sink's transactions)"
+                  : "no PostgreSQL sink keeps the offsets";
+    for (int i = 0; !why && i < s->nsinks; i++) {
+        const SinkSpec *k = &s->sinks[i];
+        if (k->kind == SINK_FILE || k->kind == SINK_SQLITE)
+            why = arena_printf(ck->a, "sink '%s' writes a %s of this machine", k->name, k->kind == SINK_FILE ? "file" : "SQLite database");
+        else if (k->from_window >= 0 && s->windows[k->from_window].kind != WIN_TUMBLING)
+            why = arena_printf(ck->a, "window '%s' is not tumbling (only tumbling windows hand in partial rows)", s->windows[k->from_window].name);
+        else if (k->from_window >= 0 && !k->merge)
+            why = arena_printf(ck->a, "sink '%s' takes window rows but is not mode: merge (partial rows of several instances must add up)", k->name);
+    }
+    if (!why && s->dead_letter.present && s->dead_letter.kind == SINK_FILE)
+        why = "the dead letter is a file of this machine";
+    s->kafka_shared = !why;
+    s->unshared_why = why;
+}
+
 /* ---- the whole spec ---------------------------------------------------------------------- */
 
 Spec *check_spec(Arena *a, const YNode *root, const char *file) {
@@ -1250,7 +1305,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     const YNode *derive = yaml_get(root, "derive");
     int nscope_max = (schema && schema->kind == YN_MAP ? schema->npairs : 0) +
                      (derive && derive->kind == YN_MAP ? derive->npairs : 0);
-    s->scope_fields = arena_alloc(a, sizeof(ExprField) * (size_t)(nscope_max + 3));   /* + _op, _lsn */
+    s->scope_fields = arena_alloc(a, sizeof(ExprField) * (size_t)(nscope_max + N_IMPLIED_MAX + 1));
     if (schema) check_schema(&ck, schema);
     for (int i = 0; i < s->nfields; i++)
         add_scope_field(&ck, s->fields[i].name, s->fields[i].type == T_ERROR ? T_ERROR : s->fields[i].type,
@@ -1283,6 +1338,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     }
     if (!s->checkpoint_every_us) s->checkpoint_every_us = 5000000;
     check_guarantee(&ck, root);
+    check_sharing(&ck);
     s->uses_postgres = s->source.kind == SRC_POSTGRES || s->source.kind == SRC_POSTGRES_CDC ||
                        (s->dead_letter.present && s->dead_letter.kind == SINK_POSTGRES);
     for (int i = 0; i < s->nsinks; i++) s->uses_postgres |= s->sinks[i].kind == SINK_POSTGRES;

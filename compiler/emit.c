@@ -282,6 +282,35 @@ static const char *json_expect(const SchemaField *sf) {
     }
 }
 
+static const char *format_title(const SourceSpec *so) {
+    return so->format == FMT_CSV ? "csv" : so->format == FMT_DEBEZIUM ? "Debezium events" : so->kind == SRC_KAFKA ? "JSON" : "JSON lines";
+}
+
+/* The key paths the JSON decoder extracts, as C strings: each schema field's path in field
+ * order; for Debezium events, four times (the row in `after`, in `before`, and both under the
+ * `payload` of the schema/payload wrapper; envelope fields such as op at the event's top level),
+ * then the objects the decoder checks: payload, after, before, payload.after, payload.before. */
+static TVal *json_paths_model(Emitter *em) {
+    Arena *a = em->a;
+    const Ir *ir = em->ir;
+    TVal *list = tv_list(a);
+    bool dbz = ir->spec->source.format == FMT_DEBEZIUM;
+    static const char *const row[] = {"after.", "before.", "payload.after.", "payload.before."};
+    static const char *const envelope[] = {"", "", "payload.", "payload."};
+    for (int v = 0; v < (dbz ? 4 : 1); v++)
+        for (int i = 0; i < ir->nschema; i++) {
+            const SchemaField *sf = ir->fields[i].schema;
+            const char *path = sf->path ? sf->path : sf->name;
+            if (dbz) path = arena_printf(a, "%s%s", sf->envelope ? envelope[v] : row[v], path);
+            tv_push(a, list, tv_str(a, c_str(a, path)));
+        }
+    if (dbz) {
+        static const char *const objects[] = {"payload", "after", "before", "payload.after", "payload.before"};
+        for (int i = 0; i < 5; i++) tv_push(a, list, tv_str(a, c_str(a, objects[i])));
+    }
+    return list;
+}
+
 static TVal *field_model(Emitter *em, const IrField *f, int index) {
     Arena *a = em->a;
     const Spec *s = em->ir->spec;
@@ -443,6 +472,9 @@ static const char *kafka_key_code(Emitter *em, const SinkSpec *sk, int ind) {
         sbuf_puts(&o, "has_key_ = true;\n");
         indent(&o, ind);
         sbuf_puts(&o, "}\n");
+    } else {
+        indent(&o, ind);
+        sbuf_puts(&o, "(void)kb;\n");
     }
     const char *r = code_text(em->a, &o);
     sbuf_free(&o);
@@ -755,9 +787,9 @@ static const char *help_text(Emitter *em) {
     sbuf_puts(&h, "  --log-format  log lines as text (default) or JSON\n\n");
     if (s->source.kind == SRC_POSTGRES_CDC) sbuf_printf(&h, "Source: PostgreSQL changes of publication %s (slot %s)\n", s->source.publication, s->source.slot);
     else if (s->source.kind == SRC_POSTGRES) sbuf_printf(&h, "Source: PostgreSQL %s %s, by %s\n", s->source.table ? "table" : "query", s->source.table ? s->source.table : s->source.query, s->source.cursor);
-    else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, s->source.format == FMT_CSV ? "csv" : "JSON lines");
-    else if (s->source.kind == SRC_KAFKA) sbuf_printf(&h, "Source: kafka %s, %s%s, group %s (%s)\n", s->source.brokers, s->source.topics[0], s->source.ntopics > 1 ? " and more" : "", s->source.group, s->source.format == FMT_CSV ? "csv" : "JSON");
-    else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, s->source.format == FMT_CSV ? "csv" : "JSON lines");
+    else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, format_title(&s->source));
+    else if (s->source.kind == SRC_KAFKA) sbuf_printf(&h, "Source: kafka %s, %s%s, group %s (%s)\n", s->source.brokers, s->source.topics[0], s->source.ntopics > 1 ? " and more" : "", s->source.group, format_title(&s->source));
+    else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, format_title(&s->source));
     sbuf_puts(&h, "Fields:");
     for (int i = 0; i < ir->nfields; i++) sbuf_printf(&h, "%s %s %s", i ? "," : "", ir->fields[i].name, type_name(ir->fields[i].type));
     sbuf_putc(&h, '\n');
@@ -772,7 +804,9 @@ static const char *help_text(Emitter *em) {
         const SinkSpec *sk = &s->sinks[i];
         if (sk->kind == SINK_FILE) sbuf_printf(&h, "  %s: file %s (%s)\n", sk->name, sk->path, encoding_name(sk->encoding));
         else if (sk->kind == SINK_SQLITE) sbuf_printf(&h, "  %s: SQLite %s, table %s (%s)\n", sk->name, sk->path, sk->table, sk->upsert ? "upsert" : "insert");
-        else if (sk->kind == SINK_POSTGRES) sbuf_printf(&h, "  %s: PostgreSQL table %s (%s)\n", sk->name, sk->table, sk->upsert ? "upsert" : "insert");
+        else if (sk->kind == SINK_POSTGRES)
+            sbuf_printf(&h, "  %s: PostgreSQL table %s (%s)\n", sk->name, sk->table, sk->merge ? "merge" : sk->upsert ? "upsert" : "insert");
+        else if (sk->kind == SINK_KAFKA) sbuf_printf(&h, "  %s: kafka topic %s (%s)\n", sk->name, sk->topic, encoding_name(sk->encoding));
         else sbuf_printf(&h, "  %s: standard output (%s)\n", sk->name, encoding_name(sk->encoding));
         collect_env(&env, sk->path);
         collect_env(&env, sk->dsn);
@@ -829,10 +863,15 @@ static TVal *build_model(Emitter *em) {
     }
     tv_set(a, m, "fields", fields);
     tv_set(a, m, "schema_fields", schema_fields);
+    tv_set(a, m, "json_paths", json_paths_model(em));
 
     const SourceSpec *so = &s->source;
     bool csv = so->format == FMT_CSV;
     tv_set_str(a, m, "format", csv ? "csv" : "json");
+    tv_set_bool(a, m, "debezium", so->format == FMT_DEBEZIUM);
+    tv_set_bool(a, m, "kafka_shared", s->kafka_shared);
+    for (int i = 0; i < ir->nschema; i++)
+        if (strcmp(ir->fields[i].name, "_op") == 0) tv_set_int(a, m, "debezium_op", i);
     tv_set_str(a, m, "format_c", csv ? "PRT_FMT_CSV" : "PRT_FMT_JSON");
     tv_set_bool(a, m, "header", csv && so->header);
     tv_set_str(a, m, "header_c", csv && so->header ? "true" : "false");

@@ -153,7 +153,7 @@ static const OptDef empty_opts[] = {
 const ConnDef format_conns[] = {
     {"csv", true, csv_format_opts, "comma-separated values, RFC 4180"},
     {"json", true, empty_opts, "one JSON object per record (JSON lines in files)"},
-    {"debezium", false, empty_opts, "Debezium JSON change events"},
+    {"debezium", true, empty_opts, "Debezium JSON change events: fields from `after` (`before` for deletes), plus _op, _lsn, _ts"},
     {NULL, false, NULL, NULL},
 };
 

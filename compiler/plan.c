@@ -256,8 +256,14 @@ static void explain_source(const Spec *s, FILE *out) {
         for (int i = 0; i < so->ntopics; i++) fprintf(out, "%s %s", i ? "," : "", so->topics[i]);
         fprintf(out, ", group %s; a partition without an offset starts at its %s; offsets %s\n", so->group,
                 so->start_latest ? "end" : "beginning",
-                s->checkpoint_path || s->db_checkpoint ? "are kept in the checkpoint (and also committed to the group)"
-                                                       : "are committed to the group after the sinks");
+                s->kafka_shared ? "are kept per partition in table pipec_kafka_offsets, in the PostgreSQL sink's transactions (and also committed to the group)"
+                : s->checkpoint_path || s->db_checkpoint ? "are kept in the checkpoint (and also committed to the group)"
+                                                         : "are committed to the group after the sinks");
+        if (s->kafka_shared)
+            fprintf(out, "instances: several may share the group; each commit %s\n",
+                    s->nwindows ? "hands in the open windows' partial rows, which the merge sinks add up" : "writes the offsets of its own partitions");
+        else
+            fprintf(out, "instances: one at a time, because %s\n", s->unshared_why);
     } else if (so->kind == SRC_FILE)
         fprintf(out, "source: file %s%s\n", so->path, strcmp(so->path, "-") == 0 ? " (standard input)" : "");
     else
@@ -267,6 +273,10 @@ static void explain_source(const Spec *s, FILE *out) {
     if (so->format == FMT_CSV && so->kind == SRC_KAFKA)
         fprintf(out, "format: csv, one record per message, columns by position, delimiter '%c', quote '%c', NULL text \"%s\"\n",
                 so->delimiter, so->quote, so->null_text);
+    else if (so->format == FMT_DEBEZIUM)
+        fprintf(out, "format: Debezium change events%s: the row from 'after' ('before' for deletes), "
+                     "with or without the schema/payload wrapper; empty messages (tombstones) are dropped, "
+                     "truncates go to the dead letter\n", so->kind == SRC_KAFKA ? ", one per message" : " in JSON lines");
     else if (so->kind == SRC_KAFKA)
         fprintf(out, "format: JSON, one object per message\n");
     else if (so->format == FMT_CSV)
@@ -285,7 +295,10 @@ static void explain_decode(const Ir *ir, const IrField *f, FILE *out) {
         else if (s->source.header) fprintf(out, "column \"%s\"", sf->column ? sf->column : sf->name);
         else fprintf(out, "column %d", (int)(f - ir->fields));
     } else {
-        fprintf(out, "key %s", sf->path ? sf->path : sf->name);
+        const char *path = sf->path ? sf->path : sf->name;
+        if (s->source.format != FMT_DEBEZIUM) fprintf(out, "key %s", path);
+        else if (sf->envelope) fprintf(out, "event key %s", path);
+        else fprintf(out, "row key %s", path);
     }
     if (sf->ts_parse == TS_UNIT) fprintf(out, ", epoch %s", sf->unit == PRT_UNIT_S ? "seconds" : sf->unit == PRT_UNIT_MS ? "milliseconds" : "microseconds");
     if (sf->ts_parse == TS_FORMAT) fprintf(out, ", format \"%s\"", sf->format);
@@ -388,6 +401,10 @@ void plan_explain(const Ir *ir, FILE *out) {
             fprintf(out, "%s; commits every %lld rows at most\n", sk->create ? ", created when missing" : "",
                     (long long)(sk->batch_rows ? sk->batch_rows : 100000));
         }
+        else if (sk->kind == SINK_KAFKA)
+            fprintf(out, "  %s: Kafka topic %s at %s, %s, one message per row, %s; every delivery acknowledged before a commit\n",
+                    sk->name, sk->topic, sk->brokers, encoding_name(sk->encoding),
+                    sk->msg_key ? "keyed" : "no key (the partitioner spreads them)");
         else fprintf(out, "  %s: standard output, %s\n", sk->name, encoding_name(sk->encoding));
         const IrField *fields = ir->fields;
         if (sk->from_window >= 0) {
@@ -410,8 +427,13 @@ void plan_explain(const Ir *ir, FILE *out) {
     else if (s->dead_letter.kind == SINK_POSTGRES)
         fprintf(out, "dead letter: PostgreSQL %s, table %s%s\n", s->dead_letter.dsn, s->dead_letter.table,
                 s->dead_letter.joins_sink ? " (in the transactions of the sink with the same DSN)" : " (its own transactions)");
+    else if (s->dead_letter.kind == SINK_KAFKA)
+        fprintf(out, "dead letter: Kafka topic %s at %s, one JSON message per record\n", s->dead_letter.topic, s->dead_letter.brokers);
     else fprintf(out, "dead letter: standard output, %s\n", encoding_name(s->dead_letter.encoding));
-    if (s->checkpoint_path)
+    if (s->kafka_shared)
+        fprintf(out, "checkpoint: the offsets of each partition%s, in the PostgreSQL sink's transactions, at least every %lld ms\n",
+                s->nwindows ? " with the window partials" : "", (long long)(s->checkpoint_every_us / 1000));
+    else if (s->checkpoint_path)
         fprintf(out, "checkpoint: %s, at least every %lld ms\n", s->checkpoint_path, (long long)(s->checkpoint_every_us / 1000));
     else {
         if (s->checkpoint_postgres)

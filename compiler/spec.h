@@ -10,7 +10,7 @@
 #include "yaml.h"
 
 typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC, SRC_KAFKA } SourceKind;
-typedef enum { FMT_CSV, FMT_JSON } FormatKind;
+typedef enum { FMT_CSV, FMT_JSON, FMT_DEBEZIUM } FormatKind;   /* debezium: JSON change events */
 typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES, SINK_KAFKA } SinkKind;
 typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
 typedef enum { TS_RFC3339, TS_UNIT, TS_FORMAT } TsParse;
@@ -54,6 +54,7 @@ typedef struct SchemaField {
     const char *column;        /* csv header name to read (default: the field name) */
     int column_index;          /* csv: fixed 0-based column, or -1 */
     const char *path;          /* json: dotted key path (default: the field name) */
+    bool envelope;             /* debezium: the path is in the event (op, ts_ms), not in its row */
     TsParse ts_parse;          /* timestamp/date fields */
     int unit;                  /* PRT_UNIT_* for TS_UNIT */
     const char *format;        /* strptime pattern for TS_FORMAT */
@@ -196,6 +197,8 @@ typedef struct Spec {
     DeadLetterSpec dead_letter;
     const char *checkpoint_path;   /* NULL = none */
     bool db_checkpoint;            /* SQLite and PostgreSQL sinks keep the checkpoint in their transactions */
+    bool kafka_shared;             /* instances may share the kafka source's group (check_sharing) */
+    const char *unshared_why;      /* a kafka source that one instance reads at a time: why */
     const char *checkpoint_postgres;   /* checkpoint: {postgres: DSN}: the PostgreSQL sinks hold it */
     bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
     bool uses_kafka;               /* a kafka source: the binary links librdkafka */

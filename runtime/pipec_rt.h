@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 4
+#define PRT_ABI_VERSION 5
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -172,6 +172,12 @@ prt_json_plan *prt_json_plan_new(const char *const *paths, int npaths);
  * scratch) for malformed JSON, a non-object, or a duplicate key at a wanted path. */
 bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
                       prt_arena *scratch, const char **err);
+/* Debezium change events: `jv` holds the 4 * nfields + 5 values of the plan the compiler built
+ * (see json_paths_model in emit.c). Returns the index of the row's first field in jv (the after
+ * or, for a delete, the before variant, under payload when wrapped); or -1 with *reason and *why
+ * set (a record for the dead letter), or -1 with *reason NULL (a null payload: a tombstone). */
+int prt_debezium_row(const prt_json_val *jv, int nfields, int op_field, prt_arena *scratch,
+                     const char **reason, const char **why);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors: what a generated program declares about its pipeline.                           */
@@ -318,6 +324,12 @@ typedef struct prt_pipeline {
     void (*finish)(prt_run *run);
     void (*save_state)(prt_run *run, prt_buf *out);
     bool (*load_state)(prt_run *run, const char *p, size_t n);
+    /* ABI 5. kafka_shared: instances may share the kafka source's group; the offsets live per
+     * partition in the PostgreSQL sink's table pipec_kafka_offsets, and at every commit flush
+     * emits each open (tumbling) window's partial row to its merge sink and forgets it, keeping
+     * the watermark; no window state is kept. flush may be NULL (no windows). */
+    bool kafka_shared;
+    void (*flush)(prt_run *run);
 } prt_pipeline;
 
 /* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands

@@ -216,6 +216,14 @@ bool prt_row_value(const char **pp, const char *end, prt_rowval *v);
 #define PRT_WEAK __attribute__((weak))
 /* See the header of rt_postgres.c for the transaction design. All can fail only after logging;
  * lost connections are retried inside (with backoff, until a stop). */
+/* Instances sharing the group (prt_pipeline.kafka_shared): a partition's offset lives in the
+ * database. `stored` is the offset the database holds (-1: none), `next` where this instance is. */
+typedef struct prt_kafka_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t stored, next;
+} prt_kafka_offset;
+
 typedef struct prt_pg prt_pg;
 typedef struct prt_deadq prt_deadq;
 /* dsn is the expanded connection string; connects (retrying for up to 30 s), sets the session to
@@ -246,6 +254,12 @@ int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ckpt, siz
                   prt_run *run, prt_deadq *dead, prt_sink *attached, prt_pg *attached_g) PRT_WEAK;
 /* 1 found (value appended to out), 0 none, -1 error. */
 int prt_pg_read_checkpoint(prt_pg *g, const char *key, prt_buf *out) PRT_WEAK;
+/* Instances sharing a kafka group (rt_kafka.c): the sink keeps per-partition offsets in table
+ * pipec_kafka_offsets under `key` instead of a checkpoint, and takes no lock. set_offsets names
+ * what the next commit stores (borrowed until it returns); read_offsets fills `stored`. */
+int prt_pg_share(prt_pg *g) PRT_WEAK;   /* 0, or -1 (cannot create the table) */
+void prt_pg_set_offsets(prt_pg *g, const prt_kafka_offset *offs, int n) PRT_WEAK;
+int prt_pg_read_offsets(prt_pg *g, const char *key, prt_kafka_offset *offs, int n) PRT_WEAK;
 uint64_t prt_pg_pending_rows(const prt_sink *s, const prt_pg *g) PRT_WEAK;
 
 /* ---- rt_pgsource.c (the postgres source) ---------------------------------------------------- */
@@ -284,6 +298,13 @@ prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const c
                           char *const *topics, char *const *props, const prt_ckpt *ck) PRT_WEAK;
 /* Called before partitions are taken away in a rebalance. */
 void prt_kafka_set_revoke_hook(prt_kafka *k, prt_kafka_revoke_fn fn, void *ctx) PRT_WEAK;
+/* Called on assignment to fill in `stored` for the partitions (0, or -1: the source fails). */
+typedef int (*prt_kafka_assign_fn)(void *ctx, prt_kafka_offset *offs, int n);
+void prt_kafka_set_assign_hook(prt_kafka *k, prt_kafka_assign_fn fn, void *ctx) PRT_WEAK;
+/* The assigned partitions read past their stored offset (malloc'd into *out; the count). */
+int prt_kafka_unstored(const prt_kafka *k, prt_kafka_offset **out) PRT_WEAK;
+/* A commit stored these offsets: they are the partitions' `stored` now. */
+void prt_kafka_mark_stored(prt_kafka *k, const prt_kafka_offset *offs, int n) PRT_WEAK;
 /* Up to max messages as records (valid until the next call) with their positions
  * ("topic/partition/offset"), waiting up to wait_us for the first; 0 when none came (*at_end:
  * every assigned partition is at its end). -1 on a fatal error (logged). */

@@ -11,7 +11,13 @@
  *
  * A rebalance that takes partitions away calls the driver's revoke hook first (it commits what
  * was read), so the next owner starts after it. With --once the source ends when every assigned
- * partition has reached its end (partition EOF events). */
+ * partition has reached its end (partition EOF events).
+ *
+ * When instances share the group (prt_pipeline.kafka_shared) the database sink holds each
+ * partition's offset instead of the checkpoint: on assignment the assign hook looks them up
+ * (partitions without one start at the group's committed offset, else at `start`), and each
+ * commit stores the offsets of the partitions read since (prt_kafka_unstored), in the sink's
+ * transaction, only if they are still what this instance found (rt_postgres.c). */
 #include "rt_internal.h"
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -22,6 +28,7 @@ typedef struct kpart {
     int32_t partition;
     int64_t next;              /* the offset after the last message handed out; -1 = none yet */
     int64_t committed;         /* the offset last committed to the group */
+    int64_t stored;            /* shared group: the offset the database holds, -1 = none */
     bool eof;                  /* at its end since the last message */
     bool assigned;
 } kpart;
@@ -41,6 +48,8 @@ struct prt_kafka {
     int last;                  /* the partition of the last message: the next one is usually its */
     prt_kafka_revoke_fn revoke;
     void *revoke_ctx;
+    prt_kafka_assign_fn assign;   /* shared group: looks the stored offsets up */
+    void *assign_ctx;
     bool failed;               /* a fatal error or a failed revoke commit */
     char brokers[256];         /* for messages */
 };
@@ -63,6 +72,7 @@ static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool a
     p->partition = partition;
     p->next = -1;
     p->committed = -1;
+    p->stored = -1;
     return p;
 }
 
@@ -83,15 +93,25 @@ static void release_batch(prt_kafka *k) {
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list, void *opaque) {
     prt_kafka *k = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        prt_kafka_offset *offs = NULL;
+        if (k->assign) {   /* shared group: where the database says each partition is */
+            offs = calloc((size_t)list->cnt + 1, sizeof *offs);
+            if (!offs) abort();
+            for (int i = 0; i < list->cnt; i++)
+                offs[i] = (prt_kafka_offset){list->elems[i].topic, list->elems[i].partition, -1, -1};
+            if (k->assign(k->assign_ctx, offs, list->cnt) != 0) k->failed = true;
+        }
         for (int i = 0; i < list->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &list->elems[i];
             kpart *p = part_of(k, tp->topic, tp->partition, true);
-            int64_t at = p->next >= 0 ? p->next : checkpointed(k, tp->topic, tp->partition);
+            int64_t at = offs ? offs[i].stored : p->next >= 0 ? p->next : checkpointed(k, tp->topic, tp->partition);
+            if (offs) p->stored = offs[i].stored;
             tp->offset = at >= 0 ? at : RD_KAFKA_OFFSET_STORED;
             p->assigned = true;
             p->eof = false;
             if (at >= 0) p->next = at;
         }
+        free(offs);
         prt_log_info("kafka: assigned %d partition%s", list->cnt, list->cnt == 1 ? "" : "s");
         rd_kafka_assign(rk, list);
         return;
@@ -101,7 +121,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     if (k->revoke && k->revoke(k->revoke_ctx) != 0) k->failed = true;
     for (int i = 0; i < list->cnt; i++) {
         kpart *p = part_of(k, list->elems[i].topic, list->elems[i].partition, false);
-        if (p) p->assigned = false, p->next = -1;
+        if (p) p->assigned = false, p->next = -1, p->stored = -1;
     }
     prt_log_info("kafka: %d partition%s revoked", list->cnt, list->cnt == 1 ? "" : "s");
     rd_kafka_assign(rk, NULL);
@@ -163,6 +183,30 @@ prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const c
 void prt_kafka_set_revoke_hook(prt_kafka *k, prt_kafka_revoke_fn fn, void *ctx) {
     k->revoke = fn;
     k->revoke_ctx = ctx;
+}
+
+void prt_kafka_set_assign_hook(prt_kafka *k, prt_kafka_assign_fn fn, void *ctx) {
+    k->assign = fn;
+    k->assign_ctx = ctx;
+}
+
+int prt_kafka_unstored(const prt_kafka *k, prt_kafka_offset **out) {
+    int n = 0;
+    *out = calloc((size_t)k->nparts + 1, sizeof **out);
+    if (!*out) abort();
+    for (int i = 0; i < k->nparts; i++) {
+        const kpart *p = &k->parts[i];
+        if (p->assigned && p->next >= 0 && p->next != p->stored)
+            (*out)[n++] = (prt_kafka_offset){p->topic, p->partition, p->stored, p->next};
+    }
+    return n;
+}
+
+void prt_kafka_mark_stored(prt_kafka *k, const prt_kafka_offset *offs, int n) {
+    for (int i = 0; i < n; i++) {
+        kpart *p = part_of(k, offs[i].topic, offs[i].partition, false);
+        if (p) p->stored = offs[i].next;
+    }
 }
 
 /* Every assigned partition at its end (and at least one assigned). */

@@ -57,6 +57,8 @@ typedef struct driver {
     char **dead_kafka_props;
     prt_kafka *kafka;          /* the kafka source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
+    int shared_sink;           /* instances share the kafka group: the postgres sink holding the
+                                * offsets (no checkpoint, no window state), or -1 */
     uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
     bool run_finished;         /* the next commit is the final one of a run whose source ended */
     /* Catch-up after a crash between two database sinks' commits (see rt_checkpoint.c): the run
@@ -443,6 +445,14 @@ static int commit(driver *d) {
     if (!ks) abort();
     int nk = 0, rc = 0;
     bool keep = d->ckpt_dir || d->ndb > 0;
+    bool shared = d->shared_sink >= 0;
+    /* shared group: the open windows hand in their partial rows, so the offsets below cover
+     * every record read (there is no window state to keep) */
+    if (shared && p->flush) {
+        d->run.batch_now_us = prt_now_us();
+        p->flush(&d->run);
+        prt_arena_reset(&d->run.scratch);
+    }
     /* 0. postgres sinks send their rows inside an open transaction; rows the server refuses go
      * to the dead letter now, so they are part of this commit */
     for (int i = 0; i < p->nsinks && rc == 0; i++)
@@ -462,7 +472,19 @@ static int commit(driver *d) {
     }
     prt_source *s = &d->src;
     uint64_t seq = d->seq + 1;
-    if (rc == 0 && keep) {
+    if (rc == 0 && shared) {
+        prt_kafka_offset *offs;
+        int n = prt_kafka_unstored(d->kafka, &offs);
+        char key[600];
+        db_key(d, d->shared_sink, key, sizeof key);
+        prt_pg *g = prt_sink_pg(d->run.sinks[d->shared_sink]);
+        prt_pg_set_offsets(g, offs, n);
+        rc = prt_sink_db_commit(d->run.sinks[d->shared_sink], key, NULL, 0, &d->run, d->dead,
+                                d->shared_sink == d->dead_host ? prt_deadq_sink(d->dead) : NULL);
+        prt_pg_set_offsets(g, NULL, 0);
+        if (rc == 0) prt_kafka_mark_stored(d->kafka, offs, n);
+        free(offs);
+    } else if (rc == 0 && keep) {
         if (d->pgsrc) prt_pgsrc_position(d->pgsrc, c);   /* the cursor after the rows taken */
         if (d->cdc) prt_cdc_position(d->cdc, c);         /* the LSN after the changes taken */
         if (d->kafka) prt_kafka_position(d->kafka, c);   /* per partition, the offset after them */
@@ -508,7 +530,7 @@ static int commit(driver *d) {
     int oldn = c->nsinks;
     c->sinks = ks;
     c->nsinks = nk;
-    if (rc == 0 && keep && d->ndb > 0) {
+    if (rc == 0 && keep && !shared && d->ndb > 0) {
         prt_buf text = {0};
         char key[600];
         prt_ckpt_format(c, &text);
@@ -832,6 +854,16 @@ static int revoke_commit(void *ctx) {
     return d->dirty ? commit(d) : 0;
 }
 
+/* Shared group: a partition was assigned; where its stored offset is. What this instance read
+ * is committed first (the sink's connection must be outside a transaction). */
+static int assign_offsets(void *ctx, prt_kafka_offset *offs, int n) {
+    driver *d = ctx;
+    if (d->dirty && commit(d) != 0) return -1;
+    char key[600];
+    db_key(d, d->shared_sink, key, sizeof key);
+    return prt_pg_read_offsets(prt_sink_pg(d->run.sinks[d->shared_sink]), key, offs, n);
+}
+
 /* Opens everything; 0, or the exit code. */
 static int open_all(driver *d) {
     const prt_pipeline *p = d->p;
@@ -846,9 +878,15 @@ static int open_all(driver *d) {
         d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i], -1, -1);
         if (!d->run.sinks[i]) return 1;
     }
-    bool have_ck;
-    int r = load_checkpoint(d, &have_ck);
-    if (r) return r;
+    bool have_ck = false;
+    for (int i = 0; p->kafka_shared && i < p->nsinks; i++)
+        if (p->sinks[i].kind == PRT_SINK_POSTGRES) d->shared_sink = i;
+    if (d->shared_sink >= 0) {   /* offsets per partition instead of a checkpoint: no lock to take */
+        if (prt_pg_share(prt_sink_pg(d->run.sinks[d->shared_sink])) != 0) return 1;
+    } else {
+        int r = load_checkpoint(d, &have_ck);
+        if (r) return r;
+    }
     for (int i = 0; i < p->nsinks; i++) {
         if (is_db(d, i)) continue;
         d->run.sinks[i] = p->sinks[i].kind == PRT_SINK_KAFKA
@@ -901,6 +939,7 @@ static int open_all(driver *d) {
         d->kafka = prt_kafka_open(&p->source, d->kafka_brokers, d->kafka_group, d->kafka_topics, d->kafka_props,
                                   have_ck ? &d->ck : NULL);
         if (d->kafka) prt_kafka_set_revoke_hook(d->kafka, revoke_commit, d);
+        if (d->kafka && d->shared_sink >= 0) prt_kafka_set_assign_hook(d->kafka, assign_offsets, d);
         return d->kafka ? 0 : 1;
     }
     d->src_open = true;   /* prt_source_open leaves it closable even when it fails */
@@ -1075,6 +1114,7 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     memset(&d, 0, sizeof d);
     d.p = p;
     d.dead_host = -1;
+    d.shared_sink = -1;
     int log_format = PRT_LOG_TEXT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *fmt = NULL;

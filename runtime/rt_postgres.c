@@ -74,6 +74,9 @@ struct prt_pg {
     size_t last_pos_off;       /* the last row's position text in raw: a file's rows share it */
     uint64_t committed_rows;   /* sink->rows at the last successful commit */
     char *lock_key;            /* the checkpoint key, held as a session advisory lock */
+    bool shared;               /* instances share a kafka group: offsets, no checkpoint, no lock */
+    const prt_kafka_offset *offs;   /* shared: what this commit stores (prt_pg_set_offsets) */
+    int noffs;
 };
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -164,6 +167,26 @@ static pg_rc exec_cmd(prt_pg *g, const char *sql, const char *what) {
     return classify(g, PQexec(g->conn, sql), PGRES_COMMAND_OK, what, msg, sizeof msg);
 }
 
+/* CREATE ... IF NOT EXISTS: two instances creating the same object at once make the loser fail
+ * with a unique violation (or "already exists") instead of a notice; run it again, and it sees
+ * the winner's object. Any other failure is reported: R_OK, R_CONN or R_FAIL. */
+static pg_rc exec_ddl(prt_pg *g, const char *sql, const char *what) {
+    for (int attempt = 0;; attempt++) {
+        PGresult *res = PQexec(g->conn, sql);
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (attempt < 3 && state && (strcmp(state, "23505") == 0 || strcmp(state, "42P07") == 0 ||
+                                     strcmp(state, "42710") == 0)) {
+            PQclear(res);
+            continue;
+        }
+        char msg[1024];
+        pg_rc rc = classify(g, res, PGRES_COMMAND_OK, what, msg, sizeof msg);
+        if (rc != R_DATA) return rc;
+        pg_error(g, what, msg);
+        return R_FAIL;
+    }
+}
+
 /* ---- connecting ---------------------------------------------------------------------------- */
 
 static void disconnect(prt_pg *g) {
@@ -199,8 +222,7 @@ static int create_table(prt_pg *g) {
         prt_buf_putc(b, ')');
     }
     prt_buf_putc(b, ')');
-    /* two instances creating the same table at once: the loser's error is harmless */
-    pg_rc rc = exec_cmd(g, prt_sql_cstr(b), "cannot create the table");
+    pg_rc rc = exec_ddl(g, prt_sql_cstr(b), "cannot create the table");
     return rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
 }
 
@@ -243,6 +265,11 @@ static int check_table(prt_pg *g) {
 static const char *CKPT_DDL =
     "CREATE TABLE IF NOT EXISTS pipec_checkpoint (key text PRIMARY KEY, value bytea NOT NULL, "
     "seq bigint NOT NULL)";
+
+/* Instances sharing a kafka group: each partition's offset, by the pipeline's checkpoint key. */
+static const char *OFFSETS_DDL =
+    "CREATE TABLE IF NOT EXISTS pipec_kafka_offsets (key text NOT NULL, topic text NOT NULL, "
+    "partition integer NOT NULL, next_offset bigint NOT NULL, PRIMARY KEY (key, topic, partition))";
 
 static const char *STAGE = "pipec_stage";
 
@@ -309,7 +336,8 @@ static int connect_once(prt_pg *g, bool first) {
     if (g->d->create) r = create_table(g);
     if (r == 0) r = check_table(g);
     if (r == 0 && !g->is_dead_letter) {
-        pg_rc rc = exec_cmd(g, CKPT_DDL, "cannot create table pipec_checkpoint");
+        pg_rc rc = g->shared ? exec_ddl(g, OFFSETS_DDL, "cannot create table pipec_kafka_offsets")
+                             : exec_ddl(g, CKPT_DDL, "cannot create table pipec_checkpoint");
         r = rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
     }
     if (r == 0 && g->d->mode == PRT_MODE_UPSERT) {   /* outside any transaction: a rollback keeps it */
@@ -942,6 +970,88 @@ static pg_rc put_checkpoint(prt_pg *g, const char *key, const void *ck, size_t n
                     "cannot write the checkpoint", msg, sizeof msg);
 }
 
+/* Shared group: moves each partition's stored offset from what this instance found to where it
+ * is, only if no other instance moved it since (then the partition was taken over while this
+ * one held it, and nothing of this commit may land: R_FAIL after a message). */
+static pg_rc put_offsets(prt_pg *g, const char *key) {
+    char msg[1024];
+    for (int i = 0; i < g->noffs; i++) {
+        const prt_kafka_offset *o = &g->offs[i];
+        char part[24], next[24], stored[24];
+        snprintf(part, sizeof part, "%d", (int)o->partition);
+        snprintf(next, sizeof next, "%lld", (long long)o->next);
+        snprintf(stored, sizeof stored, "%lld", (long long)o->stored);
+        const char *vals[5] = {key, o->topic, part, next, stored};
+        PGresult *res = PQexecParams(g->conn,
+            o->stored >= 0 ? "UPDATE pipec_kafka_offsets SET next_offset = $4 WHERE key = $1 AND topic = $2 "
+                             "AND partition = $3::integer AND next_offset = $5::bigint"
+                           : "INSERT INTO pipec_kafka_offsets (key, topic, partition, next_offset) "
+                             "VALUES ($1, $2, $3::integer, $4::bigint) ON CONFLICT DO NOTHING",
+            o->stored >= 0 ? 5 : 4, NULL, vals, NULL, NULL, 0);
+        bool moved = res && PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0;
+        if (res && PQresultStatus(res) == PGRES_COMMAND_OK && !moved) {
+            PQclear(res);
+            snprintf(msg, sizeof msg, "partition %s/%d was committed by another instance since this one was "
+                     "assigned it (at offset %lld): a rebalance gave it away while this instance was stalled; "
+                     "this commit is rolled back and the instance stops, so no row is written twice",
+                     o->topic, (int)o->partition, (long long)o->stored);
+            pg_error(g, "another instance owns a partition", msg);
+            return R_FAIL;
+        }
+        pg_rc rc = classify(g, res, PGRES_COMMAND_OK, "cannot store the kafka offsets", msg, sizeof msg);
+        if (rc != R_OK) return rc;
+    }
+    return R_OK;
+}
+
+/* The stored offset of one partition into *out (-1: none). */
+static pg_rc select_offset(prt_pg *g, const char *key, const prt_kafka_offset *o, int64_t *out) {
+    char part[24], msg[1024];
+    snprintf(part, sizeof part, "%d", (int)o->partition);
+    const char *vals[3] = {key, o->topic, part};
+    PGresult *res = PQexecParams(g->conn, "SELECT next_offset::text FROM pipec_kafka_offsets WHERE key = $1 "
+                                 "AND topic = $2 AND partition = $3::integer", 3, NULL, vals, NULL, NULL, 0);
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+        *out = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    return classify(g, res, PGRES_TUPLES_OK, "cannot read the kafka offsets", msg, sizeof msg);
+}
+
+/* Shared group, after a COMMIT whose answer was lost: did it store the offsets? */
+static int offsets_stored(prt_pg *g, const char *key) {
+    for (int i = 0; i < g->noffs; i++) {
+        int64_t at;
+        if (select_offset(g, key, &g->offs[i], &at) != R_OK) return -1;
+        if (at != g->offs[i].next) return 0;
+    }
+    return 1;
+}
+
+int prt_pg_share(prt_pg *g) {
+    g->shared = true;   /* every connection from now on creates the table */
+    return conn_lost(g) || exec_ddl(g, OFFSETS_DDL, "cannot create table pipec_kafka_offsets") != R_FAIL ? 0 : -1;
+}
+
+void prt_pg_set_offsets(prt_pg *g, const prt_kafka_offset *offs, int n) {
+    g->offs = offs;
+    g->noffs = n;
+}
+
+int prt_pg_read_offsets(prt_pg *g, const char *key, prt_kafka_offset *offs, int n) {
+    int attempt = 0;
+    if (g->in_tx) {   /* the driver commits before an assignment: a bug */
+        pg_error(g, "cannot read the kafka offsets", "a transaction is open");
+        return -1;
+    }
+    for (;;) {
+        if (conn_lost(g) && reconnect(g, &attempt) != 0) return -1;
+        pg_rc rc = R_OK;
+        for (int i = 0; i < n && rc == R_OK; i++) rc = select_offset(g, key, &offs[i], &offs[i].stored);
+        if (rc == R_OK) return 0;
+        if (rc != R_CONN) return -1;
+        disconnect(g);
+    }
+}
+
 /* After a COMMIT whose answer was lost: did it take effect? 1 yes, 0 no, -1 cannot tell. */
 static int committed_anyway(prt_pg *g, const char *key, const void *ck, size_t n) {
     prt_buf got = {0};
@@ -1021,8 +1131,8 @@ int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ck, size_
         pg_rc rc = load_dead(g, attached, attached_g);
         if (rc == R_CONN) goto lost;
         if (rc != R_OK) goto fail;
-        if (ck) {
-            rc = put_checkpoint(g, key, ck, n);
+        if (ck || g->noffs) {
+            rc = g->shared ? put_offsets(g, key) : put_checkpoint(g, key, ck, n);
             if (rc == R_CONN) goto lost;
             if (rc != R_OK) goto fail;
         }
@@ -1036,10 +1146,10 @@ int prt_pg_commit(prt_sink *s, prt_pg *g, const char *key, const void *ck, size_
         if (rc != R_CONN) goto fail;
         /* the answer to COMMIT was lost: the checkpoint row tells whether it took effect */
         disconnect(g);
-        if (ck) {
+        if (ck || g->noffs) {
             for (;;) {
                 if (reconnect(g, &attempt) != 0) return -1;
-                int k = committed_anyway(g, key, ck, n);
+                int k = g->shared ? offsets_stored(g, key) : committed_anyway(g, key, ck, n);
                 if (k == 1) {
                     after_commit(s, g);
                     if (attached) after_commit(attached, attached_g);

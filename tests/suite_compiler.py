@@ -44,6 +44,7 @@ def test_generated_c_is_warning_free(ctx):
     """Every spec we ship or test compiles under the project's own strict flags with -Werror."""
     specs = sorted(glob.glob(os.path.join(ctx.root, "pipelines", "*.yaml")) +
                    glob.glob(os.path.join(ctx.root, "tests", "e2e", "*.yaml")) +
+                   glob.glob(os.path.join(ctx.root, "tests", "kafka", "*.yaml")) +
                    glob.glob(os.path.join(ctx.root, "tests", "specs", "*.yaml")))
     assert specs
     for spec in specs:

@@ -1702,6 +1702,104 @@ def test_json_source(ctx):
     assert counts == {"in": len(exp) + len(dead), "out": len(exp), "dead": len(dead), "dropped": 0}, counts
 
 
+DBZ_COLS = [("order_id", "int"), ("status", "string"), ("amount", "float"), ("city", "string"),
+            ("updated_at", "timestamp"), ("_op", "string"), ("_lsn", "int"), ("_ts", "timestamp")]
+
+
+def _debezium_events(rng, n):
+    """n random Debezium-shaped lines for tests/e2e/debezium.yaml (the PostgreSQL connector's
+    envelope: before, after, source.lsn, op, ts_ms; half of them in the JSON converter's
+    schema/payload wrapper) with what each must become: ("row", values), ("dropped",) for
+    tombstones, or ("dead", reason)."""
+    out = []
+    for i in range(n):
+        key = i // 3
+        row = {"order_id": key, "status": rng.choice(["new", "paid", "shipped"]),
+               "amount": round(rng.uniform(0, 500), 2), "address": {"city": rng.choice(["Oslo", "K\u00f8ge", None])},
+               "updated_at": 1700000000000000 + i * 1000}
+        if rng.random() < 0.2:
+            del row["address"]
+        lsn, ts = 24000000 + 8 * i, 1700000000000 + i
+        kind = rng.choices(["c", "u", "d", "r", "tomb", "wrapped_null", "t", "x", "no_op", "no_after", "bad_type", "bad_enum"],
+                           [30, 25, 15, 10, 5, 3, 2, 2, 2, 2, 2, 2])[0]
+        ev = {"before": None, "after": None, "source": {"version": "2.5.0.Final", "connector": "postgresql",
+              "name": "oltp", "table": "orders", "lsn": lsn, "snapshot": "false"}, "op": kind, "ts_ms": ts}
+        city = (row.get("address") or {}).get("city")
+        exp_row = (row["order_id"], row["status"], row["amount"], city, row["updated_at"], kind, lsn, ts * 1000)
+        if kind in ("c", "r"):
+            ev["after"] = row
+            want = ("row", exp_row)
+        elif kind == "u":
+            ev["before"], ev["after"] = dict(row, status="new"), row
+            want = ("row", exp_row)
+        elif kind == "d":
+            ev["before"] = {"order_id": key, "status": None, "amount": None, "updated_at": None}
+            if rng.random() < 0.5:
+                del ev["source"]["lsn"]
+                lsn = None
+            want = ("row", (key, None, None, None, None, "d", lsn, ts * 1000))
+        elif kind == "tomb":
+            out.append(("", ("dropped",)))
+            continue
+        elif kind == "wrapped_null":
+            out.append(('{"schema": null, "payload": null}', ("dropped",)))
+            continue
+        elif kind in ("t", "x"):
+            want = ("dead", "schema")
+        elif kind == "no_op":
+            ev["after"] = row
+            del ev["op"]
+            want = ("dead", "parse")
+        elif kind == "no_after":
+            ev["op"] = "c"
+            want = ("dead", "parse")
+        elif kind == "bad_type":
+            ev["op"], ev["after"] = "c", dict(row, amount="12.5")
+            want = ("dead", "parse")
+        else:
+            ev["op"], ev["after"] = "c", dict(row, status="lost")
+            want = ("dead", "schema")
+        if rng.random() < 0.5:
+            ev = {"schema": {"type": "struct", "fields": [{"type": "struct", "field": "before", "optional": True}],
+                             "optional": False, "name": "oltp.public.orders.Envelope"}, "payload": ev}
+        text = json.dumps(ev, ensure_ascii=rng.random() < 0.5)
+        out.append((text, want))
+    return out
+
+
+def test_debezium_source(ctx):
+    """Debezium change events (format debezium) from a JSON-lines file: the row comes from
+    `after`, from `before` for deletes, under `payload` or not; _op, _lsn, _ts from the envelope;
+    tombstones (blank lines are skipped, so {"schema": null, "payload": null} stands for them in
+    a file) are dropped and counted; truncates, unknown ops and malformed events reach the dead
+    letter with their line."""
+    import random
+    binary = build(ctx, os.path.join(E2E, "debezium.yaml"))
+    events = _debezium_events(random.Random(7), 3000)
+    data = os.path.join(ctx.tmp, "changes.jsonl")
+    exp, dead, dropped, line = [], {}, 0, 0
+    with open(data, "w", encoding="utf-8") as f:
+        for text, want in events:
+            if text == "":        # a blank line: skipped by the reader, not a record
+                continue
+            f.write(text + "\n")
+            line += 1
+            if want[0] == "row":
+                exp.append((text[:40], want[1]))
+            elif want[0] == "dead":
+                dead[line] = want[1]
+            else:
+                dropped += 1
+    out = os.path.join(ctx.tmp, "out")
+    os.makedirs(out)
+    p = run_ok(binary, {"INPUT": data, "OUT": out})
+    counts = summary(p)
+    compare_rows("changes.jsonl", read_jsonl(os.path.join(out, "changes.jsonl"), pairs=True), exp, DBZ_COLS, "json")
+    check_dead_letter(os.path.join(out, "changes.dead.jsonl"), "e2e_debezium", data, dead)
+    assert counts == {"in": line, "out": len(exp), "dead": len(dead), "dropped": dropped}, counts
+    assert dropped > 20 and len(dead) > 100 and len(exp) > 2000, (dropped, len(dead), len(exp))
+
+
 def test_random_strings_round_trip(ctx):
     """Random strings (quotes, delimiters, CR, LF, NUL and other controls, BOMs, U+2028, astral
     characters, leading/trailing spaces) go through CSV in and JSON-lines and CSV out unchanged."""

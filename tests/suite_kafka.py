@@ -9,8 +9,10 @@ mock cluster over TCP), fed by kcat, a client we did not write.
   input; the offsets in the checkpoint file; at least once without a checkpoint (group commits).
 """
 import json
+import math
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -130,15 +132,144 @@ def test_to_postgres_exactly_once_across_10_sigkills(ctx):
         assert t == topic and 0 <= int(part) < 8 and int(off) >= 0, pos
         i = int(raw.split(":", 1)[1].split(",", 1)[0])
         assert bad[i] == reason, (raw, reason)
-    ck = srv.psql("SELECT convert_from(value, 'UTF8') FROM pipec_checkpoint", db=db)[0][0]
-    offsets = [l.split() for l in ck.splitlines() if l.startswith("kafka ")]
-    assert len(offsets) == 8 and sum(int(o[2]) for o in offsets) == n, offsets
+    # the pipeline may share its group (pipec explain: instances), so the offsets are per
+    # partition in table pipec_kafka_offsets, not in a checkpoint
+    offsets = srv.psql("SELECT topic, partition, next_offset FROM pipec_kafka_offsets WHERE key = 'kafka_to_pg/events'", db=db)
+    assert len(offsets) == 8 and all(o[0] == topic for o in offsets), offsets
+    assert sum(int(o[2]) for o in offsets) == n, offsets
     # nothing new: nothing read; new messages: read once
     assert _summary(_run(binary, env, args=["--once"]).stderr)["in"] == 0
     more, good2, _ = _messages(n + 500, seed=6)
     _produce(ks, topic, more[n:], ctx.tmp)
     assert _summary(_run(binary, env, args=["--once"]).stderr)["in"] == 500
     assert int(srv.psql("SELECT count(*) FROM events", db=db)[0][0]) == len(good) + sum(1 for i in good2 if i >= n)
+
+
+def _events(n, seed, base_ms=1700000000000):
+    """_messages with an event time (2 ms apart, so some 40 ten-second windows per user)."""
+    lines, good, bad = _messages(n, seed)
+    out, ts = [], {}
+    for i, line in enumerate(lines):
+        if i in bad and bad[i] == "parse":
+            out.append(line)
+            continue
+        rec = json.loads(line)
+        rec["ts"] = ts[i] = base_ms + 2 * i
+        out.append(json.dumps(rec))
+    return out, good, bad, ts
+
+
+def _window_totals(good, ts, users=300):
+    """What tests/kafka/shared_windows.yaml must store: per (window start ms, user)."""
+    acc = {}
+    for i, amount in good.items():
+        k = (ts[i] - ts[i] % 10000, "u%d" % (i % users))
+        a = acc.setdefault(k, [0, 0.0, amount, amount])
+        a[0] += 1
+        a[1] += amount
+        a[2] = min(a[2], amount)
+        a[3] = max(a[3], amount)
+    return acc
+
+
+def _check_totals(srv, db, want, label):
+    got = srv.psql("SELECT (extract(epoch FROM window_start) * 1000)::bigint, \"user\", n, total, lo, hi, mean "
+                   "FROM totals", db=db)
+    assert len(got) == len(want), "%s: %d window rows, expected %d" % (label, len(got), len(want))
+    bad = []
+    for start, user, n, total, lo, hi, mean in got:
+        w = want.get((int(start), user))
+        if w is None:
+            bad.append(("unexpected", start, user))
+            continue
+        ok = (int(n) == w[0] and float(lo) == w[2] and float(hi) == w[3] and
+              math.isclose(float(total), w[1], rel_tol=1e-9) and math.isclose(float(mean), w[1] / w[0], rel_tol=1e-9))
+        if not ok:
+            bad.append(((start, user), (n, total, lo, hi, mean), w))
+    assert not bad, "%s: %d window rows differ, e.g. %r" % (label, len(bad), bad[:5])
+
+
+def test_two_instances_share_the_group(ctx):
+    """Done-when of the Kafka issue: two instances of one binary in one group share the
+    partitions; killed (SIGKILL, sometimes SIGTERM) and restarted at random while messages keep
+    coming, they leave exactly the rows, and through merge exactly the window totals, of a single
+    clean run. Two pipelines run side by side on the same topic, two instances each: rows into an
+    insert sink (tests/kafka/to_postgres.yaml) and 10-second totals into a merge sink
+    (tests/kafka/shared_windows.yaml). The expected rows and totals are computed here from the
+    messages produced, and a clean single run into another database must match them too."""
+    if not kafkaserver.available() or not pgserver.available():
+        raise AssertionError("needs the test broker and PostgreSQL (make deps)")
+    ks = kafkaserver.server()
+    srv = pgserver.server()
+    db, clean_db = srv.new_db("shared"), srv.new_db("clean")
+    topic = ks.new_topic("shared", 8)
+    n = 40000 if ctx.san else 160000
+    lines, good, bad, ts = _events(n, seed=21)
+    want = _window_totals(good, ts)
+    bins = {"rows": ctx.build_pipeline(os.path.join(HERE, "kafka", "to_postgres.yaml")),
+            "win": ctx.build_pipeline(os.path.join(HERE, "kafka", "shared_windows.yaml"))}
+    env = {kind: _env(KAFKA_BROKERS=ks.bootstrap(), TOPIC=topic, GROUP="%s_%s" % (topic, kind), PG_DSN=srv.dsn(db))
+           for kind in bins}
+    quarter = n // 4
+    _produce(ks, topic, lines[:quarter], ctx.tmp)
+    produced = quarter
+    procs, logs = {}, []
+
+    def start(slot):
+        procs[slot] = _start_after_assignment(bins[slot[0]], env[slot[0]])
+        wait_handler(procs[slot][0])
+
+    def stop(slot, sig):
+        proc, out, _, reader = procs.pop(slot)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        proc.wait(timeout=60)
+        reader.join(10)
+        logs.append("%s: %s\n%s" % (slot, sig, "".join(out)))
+        ok = (0, -9) if sig == signal.SIGKILL else (0,)
+        assert proc.returncode in ok, "%s: exit %r\n%s" % (slot, proc.returncode, logs[-1][-3000:])
+
+    rng = random.Random(12)
+    slots = [(kind, i) for kind in bins for i in range(2)]
+    for slot in slots:
+        start(slot)
+    kills = terms = mid_stream = 0
+    try:
+        for round_ in range(12):
+            time.sleep(rng.uniform(0.4, 1.6))
+            if round_ in (2, 5, 8):
+                _produce(ks, topic, lines[produced:produced + quarter], ctx.tmp)
+                produced += quarter
+            slot = rng.choice(slots)
+            sig = signal.SIGTERM if rng.random() < 0.3 else signal.SIGKILL
+            stop(slot, sig)
+            kills += sig == signal.SIGKILL
+            terms += sig == signal.SIGTERM
+            rows = int(srv.psql("SELECT count(*) FROM events", db=db)[0][0]) if slot[0] == "rows" else None
+            mid_stream += rows is not None and rows < len(good)
+            start(slot)
+    finally:
+        for slot in list(procs):
+            stop(slot, signal.SIGTERM)
+        with open(os.path.join(ctx.tmp, "runs.log"), "w") as f:
+            f.write("\n----\n".join(logs))
+    assert produced == n
+    shared = [l for l in logs if re.search(r"kafka: assigned [1-7] partitions?\n", l)]
+    assert shared, "the two instances never shared the partitions (see runs.log)"
+    assert kills >= 5 and mid_stream >= 2, (kills, terms, mid_stream)
+    for kind in bins:   # what is left, by one instance
+        _run(bins[kind], env[kind], args=["--once"])
+    clean_env = {kind: dict(env[kind], GROUP="%s_%s_clean" % (topic, kind), PG_DSN=srv.dsn(clean_db)) for kind in bins}
+    for kind in bins:
+        _run(bins[kind], clean_env[kind], args=["--once"])
+    for d, label in ((db, "shared"), (clean_db, "clean")):
+        ids = [int(r[0]) for r in srv.psql("SELECT id FROM events", db=d)]
+        assert len(ids) == len(set(ids)), "%s: %d rows twice" % (label, len(ids) - len(set(ids)))
+        assert set(ids) == set(good), "%s: missing %d, unexpected %d" % (label, len(set(good) - set(ids)), len(set(ids) - set(good)))
+        for table in ("rejected",):   # both pipelines dead-letter the same messages, once each
+            got = srv.psql("SELECT count(*) FROM %s" % table, db=d)[0][0]
+            assert int(got) == 2 * len(bad), (label, got, len(bad))
+        _check_totals(srv, d, want, label)
 
 
 def test_csv_to_file_sigterm_and_group_commits(ctx):

@@ -139,6 +139,22 @@ SELECT st.line, st.pickup_text,
 """.format(path=_q(csv_path), cols=cols, ny=ny, day=DAY_US)
 
 
+# bitcoin_daily_avg's windows and each record's fate, over a table st(line, bad, t, open, high,
+# low, close, volume_btc): 1-day windows, lateness 1 hour, rows without close filtered.
+BTC_WINDOWS_SQL = """CREATE TABLE en AS SELECT *,
+    max(t) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - {hour} AS wm,
+    (t // {day}) * {day} AS ws, (t // {day}) * {day} + {day} AS we
+  FROM st WHERE bad IS NULL AND close IS NOT NULL;
+SELECT ws AS window_start, we AS window_end, avg(open) AS avg_open, avg(close) AS avg_close,
+       max(high) AS high, min(low) AS low, sum(volume_btc) AS volume, count(*) AS samples
+  FROM en WHERE we > wm GROUP BY ws, we ORDER BY ws;
+SELECT st.line,
+       CASE WHEN st.bad IS NOT NULL THEN st.bad WHEN st.close IS NULL THEN 'filter'
+            WHEN en.we <= en.wm THEN 'late' ELSE 'out' END AS fate
+  FROM st LEFT JOIN en USING (line) ORDER BY st.line;
+""".format(hour=HOUR_US, day=DAY_US)
+
+
 def bitcoin_sql(jsonl_path):
     num = " AND ".join("coalesce(json_type(txt, '$.%s'), 'NULL') IN ('NULL', 'DOUBLE', 'BIGINT', 'UBIGINT')" % k
                        for k in ("open", "high", "low", "close", "volume_btc"))
@@ -159,18 +175,7 @@ CREATE TABLE st AS SELECT line, bad,
     CASE WHEN bad IS NULL THEN epoch_us(CAST(json_extract_string(txt, '$.timestamp') AS TIMESTAMPTZ)) END AS t,
     {value}
   FROM st0;
-CREATE TABLE en AS SELECT *,
-    max(t) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - {hour} AS wm,
-    (t // {day}) * {day} AS ws, (t // {day}) * {day} + {day} AS we
-  FROM st WHERE bad IS NULL AND close IS NOT NULL;
-SELECT ws AS window_start, we AS window_end, avg(open) AS avg_open, avg(close) AS avg_close,
-       max(high) AS high, min(low) AS low, sum(volume_btc) AS volume, count(*) AS samples
-  FROM en WHERE we > wm GROUP BY ws, we ORDER BY ws;
-SELECT st.line,
-       CASE WHEN st.bad IS NOT NULL THEN st.bad WHEN st.close IS NULL THEN 'filter'
-            WHEN en.we <= en.wm THEN 'late' ELSE 'out' END AS fate
-  FROM st LEFT JOIN en USING (line) ORDER BY st.line;
-""".format(path=_q(jsonl_path), num=num, value=value, hour=HOUR_US, day=DAY_US)
+{windows}""".format(path=_q(jsonl_path), num=num, value=value, windows=BTC_WINDOWS_SQL)
 
 
 # -- comparing ---------------------------------------------------------------------------------

@@ -9,8 +9,8 @@
 #include <string.h>
 #include "pipec_rt.h"
 
-#if PRT_ABI_VERSION != 4
-#error "this file was generated for pipec runtime ABI 4; rebuild it with the matching pipec"
+#if PRT_ABI_VERSION != 5
+#error "this file was generated for pipec runtime ABI 5; rebuild it with the matching pipec"
 #endif
 
 /* The record: one fixed-width member per field, a bit per nullable field. */
@@ -250,12 +250,14 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
     (void)run, (void)o, (void)e, (void)a;
 }
 
-/* Emits every window that ended at or before the watermark, in start and key order. */
+/* Emits every window that ended at or before the watermark, in start and key order; wm
+ * INT64_MAX: every window, as final (the source ended); INT64_MIN: every window's partial row
+ * (flush: instances share the group), the watermark and `done` unchanged. */
 static void w0_close(prt_run *run, int64_t wm) {
     const size_t es = sizeof(w0_entry);
     w0_closed.len = 0;
-    size_t n = wm == INT64_MAX ? prt_wtab_take_all(&w0_tab, w0_cmp, &w0_closed)
-                               : prt_wtab_take_closed(&w0_tab, wm, w0_cmp, &w0_closed);
+    size_t n = wm == INT64_MAX || wm == INT64_MIN ? prt_wtab_take_all(&w0_tab, w0_cmp, &w0_closed)
+                                                  : prt_wtab_take_closed(&w0_tab, wm, w0_cmp, &w0_closed);
     for (size_t i = 0; i < n; i++) {
         w0_entry *e = (w0_entry *)(w0_closed.data + i * es);
         w0_emit(run, e, &e->a, e->h.start, e->h.end);
@@ -443,7 +445,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 447 "quickstart.c"
+#line 449 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -480,7 +482,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 484 "quickstart.c"
+#line 486 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -528,7 +530,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 532 "quickstart.c"
+#line 534 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -537,7 +539,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 541 "quickstart.c"
+#line 543 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;
