@@ -279,11 +279,11 @@ static size_t value_start(const pq_col *col, size_t v) {
     }
 }
 
-/* Dictionary-encodes the column when it pays: fewer distinct values than half the values and at
+/* Dictionary-encodes a column (not BOOLEAN) when it pays: fewer distinct values than half the values and at
  * most PQ_DICT_MAX_BYTES of them. Then dict holds the distinct values (PLAIN, in order of first
  * appearance), index[v] each value's entry and *nentries their count; otherwise false. */
 static bool build_dictionary(const pq_col *col, uint32_t *index, prt_buf *dict, size_t *nentries) {
-    if (col->type == PQ_BOOLEAN || col->nvalues < 3) return false;
+    if (col->nvalues < 3) return false;
     size_t limit = (col->nvalues - 1) / 2;
     size_t cap = 16;
     while (cap < 2 * limit + 2) cap <<= 1;
@@ -378,10 +378,10 @@ static int put_chunk(pq_writer *w, int c) {
     pq_col *col = &w->cols[c];
     pq_chunk_meta *m = &w->meta[c];
     *m = (pq_chunk_meta){.start = w->offset + (int64_t)w->group.len, .dictionary_page_offset = -1};
-    uint32_t *index = alloc_zeroed(col->nvalues, sizeof *index);
+    uint32_t *index = col->type == PQ_BOOLEAN ? NULL : alloc_zeroed(col->nvalues, sizeof *index);
     size_t nentries = 0;
     w->page.len = 0;
-    bool dict = build_dictionary(col, index, &w->page, &nentries);
+    bool dict = index && build_dictionary(col, index, &w->page, &nentries);
     int width = dict ? pq_bit_width((uint32_t)(nentries - 1)) : 0;
     int rc = 0;
     if (dict) {

@@ -451,11 +451,11 @@ def test_dictionary_and_plain(ctx):
 def test_codecs_and_levels(ctx):
     cols = [("id", "int64", False), ("text", "string", True), ("x", "double", True)]
     rows = [(i, None if i % 5 == 0 else "value %d " % (i % 50) + "abc" * (i % 7), i / 3 if i % 4 else None)
-            for i in range(50000)]
+            for i in range(25000)]
     sizes = {}
     for codec, level in (("none", None), ("snappy", None), ("zstd", None), ("zstd", 1), ("zstd", 19)):
-        path = write(ctx, "codec_%s_%s" % (codec, level), cols, rows, codec=codec, level=level, group=20000)
-        meta = check_file(ctx, path, cols, rows, groups=[20000, 20000, 10000], codec=codec)
+        path = write(ctx, "codec_%s_%s" % (codec, level), cols, rows, codec=codec, level=level, group=10000)
+        meta = check_file(ctx, path, cols, rows, groups=[10000, 10000, 5000], codec=codec)
         comp = sum(m["total_compressed_size"] for m in meta)
         uncomp = sum(m["total_uncompressed_size"] for m in meta)
         if codec == "none":
