@@ -65,7 +65,7 @@ struct pq_writer {
     int nkv;
     int64_t rows_total, rows_group;
     int64_t offset;       /* bytes written to the file */
-    bool started, finished, broken;
+    bool finished, broken;
     prt_buf group;        /* the row group being encoded (and "PAR1" before the first) */
     prt_buf page, zpage, header;
     prt_buf row_groups;   /* RowGroup structs of the groups written, back to back */
@@ -279,8 +279,8 @@ static size_t value_start(const pq_col *col, size_t v) {
     }
 }
 
-/* Dictionary-encodes a column (not BOOLEAN) when it pays: fewer distinct values than half the values and at
- * most PQ_DICT_MAX_BYTES of them. Then dict holds the distinct values (PLAIN, in order of first
+/* Dictionary-encodes a column (not BOOLEAN) when it pays: fewer distinct values than half the
+ * values and at most PQ_DICT_MAX_BYTES of them. Then dict holds the distinct values (PLAIN, in order of first
  * appearance), index[v] each value's entry and *nentries their count; otherwise false. */
 static bool build_dictionary(const pq_col *col, uint32_t *index, prt_buf *dict, size_t *nentries) {
     if (col->nvalues < 3) return false;
@@ -291,7 +291,7 @@ static bool build_dictionary(const pq_col *col, uint32_t *index, prt_buf *dict, 
     size_t *entry_off = alloc_zeroed(limit + 1, sizeof *entry_off);
     size_t n = 0;
     bool ok = true;
-    for (size_t v = 0; v < col->nvalues && ok; v++) {
+    for (size_t v = 0; v < col->nvalues; v++) {
         size_t from = value_start(col, v), len = value_start(col, v + 1) - from;
         const char *p = col->plain.data + from;
         size_t i = prt_hash_bytes(p, len, 0) & (cap - 1);
@@ -601,17 +601,10 @@ static void reset_columns(pq_writer *w) {
     w->rows_group = 0;
 }
 
-/* "PAR1" before the first bytes of the file. */
-static void start_file(pq_writer *w) {
-    if (w->started) return;
-    prt_buf_lit(&w->group, "PAR1");
-    w->started = true;
-}
-
 int pq_end_row_group(pq_writer *w, int fd) {
     if (w->finished || w->broken) return fail(w, "the writer is %s", w->finished ? "finished" : "broken by a failed write");
     w->group.len = 0;
-    start_file(w);
+    if (w->offset == 0) prt_buf_lit(&w->group, "PAR1");   /* nothing written yet */
     if (w->rows_group > 0) {
         for (int c = 0; c < w->ncols; c++)
             if (put_chunk(w, c) < 0) return -1;
