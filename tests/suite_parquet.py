@@ -78,7 +78,8 @@ def field_text(typ, v):
 _INPUT_LINES = {}   # path -> the lines pq_write_main read for it
 
 
-def write(ctx, name, cols, rows, codec="none", level=None, group=None, batch=None, kv=(), check=True):
+def write(ctx, name, cols, rows, codec="none", level=None, group=None, group_bytes=None, batch=None, kv=(),
+          check=True):
     """Writes rows (tuples of Python values, None for NULL) with columns cols ([(name, type,
     nullable)]) into TMP/NAME.parquet; returns its path (or the CompletedProcess when check is
     False)."""
@@ -88,6 +89,8 @@ def write(ctx, name, cols, rows, codec="none", level=None, group=None, batch=Non
         args += ["-l", str(level)]
     if group:
         args += ["-g", str(group)]
+    if group_bytes:
+        args += ["-G", str(group_bytes)]
     if batch:
         args += ["-b", str(batch)]
     for k, v in kv:
@@ -102,6 +105,7 @@ def write(ctx, name, cols, rows, codec="none", level=None, group=None, batch=Non
     if not check:
         return p
     assert p.returncode == 0, "pq_write_main failed (%d): %s" % (p.returncode, p.stderr.decode())
+    assert p.stdout.decode() == "rows %d\n" % len(rows), "pq_rows: %r" % p.stdout
     return path
 
 
@@ -464,6 +468,14 @@ def test_codecs_and_levels(ctx):
             assert comp < uncomp * 0.8, "%s: %d of %d bytes" % (codec, comp, uncomp)
         sizes[(codec, level)] = os.path.getsize(path)
     assert sizes[("zstd", 19)] <= sizes[("zstd", 1)]
+
+
+def test_row_groups_by_size(ctx):
+    # 8 bytes a row of PLAIN int64, batches of 1000 rows: pq_buffered_bytes reaches 40000 after 5
+    cols = [("id", "int64", False)]
+    rows = [(i * 3,) for i in range(12000)]
+    path = write(ctx, "by_size", cols, rows, group_bytes=40000, batch=1000)
+    check_file(ctx, path, cols, rows, groups=[5000, 5000, 2000])
 
 
 def test_million_rows(ctx):

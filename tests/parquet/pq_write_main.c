@@ -1,16 +1,17 @@
 /* pq_write_main.c - writes a Parquet file with the runtime's writer (runtime/rt_parquet.h) from
  * tab-separated rows on stdin; the driver of tests/suite_parquet.py.
  *
- *   pq_write_main [-c none|snappy|zstd] [-l LEVEL] [-g GROUP_ROWS] [-b BATCH_ROWS]
- *                 [-k KEY=VALUE]... OUT NAME:TYPE[?]...
+ *   pq_write_main [-c none|snappy|zstd] [-l LEVEL] [-g GROUP_ROWS] [-G GROUP_BYTES]
+ *                 [-b BATCH_ROWS] [-k KEY=VALUE]... OUT NAME:TYPE[?]...
  *
  * TYPE is bool, int32, int64, double, string, timestamp (integer microseconds since the epoch)
  * or date (integer days since the epoch); a trailing ? makes the column nullable. Each input line
  * is one row, one field per column: \N is NULL; in strings \t, \n, \r and \\ stand for a tab,
  * newline, carriage return and backslash; booleans are true/false; doubles are read by strtod
  * (nan, inf, -inf, hex). Rows go to the writer BATCH_ROWS at a time (default 1000) as typed row
- * buffers; a row group ends after every GROUP_ROWS rows (default: one row group). Exit 0, or 1
- * with the writer's error (or a bad input field) on stderr. */
+ * buffers; a row group ends after every GROUP_ROWS rows, or after a batch that brings
+ * pq_buffered_bytes to GROUP_BYTES (default: one row group). Prints `rows N` (pq_rows) at the
+ * end. Exit 0, or 1 with the writer's error (or a bad input field) on stderr. */
 #include "rt_parquet.h"
 
 #include <errno.h>
@@ -93,10 +94,10 @@ static void put_field(prt_buf *rows, const pq_column *col, char *f) {
 int main(int argc, char **argv) {
     pq_codec codec = PQ_UNCOMPRESSED;
     int level = 0, opt;
-    long group_rows = 0, batch_rows = 1000;
+    long group_rows = 0, batch_rows = 1000, group_bytes = 0;
     const char *kv[64];
     int nkv = 0;
-    while ((opt = getopt(argc, argv, "c:l:g:b:k:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:l:g:G:b:k:")) != -1) {
         switch (opt) {
         case 'c':
             if (strcmp(optarg, "snappy") == 0) codec = PQ_SNAPPY;
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
             break;
         case 'l': level = atoi(optarg); break;
         case 'g': group_rows = atol(optarg); break;
+        case 'G': group_bytes = atol(optarg); break;
         case 'b': batch_rows = atol(optarg); break;
         case 'k': {
             char *eq = strchr(optarg, '=');
@@ -153,6 +155,7 @@ int main(int argc, char **argv) {
             if (pq_append_rows(w, rows.data, rows.len) < 0) die("%s", pq_writer_error(w));
             rows.len = 0;
             in_batch = 0;
+            if (group_bytes > 0 && pq_buffered_bytes(w) >= (size_t)group_bytes) group_full = true;
         }
         if (group_full) {
             if (pq_end_row_group(w, fd) < 0) die("%s", pq_writer_error(w));
@@ -161,6 +164,7 @@ int main(int argc, char **argv) {
     }
     if (pq_finish(w, fd) < 0) die("%s", pq_writer_error(w));
     if (close(fd) < 0) die("close: %s", strerror(errno));
+    printf("rows %lld\n", (long long)pq_rows(w));
     pq_writer_free(w);
     prt_buf_free(&rows);
     free(line);
