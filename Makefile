@@ -8,7 +8,8 @@ ifdef WERROR
 WARN    += -Werror
 endif
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
-LIBS := -lyaml -lsqlite3 -lpq -lm
+# -lzstd -lsnappy: the Parquet writer's page compression (rt_pq_encode.c)
+LIBS := -lyaml -lsqlite3 -lpq -lzstd -lsnappy -lm
 SAN     ?=
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 

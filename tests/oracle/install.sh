@@ -1,5 +1,6 @@
 #!/bin/sh
-# install.sh - installs what the DuckDB oracle of tests/suite_oracle.py needs: node and npm
+# install.sh - installs what the oracles need: DuckDB for tests/suite_oracle.py and
+# tests/suite_parquet.py, hyparquet (with hyparquet-compressors) for tests/suite_parquet.py: node and npm
 # (Debian's nodejs and npm when either command is missing) and the npm packages of
 # tests/oracle/package.json, as pinned by package-lock.json, into tests/oracle/node_modules.
 # Called by `make deps` (tests/deps.sh). Idempotent and quiet: prints nothing and touches nothing
@@ -25,7 +26,9 @@ fi
 want=$(cksum <"$DIR/package-lock.json")
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
    [ -f "$DIR/node_modules/@duckdb/node-api/package.json" ] &&
-   [ -d "$DIR/node_modules/@duckdb/node-bindings" ]; then
+   [ -d "$DIR/node_modules/@duckdb/node-bindings" ] &&
+   [ -f "$DIR/node_modules/hyparquet/package.json" ] &&
+   [ -f "$DIR/node_modules/hyparquet-compressors/package.json" ]; then
     exit 0
 fi
 
@@ -34,7 +37,8 @@ cd "$DIR"
 rm -f "$STAMP"
 # `npm install` rather than `npm ci`: npm drops other platforms' optional packages from the lock
 # file it writes, and `npm ci` then refuses it as out of sync. Every version is pinned all the same
-# (package.json pins @duckdb/node-api exactly, which pins its bindings exactly); --no-save leaves
+# (package.json pins @duckdb/node-api, hyparquet and hyparquet-compressors exactly, and they pin
+# their own dependencies exactly); --no-save leaves
 # package.json and package-lock.json as they are.
 log=$(mktemp)
 if ! npm install --no-save --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
