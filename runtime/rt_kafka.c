@@ -17,7 +17,14 @@
  * partition's offset instead of the checkpoint: on assignment the assign hook looks them up
  * (partitions without one start at the group's committed offset, else at `start`), and each
  * commit stores the offsets of the partitions read since (prt_kafka_unstored), in the sink's
- * transaction, only if they are still what this instance found (rt_postgres.c). */
+ * transaction, only if they are still what this instance found (rt_postgres.c).
+ *
+ * librdkafka 2.0 stops fetching a partition while the consumer queue holds queued.min.messages
+ * (or queued.max.messages.kbytes), and nothing wakes its broker thread when the queue drains
+ * but its one-second idle timer: a pipeline slower than the fetches read in bursts, a second
+ * apart (fetch.queue.backoff.ms fixed that in later versions). So once the queue was half full,
+ * the source wakes the broker threads when it has drained below that: any request to a broker
+ * makes its thread look at its partitions again, and a watermark query is the cheapest one. */
 #include "rt_internal.h"
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -52,6 +59,11 @@ struct prt_kafka {
     void *assign_ctx;
     bool failed;               /* a fatal error or a failed revoke commit */
     char brokers[256];         /* for messages */
+    /* waking the fetcher (see the top): queue levels in messages and bytes, the mean value size
+     * seen, whether the queue was full enough since the last wake, the partition to ask next */
+    size_t low_msgs, low_bytes, mean_len;
+    bool fetch_may_stall;
+    int wake_next;
 };
 
 static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool add) {
@@ -134,6 +146,30 @@ static bool conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) 
     return false;
 }
 
+/* A number from the consumer's configuration, or `dflt`. */
+static long long conf_number(rd_kafka_t *rk, const char *key, long long dflt) {
+    char v[64];
+    size_t n = sizeof v;
+    return rd_kafka_conf_get(rd_kafka_conf(rk), key, v, &n) == RD_KAFKA_CONF_OK ? atoll(v) : dflt;
+}
+
+/* After a batch: if the queue had filled to half the fetch thresholds and has drained below
+ * them, a watermark query to the next assigned partition's leader wakes its broker thread (one
+ * partition a time: with several brokers each is reached in turn). */
+static void wake_fetcher(prt_kafka *k, size_t queued_before) {
+    size_t queued = rd_kafka_queue_length(k->queue);
+    if (queued_before >= k->low_msgs || queued_before * k->mean_len >= k->low_bytes) k->fetch_may_stall = true;
+    if (!k->fetch_may_stall || queued >= k->low_msgs || queued * k->mean_len >= k->low_bytes) return;
+    for (int tries = 0; tries < k->nparts; tries++) {
+        const kpart *p = &k->parts[k->wake_next++ % k->nparts];
+        if (!p->assigned || p->eof) continue;
+        int64_t lo, hi;
+        rd_kafka_query_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi, 1000);
+        break;
+    }
+    k->fetch_may_stall = false;
+}
+
 prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const char *group,
                           char *const *topic_names, char *const *props, const prt_ckpt *ck) {
     prt_kafka *k = calloc(1, sizeof *k);
@@ -165,6 +201,8 @@ prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const c
         prt_kafka_close(k);
         return NULL;
     }
+    k->low_msgs = (size_t)conf_number(k->rk, "queued.min.messages", 100000) / 2;
+    k->low_bytes = (size_t)conf_number(k->rk, "queued.max.messages.kbytes", 65536) * 1024 / 2;
     rd_kafka_poll_set_consumer(k->rk);
     k->queue = rd_kafka_queue_get_consumer(k->rk);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(d->ntopics);
@@ -229,6 +267,7 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
     rd_kafka_message_t *got[4096];
     /* What is queued now; only when nothing is, wait for the first message (a batch call waits
      * for a full batch or the whole timeout). */
+    size_t queued_before = rd_kafka_queue_length(k->queue);
     ssize_t n = rd_kafka_consume_batch_queue(k->queue, 0, got, (size_t)max);
     if (n == 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, (int)(wait_us / 1000));
@@ -286,6 +325,12 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         nr++;
     }
     for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + k->pos_off[i];
+    if (nr > 0) {
+        size_t bytes = 0;
+        for (int i = 0; i < nr; i++) bytes += recs[i].n;
+        k->mean_len = (k->mean_len * 7 + bytes / (size_t)nr + 64) / 8;   /* + librdkafka's own share */
+        wake_fetcher(k, queued_before);
+    }
     if (k->failed) return -1;
     *positions = (const char *const *)k->pos;
     if (nr == 0) *at_end = caught_up(k);
