@@ -50,6 +50,14 @@ both with -X fetch.wait.max.ms=20 (the spec sets it too) and every --kafka-prop.
 pipeline run PostgreSQL must hold one row per device-minute of the data (counted in Python when
 generating) whose events add up to --kafka-rows, and the checkpoint every partition's end offset.
 Prints the pipeline's msg/s as a share of kcat's against the issue's target (>= 80%).
+Case 8, CSV -> Parquet: generate bench/data/parquet_events.csv (--parquet-rows valid events, as
+case 6), then
+  pipeline  bench/csv_parquet.yaml: every field typed, into Parquet files with zstd (the lake
+            directory removed before every run, untimed)
+  duckdb    node bench/duckdb_bench.mjs, DuckDB threads=1: COPY (SELECT * FROM read_csv(...)) TO
+            a Parquet file with zstd; the whole node process, and the COPY alone
+Afterwards DuckDB reads both outputs (count, distinct ids, sums, min/max time: equal), and the
+pipeline's files must be at most 1.2x DuckDB's in bytes and its wall at most DuckDB's COPY's.
 For each: best wall seconds, CPU seconds (user+sys of that child, os.wait4), peak RSS (ru_maxrss),
 rows/s and MB/s of input, and pipeline/contender ratios. Prints a table per case and appends one
 row per contender to bench/results.csv with a timestamp and the git commit. Window cases check
@@ -57,11 +65,11 @@ that the pipeline and DuckDB output the same number of rows and that nothing was
 
 Options: --rows N (default 5000000, both inputs), --repeat N (default 3), --budget S (no further
 run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep inputs made
-with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6,7),
+with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6,7,8),
 --pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch rows; default the
 specs' own, 100000), --kafka-rows N (default 2000000, case 7), --kafka-prop KEY=VALUE (case 7,
 repeatable: a librdkafka property for both contenders, in a copy of the spec in bench/data and as
-kcat -X).
+kcat -X), --parquet-rows N (default 5000000, case 8).
 """
 import argparse
 import csv
@@ -453,9 +461,10 @@ def run_window_pipeline(ctx, spec, name, data):
     return r
 
 
-def run_duckdb(ctx, sql_template, name, data):
-    """The DuckDB contender: two results, the whole node process and the query alone."""
-    out = os.path.join(ctx.out_dir, name + ".duckdb.csv")
+def run_duckdb(ctx, sql_template, name, data, ext="csv"):
+    """The DuckDB contender: two results, the whole node process and the query alone. Its output
+    is OUT/NAME.duckdb.EXT."""
+    out = os.path.join(ctx.out_dir, name + ".duckdb." + ext)
     sql_path = os.path.join(DATA, name + ".sql")
     with open(sql_path, "w") as f:
         f.write(sql_template.format(path=q(data), out=q(out)))
@@ -1034,6 +1043,86 @@ def case_kafka(ctx):
     append_results(ctx, "kafka_window_pg", [pipe, kc], rows, nbytes, build_s)
 
 
+# ---- case 8: CSV -> Parquet ----------------------------------------------------------------------
+
+# DuckDB's side of case 8: the same columns and types as bench/csv_parquet.yaml (event_time as an
+# instant: the pipeline writes TIMESTAMP(MICROS, UTC)), one thread, one zstd file.
+PARQUET_SQL = """SET threads = 1;
+SET TimeZone = 'UTC';
+COPY (SELECT * FROM read_csv({path}, header = true, columns = {{'event_id': 'VARCHAR',
+  'event_time': 'TIMESTAMPTZ', 'user_id': 'BIGINT', 'event_type': 'VARCHAR', 'product_id': 'BIGINT',
+  'price': 'DOUBLE', 'quantity': 'INTEGER'}}))
+  TO {out} (FORMAT parquet, COMPRESSION zstd);
+"""
+
+# What both outputs must hold, read back by DuckDB (untimed): one line of numbers per output.
+PARQUET_CHECK_SQL = """SET TimeZone = 'UTC';
+SELECT count(*) AS n, count(DISTINCT event_id) AS ids, sum(user_id) AS users, sum(product_id) AS products,
+  sum(price::DECIMAL(18, 2)) AS price, count(quantity) AS nq, sum(quantity) AS q, min(event_time)::VARCHAR AS lo,
+  max(event_time)::VARCHAR AS hi, sum(length(event_type)) AS types FROM read_parquet({files});
+"""
+
+
+def parquet_files(d):
+    return sorted(os.path.join(root, f) for root, _, files in os.walk(d) for f in files if f.endswith(".parquet"))
+
+
+def parquet_check(files):
+    """DuckDB's numbers for the rows of these Parquet files (see PARQUET_CHECK_SQL)."""
+    sql = PARQUET_CHECK_SQL.format(files="[%s]" % ", ".join(q(f) for f in files))
+    p = subprocess.run(["node", os.path.join(ROOT, "tests", "oracle", "sql.mjs")], input=sql,
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        sys.exit("bench: DuckDB could not read %s:\n%s" % (files[:3], p.stderr[-2000:]))
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def case_parquet(ctx):
+    check_duckdb()
+    a = ctx.a
+    data = os.path.join(DATA, "parquet_events.csv")
+    make_pg_data(data, a.parquet_rows, a.reuse_data)
+    nbytes = os.path.getsize(data)
+    rows = a.parquet_rows
+    lake = os.path.join(ctx.out_dir, "parquet_lake")
+    binary = os.path.join(DATA, "csv_parquet")
+    build_s = build(ctx.pipec, os.path.join(BENCH, "csv_parquet.yaml"), binary)
+    env = dict(os.environ, INPUT=data, OUT=ctx.out_dir)
+    pipe = best_of(a.repeat, ctx.pin + [binary], env=env, budget=a.budget, label="parquet pipeline",
+                   before=lambda: shutil.rmtree(lake, ignore_errors=True))
+    m = SUMMARY_RE.findall(pipe["stderr"])
+    if not m:
+        sys.exit("bench: no summary line from csv_parquet:\n%s" % pipe["stderr"][-2000:])
+    nin, nout, ndead, ndrop = map(int, m[-1])
+    files = parquet_files(lake)
+    pipe_bytes = sum(os.path.getsize(f) for f in files)
+    pipe.update(name="pipeline", build_s=build_s,
+                note="in=%d out=%d dead=%d dropped=%d files=%d bytes=%d" % (nin, nout, ndead, ndrop, len(files), pipe_bytes))
+    duck, dq = run_duckdb(ctx, PARQUET_SQL, "parquet", data, ext="parquet")
+    duck_file = os.path.join(ctx.out_dir, "parquet.duckdb.parquet")
+    duck_bytes = os.path.getsize(duck_file)
+    results = [pipe, duck, dq]
+    print()
+    print(ctx.head("pipec Parquet benchmark (case 8)"))
+    print("input: %s, %d valid rows of 7 fields, %.1f MB; into Parquet with zstd; pipec build %.2f s; "
+          "best of up to %d runs within %.0f s" % (os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s,
+                                                   a.repeat, a.budget))
+    table(ctx, results, rows, nbytes)
+    print_notes(results)
+    got, want = parquet_check(files), parquet_check([duck_file])
+    same = got == want and got["n"] == rows and got["ids"] == rows
+    print("check: DuckDB over the pipeline's %d file(s): %s" % (len(files), json.dumps(got)))
+    print("check: DuckDB over its own file: %s: %s" % (json.dumps(want), "equal" if same else "DIFFERENT"))
+    size = pipe_bytes / duck_bytes
+    print("parquet: files %.1f MB (pipeline) against %.1f MB (DuckDB): %.2fx, target <= 1.2x: %s" % (
+        pipe_bytes / 1e6, duck_bytes / 1e6, size, verdict(size <= 1.2)))
+    print("parquet: pipeline %.0f rows/s, DuckDB's COPY alone %.0f rows/s (whole process %.0f): %.2fx, "
+          "target >= 1x (the COPY alone, wall): %s" % (
+              rows / pipe["wall"], rows / dq["wall"], rows / duck["wall"], dq["wall"] / pipe["wall"],
+              verdict(dq["wall"] >= pipe["wall"] and same)))
+    append_results(ctx, "csv_parquet", results, rows, nbytes, build_s)
+
+
 def main():
     ap = argparse.ArgumentParser(description="pipec benchmarks")
     ap.add_argument("--rows", type=int, default=5000000)
@@ -1042,13 +1131,14 @@ def main():
                     help="no further run of a contender once its runs would pass this many seconds")
     ap.add_argument("--reuse-data", action="store_true")
     ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--cases", default="1,2,3,6,7",
+    ap.add_argument("--cases", default="1,2,3,6,7,8",
                     help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping, 6 rows -> PostgreSQL, "
                          "7 Kafka -> window -> PostgreSQL")
     ap.add_argument("--pg-rows", type=int, default=2000000, help="rows of the case 6 input")
     ap.add_argument("--pg-batch", type=int, default=None,
                     help="case 6: build the specs with batch: {rows: N} (default: theirs, 100000)")
     ap.add_argument("--kafka-rows", type=int, default=2000000, help="messages of the case 7 input")
+    ap.add_argument("--parquet-rows", type=int, default=5000000, help="rows of the case 8 input")
     ap.add_argument("--kafka-prop", action="append", metavar="KEY=VALUE",
                     help="case 7: a librdkafka property for both contenders (the spec's source "
                          "properties, kcat -X); repeatable")
@@ -1056,9 +1146,9 @@ def main():
     try:
         cases = {int(c) for c in a.cases.split(",") if c.strip()}
     except ValueError:
-        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7")
-    if not cases or cases - {1, 2, 3, 6, 7}:
-        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7")
+        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7, 8")
+    if not cases or cases - {1, 2, 3, 6, 7, 8}:
+        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7, 8")
     if a.pg_rows < 1 or (a.pg_batch is not None and a.pg_batch < 1):
         ap.error("--pg-rows and --pg-batch must be at least 1")
     if a.kafka_rows < 1:
@@ -1080,6 +1170,8 @@ def main():
         case_pg(ctx)
     if 7 in cases:
         case_kafka(ctx)
+    if 8 in cases:
+        case_parquet(ctx)
     print("bench: done in %.0f s" % (time.time() - t0))
 
 

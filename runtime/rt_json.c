@@ -264,6 +264,16 @@ static const char *scan_number(jparser *j, const char *p) {
 
 static const char *parse_value(jparser *j, const char *p, int node, int depth);
 
+/* Whether a key of the plan is the key just read: short keys inline (a call to memcmp costs more
+ * than comparing a few bytes). */
+static inline bool same_key(const jnode *nd, prt_str k) {
+    if (nd->klen != k.n) return false;
+    if (k.n > 8) return memcmp(nd->key, k.p, k.n) == 0;
+    for (uint32_t i = 0; i < k.n; i++)
+        if (nd->key[i] != k.p[i]) return false;
+    return true;
+}
+
 /* The object at p (on '{'); `node` is the trie node whose children are wanted here, or -1. */
 static const char *parse_object(jparser *j, const char *p, int node, int depth) {
     const char *e = j->end;
@@ -287,9 +297,8 @@ static const char *parse_object(jparser *j, const char *p, int node, int depth) 
             prt_str k = {kb, (uint32_t)(ke - kb)};
             if (kesc) k = unescape(j, kb, ke);
             int c = hint >= 0 ? nodes[hint].next : -1;
-            if (c < 0 || nodes[c].klen != k.n || memcmp(nodes[c].key, k.p, k.n) != 0)
-                for (c = nodes[node].first_child; c >= 0; c = nodes[c].next)
-                    if (nodes[c].klen == k.n && memcmp(nodes[c].key, k.p, k.n) == 0) break;
+            if (c < 0 || !same_key(&nodes[c], k))
+                for (c = nodes[node].first_child; c >= 0 && !same_key(&nodes[c], k); c = nodes[c].next) {}
             if (c >= 0) {
                 hint = child = c;
                 bool dup;

@@ -32,6 +32,8 @@
 
 typedef struct kpart {
     char *topic;
+    size_t topic_len;
+    const rd_kafka_topic_t *rkt;   /* the handle its messages carry, once one came; NULL before */
     int32_t partition;
     int64_t next;              /* the offset after the last message handed out; -1 = none yet */
     int64_t committed;         /* the offset last committed to the group */
@@ -81,6 +83,7 @@ static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool a
     memset(p, 0, sizeof *p);
     p->topic = strdup(topic);
     if (!p->topic) abort();
+    p->topic_len = strlen(topic);
     p->partition = partition;
     p->next = -1;
     p->committed = -1;
@@ -121,6 +124,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             tp->offset = at >= 0 ? at : RD_KAFKA_OFFSET_STORED;
             p->assigned = true;
             p->eof = false;
+            p->rkt = NULL;   /* learnt again from its first message */
             if (at >= 0) p->next = at;
         }
         free(offs);
@@ -303,8 +307,11 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
             rd_kafka_message_destroy(m);
             continue;
         }
-        const char *topic = rd_kafka_topic_name(m->rkt);
-        kpart *p = part_of(k, topic, m->partition, false);
+        kpart *p = k->last < k->nparts ? &k->parts[k->last] : NULL;   /* usually the last one's */
+        if (!p || p->rkt != m->rkt || p->partition != m->partition) {
+            p = part_of(k, rd_kafka_topic_name(m->rkt), m->partition, false);
+            if (p) p->rkt = m->rkt;
+        }
         if (!p || !p->assigned) {   /* fetched before a rebalance took the partition away */
             rd_kafka_message_destroy(m);
             continue;
@@ -316,7 +323,7 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         recs[nr].n = (uint32_t)m->len;
         recs[nr].line = 0;   /* the position says it all */
         k->pos_off[nr] = k->posbuf.len;
-        prt_buf_put(&k->posbuf, topic, strlen(topic));   /* topic/partition/offset, NUL */
+        prt_buf_put(&k->posbuf, p->topic, p->topic_len);   /* topic/partition/offset, NUL */
         prt_buf_putc(&k->posbuf, '/');
         prt_buf_put_i64(&k->posbuf, m->partition);
         prt_buf_putc(&k->posbuf, '/');
