@@ -388,6 +388,16 @@ int prt_source_header_done(prt_source *s);
 int prt_source_retire(prt_source *s);
 void prt_source_close(prt_source *s);
 
+/* ---- rt_progress.c (the progress line on a terminal) ----------------------------------------- */
+/* bounded: the run ends by itself (a file, or --once); the line is drawn only on a terminal. */
+void prt_progress_begin(const char *pipeline, bool bounded, bool json_log);
+/* A new input file is open (fd); only_input: it is the whole input, so its size is the total. */
+void prt_progress_file(int fd, bool only_input);
+/* After a batch: redraws the line when it is due (file_offset: how far into the open file). */
+void prt_progress_tick(uint64_t records, uint64_t file_offset);
+void prt_progress_erase(void);   /* before a log line: the line is gone until the next tick */
+void prt_progress_end(void);
+
 /* ---- rt_main.c (what rt_dead.c needs of the run) -------------------------------------------- */
 typedef struct prt_run_impl {
     prt_deadq *dead;

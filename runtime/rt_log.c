@@ -53,6 +53,7 @@ static void log_line(const char *level, const char *fmt, va_list ap) {
             prt_buf_putc(b, *m == '\n' || *m == '\r' ? ' ' : *m);
         prt_buf_putc(b, '\n');
     }
+    prt_progress_erase();
     size_t off = 0;
     while (off < b->len) {
         ssize_t w = write(2, b->data + off, b->len - off);

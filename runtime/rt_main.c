@@ -676,6 +676,7 @@ static int after_batch(driver *d) {
     if (d->catching) return 0;
     for (int i = 0; i < d->p->nsinks; i++)   /* postgres: the server loads while we read on */
         if (is_db(d, i)) prt_sink_db_push(d->run.sinks[i]);
+    prt_progress_tick(d->run.stats.in, d->src_open && d->src.is_open ? prt_reader_offset(&d->src.rd) : 0);
     if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
     for (int i = 0; d->batch_rows && i < d->p->nsinks; i++)
         if (prt_sink_pending_rows(d->run.sinks[i]) >= d->batch_rows) return commit(d);
@@ -1027,6 +1028,7 @@ static void run_loop(driver *d) {
             continue;
         }
         d->ri.position_name = d->src.cur_name;
+        prt_progress_file(d->src.fd, d->p->source.kind == PRT_SRC_FILE);   /* read_file reads it whole */
         int r = read_file(d);
         if (r == FILE_ERROR) {
             d->rc = 1;
@@ -1063,6 +1065,7 @@ static void run_loop(driver *d) {
     }
     for (int i = 0; i < d->p->nsinks; i++)
         if (prt_sink_finish(d->run.sinks[i]) != 0) d->rc = 1;
+    prt_progress_end();
     if (prt_signal_stop_requested()) prt_log_info("stopped by signal; everything read is committed");
     summary(d);
 }
@@ -1145,6 +1148,7 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
         }
     }
     prt_log_setup(p->name, log_format);
+    prt_progress_begin(p->name, d.once || p->source.kind == PRT_SRC_FILE, log_format == PRT_LOG_JSON);
     d.every_us = p->checkpoint_every_us > 0 ? p->checkpoint_every_us : DEFAULT_COMMIT_US;
     for (int i = 0; i < p->nsinks; i++) {   /* postgres batch settings commit earlier */
         const prt_sink_desc *sd = &p->sinks[i];
