@@ -132,6 +132,7 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = "-lsqlite3";
     if (o->postgres) argv[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
     if (o->kafka) argv[n++] = "-lrdkafka";
+    if (o->metrics) argv[n++] = "-lmicrohttpd";
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

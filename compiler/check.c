@@ -1149,6 +1149,16 @@ static void check_distinct_files(Checker *ck) {
             diag_error(s->dead_letter.loc, "the dead letter writes the same file as sink '%s'", s->sinks[i].name);
 }
 
+static void check_metrics(Checker *ck, const YNode *mn) {
+    if (mn->kind != YN_MAP) {
+        diag_error(mn->loc, "metrics is a map: {listen: HOST:PORT}");
+        return;
+    }
+    if (!opts_check_map(mn, metrics_opts, "metrics", NULL)) return;
+    const YNode *l = yaml_get(mn, "listen");
+    ck->spec->metrics_listen = l && l->kind == YN_SCALAR ? l->text : metrics_opts[0].def;
+}
+
 static void check_checkpoint(Checker *ck, const YNode *cp) {
     Spec *s = ck->spec;
     if (!opts_check_map(cp, checkpoint_opts, "checkpoint", NULL)) return;
@@ -1325,8 +1335,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     if ((n = yaml_get(root, "dead_letter")) && n->kind == YN_MAP) check_dead_letter(&ck, n);
     check_distinct_files(&ck);
     if ((n = yaml_get(root, "checkpoint")) && n->kind == YN_MAP) check_checkpoint(&ck, n);
-    if ((n = yaml_get(root, "metrics")))
-        diag_error(n->loc, "the metrics endpoint is not available in this version of pipec");
+    if ((n = yaml_get(root, "metrics"))) check_metrics(&ck, n);
     if ((n = yaml_get(root, "limits")))
         diag_error(n->loc, "limits are not available in this version of pipec (max_record is set on the source)");
     if ((n = yaml_get(root, "tests")) && n->kind != YN_SEQ)

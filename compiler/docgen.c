@@ -60,6 +60,8 @@ void docgen_options_markdown(FILE *out) {
     conns(out, "Dead letter", dead_letter_conns);
     fprintf(out, "\n### Checkpoint\n\n");
     table(out, checkpoint_opts);
+    fprintf(out, "\n### Metrics\n\n");
+    table(out, metrics_opts);
     fprintf(out, "\n### Windows\n\nA window is `name: {...}` under `windows:` with these keys:\n\n");
     table(out, window_opts);
     fprintf(out, "\n#### `hopping`\n\n");

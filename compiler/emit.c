@@ -817,6 +817,7 @@ static const char *help_text(Emitter *em) {
     else if (s->dead_letter.present) sbuf_puts(&h, "Dead letter: standard output\n");
     else sbuf_puts(&h, "Dead letter: standard error (JSON lines)\n");
     if (s->checkpoint_path) sbuf_printf(&h, "Checkpoint: %s\n", s->checkpoint_path);
+    if (s->metrics_listen) sbuf_printf(&h, "Metrics: http://%s (/metrics, /health, /ready)\n", s->metrics_listen);
     sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
     collect_env(&env, s->source.path);
     collect_env(&env, s->source.dsn);
@@ -833,6 +834,7 @@ static const char *help_text(Emitter *em) {
         collect_env(&env, s->sinks[i].topic);
     }
     collect_env(&env, s->checkpoint_path);
+    collect_env(&env, s->metrics_listen);
     if (env.len) sbuf_printf(&h, "\nEnvironment (read at start-up):\n%s", sbuf_cstr(&env));
     const char *r = arena_strdup(em->a, sbuf_cstr(&h));
     sbuf_free(&h);
@@ -951,6 +953,8 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "checkpoint_path_c", c_str_or_null(a, s->checkpoint_path));
     tv_set_bool(a, m, "postgres", s->uses_postgres);
     tv_set_bool(a, m, "kafka", s->uses_kafka);
+    tv_set_bool(a, m, "metrics", s->metrics_listen != NULL);
+    tv_set_str(a, m, "metrics_listen_c", c_str_or_null(a, s->metrics_listen));
     tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
     return m;
 }

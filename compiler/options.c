@@ -52,6 +52,11 @@ const OptDef checkpoint_opts[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
+const OptDef metrics_opts[] = {
+    {"listen", OPT_STRING, false, "127.0.0.1:9464", NULL, "HOST:PORT of the HTTP endpoint (/metrics, /health, /ready); port 0 takes a free one (logged at start); may hold ${VAR}"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
 const OptDef hopping_opts[] = {
     {"size", OPT_DURATION, true, NULL, NULL, "the window's length"},
     {"every", OPT_DURATION, true, NULL, NULL, "how far each window starts after the previous; size must be a multiple"},

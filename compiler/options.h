@@ -42,6 +42,7 @@ extern const OptDef top_level_opts[];
 extern const OptDef field_opts[];
 extern const OptDef sink_common_opts[];    /* from, where, columns */
 extern const OptDef checkpoint_opts[];
+extern const OptDef metrics_opts[];
 extern const OptDef window_opts[];
 extern const OptDef hopping_opts[];
 extern const OptDef session_opts[];

@@ -202,6 +202,7 @@ typedef struct Spec {
     const char *checkpoint_postgres;   /* checkpoint: {postgres: DSN}: the PostgreSQL sinks hold it */
     bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
     bool uses_kafka;               /* a kafka source: the binary links librdkafka */
+    const char *metrics_listen;    /* the metrics endpoint's host:port as written, or NULL (none) */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;

@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 5
+#define PRT_ABI_VERSION 6
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -330,6 +330,8 @@ typedef struct prt_pipeline {
      * the watermark; no window state is kept. flush may be NULL (no windows). */
     bool kafka_shared;
     void (*flush)(prt_run *run);
+    /* ABI 6. metrics_listen: the metrics endpoint's "host:port" (may hold ${VAR}), or NULL. */
+    const char *metrics_listen;
 } prt_pipeline;
 
 /* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands
@@ -342,6 +344,8 @@ int prt_main(const prt_pipeline *p, int argc, char **argv);
 void prt_use_postgres(void);
 /* The same for pipelines with a kafka source (ABI 4): links rt_kafka.c and librdkafka. */
 void prt_use_kafka(void);
+/* The same for pipelines with a metrics endpoint (ABI 6): links rt_metrics.c and libmicrohttpd. */
+void prt_use_metrics(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The run, as generated code sees it (rt_main.c owns it).                                      */

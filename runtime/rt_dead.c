@@ -190,6 +190,12 @@ void prt_deadq_summary(const prt_deadq *q, prt_buf *b) {
     }
 }
 
+int prt_deadq_reasons(const prt_deadq *q, char *const **reasons, const uint64_t **counts) {
+    *reasons = q->reasons;
+    *counts = q->counts;
+    return q->nreasons;
+}
+
 void prt_deadq_close(prt_deadq *q) {
     if (!q) return;
     prt_sink_close(q->sink);

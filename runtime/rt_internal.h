@@ -356,6 +356,8 @@ void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char
                    const char *reason, const char *detail, size_t detail_n);
 /* " parse=20 price_not_negative=10" (with a leading space), in first-seen order. */
 void prt_deadq_summary(const prt_deadq *q, prt_buf *b);
+/* The reasons seen so far and their counts, in order of first appearance. */
+int prt_deadq_reasons(const prt_deadq *q, char *const **reasons, const uint64_t **counts);
 void prt_deadq_close(prt_deadq *q);
 
 /* ---- rt_source.c --------------------------------------------------------------------------- */
@@ -387,6 +389,26 @@ int prt_source_header_done(prt_source *s);
 /* After the commit that covers a finished file: archive/delete it (folder), close it. */
 int prt_source_retire(prt_source *s);
 void prt_source_close(prt_source *s);
+
+/* ---- rt_metrics.c (the metrics and health endpoint; weak, linked by prt_use_metrics) -------- */
+typedef struct prt_metrics prt_metrics;
+/* The run's counters as the driver hands them over (copied at once). */
+typedef struct prt_metrics_snapshot {
+    uint64_t in, out, dead, dropped;
+    int nsinks;
+    const char *const *sink_names;
+    const uint64_t *sink_rows;
+    int nreasons;
+    char *const *reasons;
+    const uint64_t *reason_counts;
+    int64_t last_commit_us;    /* wall clock of the last commit (or of the start) */
+    bool pending;              /* records read since then wait for a commit */
+} prt_metrics_snapshot;
+/* Starts the server on listen ("host:port", port 0: any free one, logged); NULL after logging. */
+prt_metrics *prt_metrics_start(const char *listen, const char *pipeline, int64_t commit_every_us) PRT_WEAK;
+/* Hands over the counters (at most ten times a second unless force). m may be NULL. */
+void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool force) PRT_WEAK;
+void prt_metrics_stop(prt_metrics *m) PRT_WEAK;
 
 /* ---- rt_progress.c (the progress line on a terminal) ----------------------------------------- */
 /* bounded: the run ends by itself (a file, or --once); the line is drawn only on a terminal. */

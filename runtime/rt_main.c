@@ -57,6 +57,11 @@ typedef struct driver {
     char **dead_kafka_props;
     prt_kafka *kafka;          /* the kafka source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
+    char *metrics_listen;      /* expanded, or NULL */
+    prt_metrics *metrics;      /* the metrics endpoint, or NULL */
+    const char **metric_names; /* per sink, for its snapshots */
+    uint64_t *metric_rows;
+    int64_t committed_us;      /* wall clock of the last successful commit, 0 = none */
     int shared_sink;           /* instances share the kafka group: the postgres sink holding the
                                 * offsets (no checkpoint, no window state), or -1 */
     uint64_t batch_rows;       /* commit when a postgres sink holds this many rows (0 = never early) */
@@ -185,6 +190,7 @@ static int expand_all(driver *d) {
     char label[300];
     if (expand(p, "source.path", p->source.path ? p->source.path : "-", &d->src_path)) return 2;
     if (expand(p, "source.archive", p->source.archive, &d->src_archive)) return 2;
+    if (expand(p, "metrics.listen", p->metrics_listen, &d->metrics_listen)) return 2;
     if (p->source.kind == PRT_SRC_POSTGRES || p->source.kind == PRT_SRC_POSTGRES_CDC) {
         if (expand(p, "source.dsn", p->source.dsn ? p->source.dsn : "", &d->src_dsn)) return 2;
         if (!d->src_dsn[0]) {
@@ -432,6 +438,18 @@ out:
     return rc;
 }
 
+/* Hands the run's counters to the metrics endpoint (if any): at most ten times a second unless
+ * force (after a commit). */
+static void publish_metrics(driver *d, bool force) {
+    if (!d->metrics) return;
+    const prt_pipeline *p = d->p;
+    for (int i = 0; i < p->nsinks; i++) d->metric_rows[i] = d->run.sinks[i]->rows;
+    prt_metrics_snapshot s = {d->run.stats.in, d->run.stats.out, d->run.stats.dead, d->run.stats.dropped, p->nsinks,
+                              d->metric_names, d->metric_rows, 0, NULL, NULL, d->committed_us, d->dirty};
+    s.nreasons = prt_deadq_reasons(d->dead, &s.reasons, &s.reason_counts);
+    prt_metrics_publish(d->metrics, &s, force);
+}
+
 /* A commit (see the header comment of rt_checkpoint.c for why this order):
  * 1. file sinks and the dead letter: written out and fsynced, their lengths noted;
  * 2. the window state file (with a checkpoint dir; else the state goes inline, step 3);
@@ -555,7 +573,9 @@ static int commit(driver *d) {
     free(ks);
     if (rc == 0 && s->is_open && s->finished) rc = prt_source_retire(s);
     d->last_commit_us = prt_now_us();
+    if (rc == 0) d->committed_us = d->last_commit_us;
     d->dirty = false;
+    publish_metrics(d, true);
     return rc;
 }
 
@@ -677,6 +697,7 @@ static int after_batch(driver *d) {
     for (int i = 0; i < d->p->nsinks; i++)   /* postgres: the server loads while we read on */
         if (is_db(d, i)) prt_sink_db_push(d->run.sinks[i]);
     prt_progress_tick(d->run.stats.in, d->src_open && d->src.is_open ? prt_reader_offset(&d->src.rd) : 0);
+    publish_metrics(d, false);
     if (prt_now_us() - d->last_commit_us >= d->every_us) return commit(d);
     for (int i = 0; d->batch_rows && i < d->p->nsinks; i++)
         if (prt_sink_pending_rows(d->run.sinks[i]) >= d->batch_rows) return commit(d);
@@ -1070,7 +1091,28 @@ static void run_loop(driver *d) {
     summary(d);
 }
 
+/* The metrics endpoint, once everything is open; 0, or the exit code. */
+static int start_metrics(driver *d) {
+    if (!prt_metrics_start) {
+        prt_log_error("metrics: this binary was built without the endpoint (its pipeline does not call prt_use_metrics)");
+        return 1;
+    }
+    d->metric_names = calloc((size_t)d->p->nsinks + 1, sizeof *d->metric_names);
+    d->metric_rows = calloc((size_t)d->p->nsinks + 1, sizeof *d->metric_rows);
+    if (!d->metric_names || !d->metric_rows) abort();
+    for (int i = 0; i < d->p->nsinks; i++) d->metric_names[i] = d->p->sinks[i].name;
+    d->committed_us = prt_now_us();   /* nothing read yet: nothing waits for a commit */
+    d->metrics = prt_metrics_start(d->metrics_listen, d->p->name, d->every_us);
+    if (!d->metrics) return 1;
+    publish_metrics(d, true);
+    return 0;
+}
+
 static void close_all(driver *d) {
+    if (d->metrics) prt_metrics_stop(d->metrics);
+    free(d->metric_names);
+    free(d->metric_rows);
+    free(d->metrics_listen);
     if (d->src_open) prt_source_close(&d->src);
     if (d->pgsrc) prt_pgsrc_close(d->pgsrc);
     if (d->cdc) prt_cdc_close(d->cdc);
@@ -1160,6 +1202,7 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     int rc = expand_all(&d);
     if (rc == 0 && prt_signal_setup() != 0) rc = 1;
     if (rc == 0) rc = open_all(&d);
+    if (rc == 0 && d.metrics_listen) rc = start_metrics(&d);
     if (rc == 0) {
         run_loop(&d);
         rc = d.rc;

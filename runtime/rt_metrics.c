@@ -1,0 +1,251 @@
+/* rt_metrics.c - the metrics and health endpoint of a pipeline binary (spec key `metrics`), on
+ * libmicrohttpd: GET /metrics in Prometheus' text format, /health (the process is alive) and
+ * /ready (the run is open and has committed within three commit intervals).
+ *
+ * The server answers from its own thread. The driver hands it the run's counters now and then
+ * (prt_metrics_publish, at most ten times a second); they are formatted at once, under a lock, so
+ * a scrape reads a consistent set: in = out + dead + dropped holds in every answer. The
+ * process's CPU, memory and open files are read at the scrape. Linked into a binary only by
+ * prt_use_metrics() (weak references otherwise, as for PostgreSQL). */
+#include "rt_internal.h"
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define PUBLISH_US 100000
+
+struct prt_metrics {
+    struct MHD_Daemon *daemon;
+    char *pipeline;
+    pthread_mutex_t lock;
+    prt_buf counters;          /* the counters' lines, as last published */
+    int64_t last_commit_us;    /* wall clock of the last commit (or the start) */
+    bool pending;              /* records wait for a commit: the checkpoint ages */
+    int64_t ready_age_us;      /* /ready: a commit at most this old */
+    bool open;
+    int64_t published_us;
+};
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void put_label(prt_buf *b, const char *s) {
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"') prt_buf_putc(b, '\\');
+        if (*s == '\n') {
+            prt_buf_lit(b, "\\n");
+            continue;
+        }
+        prt_buf_putc(b, *s);
+    }
+}
+
+static void put_head(prt_buf *b, const char *name, const char *type, const char *help) {
+    prt_buf_lit(b, "# HELP ");
+    prt_buf_put(b, name, strlen(name));
+    prt_buf_putc(b, ' ');
+    prt_buf_put(b, help, strlen(help));
+    prt_buf_lit(b, "\n# TYPE ");
+    prt_buf_put(b, name, strlen(name));
+    prt_buf_putc(b, ' ');
+    prt_buf_put(b, type, strlen(type));
+    prt_buf_putc(b, '\n');
+}
+
+/* name{pipeline="..."[,key="value"]} value */
+static void put_sample(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value,
+                       const char *number) {
+    prt_buf_put(b, name, strlen(name));
+    prt_buf_lit(b, "{pipeline=\"");
+    put_label(b, m->pipeline);
+    if (key) {
+        prt_buf_lit(b, "\",");
+        prt_buf_put(b, key, strlen(key));
+        prt_buf_lit(b, "=\"");
+        put_label(b, value);
+    }
+    prt_buf_lit(b, "\"} ");
+    prt_buf_put(b, number, strlen(number));
+    prt_buf_putc(b, '\n');
+}
+
+static void put_u64(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value, uint64_t v) {
+    char t[32];
+    snprintf(t, sizeof t, "%" PRIu64, v);
+    put_sample(b, m, name, key, value, t);
+}
+
+static void put_f64(prt_buf *b, const prt_metrics *m, const char *name, double v) {
+    char t[40];
+    snprintf(t, sizeof t, "%.6f", v);
+    put_sample(b, m, name, NULL, NULL, t);
+}
+
+void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool force) {
+    if (!m) return;
+    int64_t now = prt_now_us();
+    if (!force && now - m->published_us < PUBLISH_US) return;
+    m->published_us = now;
+    pthread_mutex_lock(&m->lock);
+    prt_buf *b = &m->counters;
+    b->len = 0;
+    put_head(b, "pipec_records_in_total", "counter", "Records read from the source.");
+    put_u64(b, m, "pipec_records_in_total", NULL, NULL, s->in);
+    put_head(b, "pipec_records_out_total", "counter", "Records that passed the rules and the filter.");
+    put_u64(b, m, "pipec_records_out_total", NULL, NULL, s->out);
+    put_head(b, "pipec_records_dead_total", "counter", "Records sent to the dead letter (in = out + dead + dropped).");
+    put_u64(b, m, "pipec_records_dead_total", NULL, NULL, s->dead);
+    put_head(b, "pipec_records_dropped_total", "counter", "Records dropped by the filter.");
+    put_u64(b, m, "pipec_records_dropped_total", NULL, NULL, s->dropped);
+    put_head(b, "pipec_sink_rows_total", "counter", "Rows handed to each sink (records or window rows).");
+    for (int i = 0; i < s->nsinks; i++) put_u64(b, m, "pipec_sink_rows_total", "sink", s->sink_names[i], s->sink_rows[i]);
+    put_head(b, "pipec_dead_letters_total", "counter", "Dead letters by reason (also window rows a sink refused).");
+    for (int i = 0; i < s->nreasons; i++)
+        put_u64(b, m, "pipec_dead_letters_total", "reason", s->reasons[i], s->reason_counts[i]);
+    m->last_commit_us = s->last_commit_us;
+    m->pending = s->pending;
+    m->open = true;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* What the process uses now: CPU seconds, resident bytes, open descriptors. */
+static void put_process(prt_buf *b, const prt_metrics *m) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    put_head(b, "pipec_process_cpu_seconds_total", "counter", "User and system CPU time of the process.");
+    put_f64(b, m, "pipec_process_cpu_seconds_total", (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                                                         ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6);
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%*s %ld", &pages) != 1) pages = 0;
+        fclose(f);
+    }
+    put_head(b, "pipec_process_resident_memory_bytes", "gauge", "Resident memory of the process.");
+    put_u64(b, m, "pipec_process_resident_memory_bytes", NULL, NULL, (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE));
+    uint64_t fds = 0;
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir) {
+        for (struct dirent *e; (e = readdir(dir));) fds += e->d_name[0] != '.';
+        closedir(dir);
+        fds--;   /* the directory's own */
+    }
+    put_head(b, "pipec_process_open_fds", "gauge", "Open file descriptors of the process.");
+    put_u64(b, m, "pipec_process_open_fds", NULL, NULL, fds);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body, size_t n) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **state) {
+    (void)version, (void)upload, (void)upload_size, (void)state;
+    prt_metrics *m = cls;
+    static const char text[] = "text/plain; charset=utf-8";
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return reply(c, 405, text, "GET only\n", 9);
+    if (strcmp(url, "/health") == 0) return reply(c, 200, text, "ok\n", 3);
+    pthread_mutex_lock(&m->lock);
+    int64_t age = m->pending ? prt_now_us() - m->last_commit_us : 0;   /* all committed: fresh */
+    bool open = m->open;
+    prt_buf b = {0};
+    if (strcmp(url, "/metrics") == 0) prt_buf_put(&b, m->counters.data, m->counters.len);
+    pthread_mutex_unlock(&m->lock);
+    enum MHD_Result ret;
+    if (strcmp(url, "/metrics") == 0) {
+        put_head(&b, "pipec_up", "gauge", "1 while the pipeline runs.");
+        put_u64(&b, m, "pipec_up", NULL, NULL, 1);
+        put_head(&b, "pipec_checkpoint_age_seconds", "gauge", "Seconds since the last commit while records wait for the next (0: all committed).");
+        put_f64(&b, m, "pipec_checkpoint_age_seconds", (double)age / 1e6);
+        put_process(&b, m);
+        ret = reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    } else if (strcmp(url, "/ready") == 0) {
+        bool ready = open && age <= m->ready_age_us;
+        ret = ready ? reply(c, 200, text, "ready\n", 6) : reply(c, 503, text, "not ready\n", 10);
+    } else {
+        ret = reply(c, 404, text, "not found: /metrics, /health and /ready are\n", 44);
+    }
+    prt_buf_free(&b);
+    return ret;
+}
+
+/* "host:port" or "[v6]:port" into an address; false with a message. */
+static bool parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, const char **why) {
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || !colon[1]) {
+        *why = "expected HOST:PORT";
+        return false;
+    }
+    size_t hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') listen++, hl -= 2;
+    if (hl >= sizeof host) {
+        *why = "host name too long";
+        return false;
+    }
+    memcpy(host, listen, hl);
+    host[hl] = 0;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int e = getaddrinfo(host, colon + 1, &hints, &res);
+    if (e != 0) {
+        *why = gai_strerror(e);
+        return false;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return true;
+}
+
+prt_metrics *prt_metrics_start(const char *listen, const char *pipeline, int64_t commit_every_us) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    const char *why = NULL;
+    if (!parse_listen(listen, &ss, &len, &why)) {
+        prt_log_error("metrics: cannot listen on '%s': %s", listen, why);
+        return NULL;
+    }
+    prt_metrics *m = calloc(1, sizeof *m);
+    if (!m) abort();
+    m->pipeline = strdup(pipeline);
+    if (!m->pipeline) abort();
+    m->ready_age_us = 3 * commit_every_us + 1000000;
+    pthread_mutex_init(&m->lock, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    if (!m->daemon) {
+        prt_log_error("metrics: cannot listen on '%s' (the address is in use, or not this machine's)", listen);
+        prt_metrics_stop(m);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    char shown[300];
+    snprintf(shown, sizeof shown, "%.*s:%u", (int)(strrchr(listen, ':') - listen), listen, info ? info->port : 0);
+    prt_log_info("metrics: listening on http://%s (/metrics, /health, /ready)", shown);
+    return m;
+}
+
+void prt_metrics_stop(prt_metrics *m) {
+    if (!m) return;
+    if (m->daemon) MHD_stop_daemon(m->daemon);
+    pthread_mutex_destroy(&m->lock);
+    prt_buf_free(&m->counters);
+    free(m->pipeline);
+    free(m);
+}
+
+/* Pulls this module (and libmicrohttpd) into a binary whose pipeline has a metrics endpoint. */
+void prt_use_metrics(void) {}
