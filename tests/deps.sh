@@ -9,7 +9,7 @@ sh "$(dirname "$0")/oracle/install.sh"
 # cluster, tests/kafka/); kcat and python3-confluent-kafka: clients we did not write, feeding and
 # reading the test broker. libzstd-dev and libsnappy-dev: the Parquet writer's page compression
 # (runtime/rt_pq_encode.c).
-PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka libzstd-dev libsnappy-dev"
+PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka python3-jsonschema libzstd-dev libsnappy-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
