@@ -8,7 +8,8 @@ sh "$(dirname "$0")/oracle/install.sh"
 # libpq-dev: the PostgreSQL sink. librdkafka-dev: the Kafka source and the test broker (its mock
 # cluster, tests/kafka/); kcat and python3-confluent-kafka: clients we did not write, feeding and
 # reading the test broker. libzstd-dev and libsnappy-dev: the Parquet writer's page compression
-# (runtime/rt_pq_encode.c).
+# (runtime/rt_pq_encode.c). python3-jsonschema: a JSON Schema validator we did not write, checking
+# the schema of `pipec schema` (tests/suite_schema.py).
 PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka python3-jsonschema libzstd-dev libsnappy-dev"
 missing=""
 for p in $PKGS; do
