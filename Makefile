@@ -100,9 +100,11 @@ demo: deps all $(BIN)/quickstart
 	@echo "== rejected rows: out/quickstart.dead.jsonl ($$(wc -l < out/quickstart.dead.jsonl) rows, each with its position, reason and detail)"
 	@echo "== the plan: ./$(BIN)/pipec explain pipelines/quickstart.yaml"
 
-# Splices the key reference printed by `pipec docs` into docs/spec.md.
+# Splices the key reference printed by `pipec docs` into docs/spec.md; writes the JSON Schema
+# of specs for editors (`pipec schema`).
 docs: all
 	$(Q)/usr/bin/python3 docs/splice.py
+	$(Q)$(PIPEC) schema -o docs/pipec.schema.json
 
 golden-update: all
 	$(Q)/usr/bin/python3 tests/run.py --update-golden

@@ -24,8 +24,11 @@ static void table(FILE *out, const OptDef *opts) {
         fprintf(out, "| `%s` | %s", o->name, kind_name(o->kind));
         if (o->kind == OPT_ENUM) {
             /* A bare | would end the table cell. */
+            const char *cursor = o->choices, *choice;
+            size_t len;
             fputs(" `", out);
-            for (const char *p = o->choices; *p; p++) fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, out);
+            for (bool first = true; opt_next_choice(&cursor, &choice, &len); first = false)
+                fprintf(out, "%s%.*s", first ? "" : "\\|", (int)len, choice);
             fputc('`', out);
         }
         if (o->required) fprintf(out, " | required");

@@ -1,4 +1,4 @@
-/* main.c - the pipec command line: check, explain, gen and build a pipeline spec.
+/* main.c - the pipec command line: check, explain, gen and build a pipeline spec; docs and schema.
  * Each command runs the passes in order (load, check, plan, emit, build) and stops at the first
  * pass that reported errors. Exit codes: 0 success, 1 errors in a spec or a failed build,
  * 2 bad usage. */
@@ -14,6 +14,7 @@
 #include "emit.h"
 #include "pipec_rt.h"
 #include "plan.h"
+#include "schema.h"
 #include "spec.h"
 #include "yaml.h"
 
@@ -30,6 +31,7 @@ static const char usage[] =
     "        [--sanitize]            build with AddressSanitizer and UndefinedBehaviorSanitizer\n"
     "        [--no-line]             no #line directives back to the spec\n"
     "  docs                          print the reference of every spec key (markdown)\n"
+    "  schema [-o FILE]              print the JSON Schema of the spec format (for editors)\n"
     "  --version                     print the version\n"
     "  --help                        print this help\n"
     "\n"
@@ -178,6 +180,21 @@ static int cmd_build(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+static int cmd_schema(int argc, char **argv) {
+    const char *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc && !out) out = argv[++i];
+        else return usage_error("unexpected argument '%s' for schema", argv[i]);
+    }
+    SBuf json = {0};
+    schema_json(&json);
+    /* write_file_atomic reports its own errors */
+    bool ok = out ? write_file_atomic(out, sbuf_cstr(&json), json.len)
+                  : fputs(sbuf_cstr(&json), stdout) >= 0 && fflush(stdout) == 0;
+    sbuf_free(&json);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -196,6 +213,7 @@ int main(int argc, char **argv) {
         docgen_options_markdown(stdout);
         return 0;
     }
+    if (strcmp(cmd, "schema") == 0) return cmd_schema(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "explain") == 0 || strcmp(cmd, "--dump-ir") == 0) return cmd_explain(argc - 2, argv + 2);
     if (strcmp(cmd, "gen") == 0) return cmd_gen(argc - 2, argv + 2);

@@ -45,6 +45,11 @@ const OptDef sink_common_opts[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
+const OptDef source_common_opts[] = {
+    {"format", OPT_MAP, false, NULL, NULL, "how records are encoded: one format key, such as `csv: {header: true}` or `json: {}` (file, folder and kafka sources)"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
 const OptDef checkpoint_opts[] = {
     {"path", OPT_STRING, false, NULL, NULL, "a directory holding the checkpoint file"},
     {"postgres", OPT_STRING, false, NULL, NULL, "a PostgreSQL DSN: the checkpoint lives in table pipec_checkpoint"},
@@ -258,15 +263,21 @@ const ConnDef *conn_find(const ConnDef *conns, const char *name) {
     return NULL;
 }
 
+bool opt_next_choice(const char **cursor, const char **start, size_t *len) {
+    const char *p = *cursor;
+    if (!p || !*p) return false;
+    const char *bar = strchr(p, '|');
+    *start = p;
+    *len = bar ? (size_t)(bar - p) : strlen(p);
+    *cursor = bar ? bar + 1 : p + *len;
+    return true;
+}
+
 static bool check_enum(const YNode *v, const OptDef *o, const char *what) {
-    const char *p = o->choices;
-    size_t n = strlen(v->text);
-    while (*p) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, v->text, n) == 0) return true;
-        p += len + (bar ? 1 : 0);
-    }
+    const char *cursor = o->choices, *choice;
+    size_t len, n = strlen(v->text);
+    while (opt_next_choice(&cursor, &choice, &len))
+        if (len == n && strncmp(choice, v->text, n) == 0) return true;
     diag_error(v->loc, "'%s' is not a valid %s for %s (expected one of: %s)", v->text, o->name, what, o->choices);
     return false;
 }

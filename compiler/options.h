@@ -5,6 +5,7 @@
 #ifndef PIPEC_OPTIONS_H
 #define PIPEC_OPTIONS_H
 #include <stdbool.h>
+#include <stddef.h>
 #include "yaml.h"
 
 typedef enum {
@@ -40,6 +41,7 @@ typedef struct ConnDef {
 
 extern const OptDef top_level_opts[];
 extern const OptDef field_opts[];
+extern const OptDef source_common_opts[];  /* format, beside the source's connector */
 extern const OptDef sink_common_opts[];    /* from, where, columns */
 extern const OptDef checkpoint_opts[];
 extern const OptDef metrics_opts[];
@@ -53,6 +55,10 @@ extern const ConnDef sink_conns[];
 extern const ConnDef dead_letter_conns[];
 
 const OptDef *opt_find(const OptDef *opts, const char *name);
+
+/* Steps through the choices of an OPT_ENUM ("a|b|c"): start with *cursor = o->choices; each call
+ * sets *start and *len to the next choice and returns true, or returns false after the last. */
+bool opt_next_choice(const char **cursor, const char **start, size_t *len);
 const ConnDef *conn_find(const ConnDef *conns, const char *name);
 
 /* Checks a map against an option table: every key known (else "unknown key 'x' in WHAT (did you
