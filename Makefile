@@ -10,7 +10,7 @@ endif
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
 # -lzstd -lsnappy: the Parquet writer's page compression (rt_pq_encode.c); -lmicrohttpd: the
 # metrics endpoint (rt_metrics.c)
-LIBS := -lyaml -lsqlite3 -lpq -lzstd -lsnappy -lmicrohttpd -lm
+LIBS := -lyaml -lsqlite3 -lpq -lzstd -lsnappy -lmicrohttpd -lgnutls -lcrypt -lm
 SAN     ?=
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 

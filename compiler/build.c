@@ -132,7 +132,11 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = "-lsqlite3";
     if (o->postgres) argv[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
     if (o->kafka) argv[n++] = "-lrdkafka";
-    if (o->metrics) argv[n++] = "-lmicrohttpd";
+    if (o->metrics) {   /* the endpoint, its TLS and its password hashes */
+        argv[n++] = "-lmicrohttpd";
+        argv[n++] = "-lgnutls";
+        argv[n++] = "-lcrypt";
+    }
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

@@ -1155,8 +1155,29 @@ static void check_metrics(Checker *ck, const YNode *mn) {
         return;
     }
     if (!opts_check_map(mn, metrics_opts, "metrics", NULL)) return;
-    const YNode *l = yaml_get(mn, "listen");
-    ck->spec->metrics_listen = l && l->kind == YN_SCALAR ? l->text : metrics_opts[0].def;
+    Spec *s = ck->spec;
+    const YNode *l = yaml_get(mn, "listen"), *tls = yaml_get(mn, "tls"), *auth = yaml_get(mn, "basic_auth");
+    s->metrics_listen = l && l->kind == YN_SCALAR ? l->text : metrics_opts[0].def;
+    if (tls && opts_check_map(tls, metrics_tls_opts, "metrics.tls", NULL)) {
+        s->metrics_tls_cert = yaml_get(tls, "cert")->text;
+        s->metrics_tls_key = yaml_get(tls, "key")->text;
+    }
+    if (!auth || !opts_check_map(auth, metrics_auth_opts, "metrics.basic_auth", NULL)) return;
+    const YNode *pw = yaml_get(auth, "password"), *pf = yaml_get(auth, "password_file");
+    if (!pw == !pf) {
+        diag_error(auth->loc, "basic_auth takes one of 'password' and 'password_file'");
+        return;
+    }
+    /* a password written in the spec would be in the generated C and the binary */
+    if (pw && !strstr(pw->text, "${") && strncmp(pw->text, "sha256:", 7) != 0 && strncmp(pw->text, "$2", 2) != 0) {
+        diag_error(pw->loc, "the password must not be written in the spec (it would be in the binary): take it from "
+                            "the environment (\"${METRICS_PASSWORD}\"), use password_file, or give its hash "
+                            "(sha256:HEX, or a bcrypt hash)");
+        return;
+    }
+    s->metrics_user = yaml_get(auth, "user")->text;
+    s->metrics_password = pw ? pw->text : NULL;
+    s->metrics_password_file = pf ? pf->text : NULL;
 }
 
 static void check_checkpoint(Checker *ck, const YNode *cp) {

@@ -817,7 +817,9 @@ static const char *help_text(Emitter *em) {
     else if (s->dead_letter.present) sbuf_puts(&h, "Dead letter: standard output\n");
     else sbuf_puts(&h, "Dead letter: standard error (JSON lines)\n");
     if (s->checkpoint_path) sbuf_printf(&h, "Checkpoint: %s\n", s->checkpoint_path);
-    if (s->metrics_listen) sbuf_printf(&h, "Metrics: http://%s (/metrics, /health, /ready)\n", s->metrics_listen);
+    if (s->metrics_listen)
+        sbuf_printf(&h, "Metrics: %s://%s (/metrics, /health, /ready)%s\n", s->metrics_tls_cert ? "https" : "http",
+                    s->metrics_listen, s->metrics_user ? ", basic auth" : "");
     sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
     collect_env(&env, s->source.path);
     collect_env(&env, s->source.dsn);
@@ -835,6 +837,11 @@ static const char *help_text(Emitter *em) {
     }
     collect_env(&env, s->checkpoint_path);
     collect_env(&env, s->metrics_listen);
+    collect_env(&env, s->metrics_tls_cert);
+    collect_env(&env, s->metrics_tls_key);
+    collect_env(&env, s->metrics_user);
+    collect_env(&env, s->metrics_password);
+    collect_env(&env, s->metrics_password_file);
     if (env.len) sbuf_printf(&h, "\nEnvironment (read at start-up):\n%s", sbuf_cstr(&env));
     const char *r = arena_strdup(em->a, sbuf_cstr(&h));
     sbuf_free(&h);
@@ -955,6 +962,11 @@ static TVal *build_model(Emitter *em) {
     tv_set_bool(a, m, "kafka", s->uses_kafka);
     tv_set_bool(a, m, "metrics", s->metrics_listen != NULL);
     tv_set_str(a, m, "metrics_listen_c", c_str_or_null(a, s->metrics_listen));
+    tv_set_str(a, m, "metrics_tls_cert_c", c_str_or_null(a, s->metrics_tls_cert));
+    tv_set_str(a, m, "metrics_tls_key_c", c_str_or_null(a, s->metrics_tls_key));
+    tv_set_str(a, m, "metrics_user_c", c_str_or_null(a, s->metrics_user));
+    tv_set_str(a, m, "metrics_password_c", c_str_or_null(a, s->metrics_password));
+    tv_set_str(a, m, "metrics_password_file_c", c_str_or_null(a, s->metrics_password_file));
     tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
     return m;
 }

@@ -59,6 +59,21 @@ const OptDef checkpoint_opts[] = {
 
 const OptDef metrics_opts[] = {
     {"listen", OPT_STRING, false, "127.0.0.1:9464", NULL, "HOST:PORT of the HTTP endpoint (/metrics, /health, /ready); port 0 takes a free one (logged at start); may hold ${VAR}"},
+    {"tls", OPT_MAP, false, NULL, NULL, "serve HTTPS: {cert: PEM file, key: PEM file}"},
+    {"basic_auth", OPT_MAP, false, NULL, NULL, "require HTTP basic authentication for /metrics and /ready: {user, password or password_file}"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef metrics_tls_opts[] = {
+    {"cert", OPT_STRING, true, NULL, NULL, "the certificate (chain) in a PEM file; may hold ${VAR}"},
+    {"key", OPT_STRING, true, NULL, NULL, "its private key in a PEM file; may hold ${VAR}"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef metrics_auth_opts[] = {
+    {"user", OPT_STRING, true, NULL, NULL, "the user name; may hold ${VAR}"},
+    {"password", OPT_STRING, false, NULL, NULL, "the password from the environment (${VAR}, never written in the spec), or its hash: sha256:HEX or a bcrypt hash ($2b$...)"},
+    {"password_file", OPT_STRING, false, NULL, NULL, "a file holding the password or its hash (one line); may hold ${VAR}"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 

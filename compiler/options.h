@@ -45,6 +45,8 @@ extern const OptDef source_common_opts[];  /* format, beside the source's connec
 extern const OptDef sink_common_opts[];    /* from, where, columns */
 extern const OptDef checkpoint_opts[];
 extern const OptDef metrics_opts[];
+extern const OptDef metrics_tls_opts[];
+extern const OptDef metrics_auth_opts[];
 extern const OptDef window_opts[];
 extern const OptDef hopping_opts[];
 extern const OptDef session_opts[];

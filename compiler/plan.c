@@ -445,7 +445,8 @@ void plan_explain(const Ir *ir, FILE *out) {
             fprintf(out, "checkpoint: none (a bounded run starts over and rewrites its files)\n");
     }
     if (s->metrics_listen)
-        fprintf(out, "metrics: http://%s: /metrics (Prometheus text), /health, /ready\n", s->metrics_listen);
+        fprintf(out, "metrics: %s://%s: /metrics (Prometheus text), /health, /ready%s\n", s->metrics_tls_cert ? "https" : "http",
+                s->metrics_listen, s->metrics_user ? "; basic auth for /metrics and /ready" : "");
     fprintf(out, "guarantee: %s%s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once",
             s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
     fprintf(out, "fingerprint: %016llx\n", (unsigned long long)ir->fingerprint);

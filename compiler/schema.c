@@ -167,6 +167,14 @@ static void checkpoint_shape(JsonWriter *w) {
     exactly_one_of(w, (const char *const[]){"path", "postgres", NULL});
 }
 
+static void metrics_shape(JsonWriter *w) { options_object(w, metrics_opts, false); }
+static void metrics_tls_shape(JsonWriter *w) { options_object(w, metrics_tls_opts, false); }
+
+static void metrics_auth_shape(JsonWriter *w) {
+    options_object(w, metrics_auth_opts, false);
+    exactly_one_of(w, (const char *const[]){"password", "password_file", NULL});
+}
+
 static void field_value(JsonWriter *w) {
     const OptDef *type = opt_find(field_opts, "type");
     jw_object_begin(w);
@@ -236,6 +244,7 @@ static const struct MapShape {
     {"sinks", sinks_shape},         {"dead_letter", dead_letter_shape}, {"checkpoint", checkpoint_shape},
     {"hopping", hopping_shape},     {"session", session_shape},   {"select", select_shape},
     {"columns", columns_shape},     {"batch", batch_shape},       {"properties", properties_shape},
+    {"metrics", metrics_shape},     {"tls", metrics_tls_shape},   {"basic_auth", metrics_auth_shape},
     {NULL, NULL},
 };
 

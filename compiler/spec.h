@@ -203,6 +203,8 @@ typedef struct Spec {
     bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
     bool uses_kafka;               /* a kafka source: the binary links librdkafka */
     const char *metrics_listen;    /* the metrics endpoint's host:port as written, or NULL (none) */
+    const char *metrics_tls_cert, *metrics_tls_key;   /* PEM files, or NULL (plain HTTP) */
+    const char *metrics_user, *metrics_password, *metrics_password_file;   /* basic auth, or NULL */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;

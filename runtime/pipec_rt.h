@@ -330,8 +330,12 @@ typedef struct prt_pipeline {
      * the watermark; no window state is kept. flush may be NULL (no windows). */
     bool kafka_shared;
     void (*flush)(prt_run *run);
-    /* ABI 6. metrics_listen: the metrics endpoint's "host:port" (may hold ${VAR}), or NULL. */
+    /* ABI 6. The metrics endpoint: "host:port", or NULL (none); PEM files for HTTPS (or NULL);
+     * basic auth: user and password (from ${VAR}, or a hash) or a file holding it. All may hold
+     * ${VAR}. */
     const char *metrics_listen;
+    const char *metrics_tls_cert, *metrics_tls_key;
+    const char *metrics_user, *metrics_password, *metrics_password_file;
 } prt_pipeline;
 
 /* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands

@@ -404,8 +404,13 @@ typedef struct prt_metrics_snapshot {
     int64_t last_commit_us;    /* wall clock of the last commit (or of the start) */
     bool pending;              /* records read since then wait for a commit */
 } prt_metrics_snapshot;
-/* Starts the server on listen ("host:port", port 0: any free one, logged); NULL after logging. */
-prt_metrics *prt_metrics_start(const char *listen, const char *pipeline, int64_t commit_every_us) PRT_WEAK;
+/* Where and how to serve, expanded: listen "host:port" (port 0: any free one, logged); PEM files
+ * for HTTPS or NULL; basic auth (user and password, or a file holding it) or NULL. */
+typedef struct prt_metrics_conf {
+    const char *listen, *tls_cert, *tls_key, *user, *password, *password_file;
+} prt_metrics_conf;
+/* Starts the server; NULL after logging (never a secret). */
+prt_metrics *prt_metrics_start(const prt_metrics_conf *conf, const char *pipeline, int64_t commit_every_us) PRT_WEAK;
 /* Hands over the counters (at most ten times a second unless force). m may be NULL. */
 void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool force) PRT_WEAK;
 void prt_metrics_stop(prt_metrics *m) PRT_WEAK;

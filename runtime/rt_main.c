@@ -58,6 +58,7 @@ typedef struct driver {
     prt_kafka *kafka;          /* the kafka source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     char *metrics_listen;      /* expanded, or NULL */
+    char *metrics_tls_cert, *metrics_tls_key, *metrics_user, *metrics_password, *metrics_password_file;
     prt_metrics *metrics;      /* the metrics endpoint, or NULL */
     const char **metric_names; /* per sink, for its snapshots */
     uint64_t *metric_rows;
@@ -190,7 +191,6 @@ static int expand_all(driver *d) {
     char label[300];
     if (expand(p, "source.path", p->source.path ? p->source.path : "-", &d->src_path)) return 2;
     if (expand(p, "source.archive", p->source.archive, &d->src_archive)) return 2;
-    if (expand(p, "metrics.listen", p->metrics_listen, &d->metrics_listen)) return 2;
     if (p->source.kind == PRT_SRC_POSTGRES || p->source.kind == PRT_SRC_POSTGRES_CDC) {
         if (expand(p, "source.dsn", p->source.dsn ? p->source.dsn : "", &d->src_dsn)) return 2;
         if (!d->src_dsn[0]) {
@@ -278,6 +278,13 @@ static int expand_all(driver *d) {
         free(d->ckpt_dir);
         d->ckpt_dir = NULL;
     }
+    if (expand(p, "metrics.listen", p->metrics_listen, &d->metrics_listen) ||
+        expand(p, "metrics.tls.cert", p->metrics_tls_cert, &d->metrics_tls_cert) ||
+        expand(p, "metrics.tls.key", p->metrics_tls_key, &d->metrics_tls_key) ||
+        expand(p, "metrics.basic_auth.user", p->metrics_user, &d->metrics_user) ||
+        expand(p, "metrics.basic_auth.password", p->metrics_password, &d->metrics_password) ||
+        expand(p, "metrics.basic_auth.password_file", p->metrics_password_file, &d->metrics_password_file))
+        return 2;
     return check_distinct_paths(d);
 }
 
@@ -1102,7 +1109,10 @@ static int start_metrics(driver *d) {
     if (!d->metric_names || !d->metric_rows) abort();
     for (int i = 0; i < d->p->nsinks; i++) d->metric_names[i] = d->p->sinks[i].name;
     d->committed_us = prt_now_us();   /* nothing read yet: nothing waits for a commit */
-    d->metrics = prt_metrics_start(d->metrics_listen, d->p->name, d->every_us);
+    prt_metrics_conf conf = {d->metrics_listen, d->metrics_tls_cert, d->metrics_tls_key, d->metrics_user,
+                             d->metrics_password, d->metrics_password_file};
+    d->metrics = prt_metrics_start(&conf, d->p->name, d->every_us);
+    if (d->metrics_password) explicit_bzero(d->metrics_password, strlen(d->metrics_password));   /* copied */
     if (!d->metrics) return 1;
     publish_metrics(d, true);
     return 0;
@@ -1113,6 +1123,11 @@ static void close_all(driver *d) {
     free(d->metric_names);
     free(d->metric_rows);
     free(d->metrics_listen);
+    free(d->metrics_tls_cert);
+    free(d->metrics_tls_key);
+    free(d->metrics_user);
+    free(d->metrics_password);
+    free(d->metrics_password_file);
     if (d->src_open) prt_source_close(&d->src);
     if (d->pgsrc) prt_pgsrc_close(d->pgsrc);
     if (d->cdc) prt_cdc_close(d->cdc);

@@ -1,6 +1,10 @@
 /* rt_metrics.c - the metrics and health endpoint of a pipeline binary (spec key `metrics`), on
  * libmicrohttpd: GET /metrics in Prometheus' text format, /health (the process is alive) and
- * /ready (the run is open and has committed within three commit intervals).
+ * /ready (the run is open and has committed within three commit intervals); over HTTPS with
+ * `tls` (GnuTLS inside libmicrohttpd), and with `basic_auth` /metrics and /ready need the user
+ * and password (401 otherwise; /health stays open for container health checks). Credentials are
+ * compared in constant time through their SHA-256 digests; the stored password may be a hash
+ * (sha256:HEX, or bcrypt through crypt_r). No secret is ever logged.
  *
  * The server answers from its own thread. The driver hands it the run's counters now and then
  * (prt_metrics_publish, at most ten times a second); they are formatted at once, under a lock, so
@@ -9,7 +13,11 @@
  * prt_use_metrics() (weak references otherwise, as for PostgreSQL). */
 #include "rt_internal.h"
 #include <arpa/inet.h>
+#include <crypt.h>
+#include <gnutls/crypto.h>
+#include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -21,8 +29,16 @@
 
 #define PUBLISH_US 100000
 
+typedef enum { PW_PLAIN, PW_SHA256, PW_BCRYPT } pw_kind;
+
 struct prt_metrics {
     struct MHD_Daemon *daemon;
+    char *tls_cert, *tls_key;  /* PEM text, or NULL */
+    bool auth;
+    uint8_t user_digest[32];
+    pw_kind pw;
+    uint8_t pw_digest[32];     /* PW_PLAIN: SHA-256 of the password; PW_SHA256: the given digest */
+    char *pw_hash;             /* PW_BCRYPT: the hash */
     char *pipeline;
     pthread_mutex_t lock;
     prt_buf counters;          /* the counters' lines, as last published */
@@ -30,6 +46,7 @@ struct prt_metrics {
     bool pending;              /* records wait for a commit: the checkpoint ages */
     int64_t ready_age_us;      /* /ready: a commit at most this old */
     bool open;
+    bool locked;               /* the lock was initialised */
     int64_t published_us;
 };
 
@@ -148,6 +165,48 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     return ret;
 }
 
+static void sha256(const void *p, size_t n, uint8_t out[32]) {
+    gnutls_hash_fast(GNUTLS_DIG_SHA256, p, n, out);
+}
+
+/* Equal without a time that depends on where they differ. */
+static bool same_digest(const uint8_t a[32], const uint8_t b[32]) {
+    volatile uint8_t d = 0;
+    for (int i = 0; i < 32; i++) d |= a[i] ^ b[i];
+    return d == 0;
+}
+
+/* The request's basic-auth credentials are the configured ones. */
+static bool authorized(const prt_metrics *m, struct MHD_Connection *c) {
+    char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
+    bool ok = false;
+    if (user && pass) {
+        uint8_t du[32], dp[32];
+        sha256(user, strlen(user), du);
+        bool user_ok = same_digest(du, m->user_digest), pass_ok;
+        if (m->pw == PW_BCRYPT) {
+            struct crypt_data cd;
+            memset(&cd, 0, sizeof cd);
+            const char *h = crypt_r(pass, m->pw_hash, &cd);
+            uint8_t want[32];
+            sha256(m->pw_hash, strlen(m->pw_hash), want);
+            if (h) sha256(h, strlen(h), dp);
+            pass_ok = h && same_digest(dp, want);
+            explicit_bzero(&cd, sizeof cd);
+        } else {
+            sha256(pass, strlen(pass), dp);
+            pass_ok = same_digest(dp, m->pw_digest);
+        }
+        ok = user_ok && pass_ok;
+    }
+    if (pass) {
+        explicit_bzero(pass, strlen(pass));
+        MHD_free(pass);
+    }
+    if (user) MHD_free(user);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **state) {
     (void)version, (void)upload, (void)upload_size, (void)state;
@@ -155,6 +214,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     static const char text[] = "text/plain; charset=utf-8";
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return reply(c, 405, text, "GET only\n", 9);
     if (strcmp(url, "/health") == 0) return reply(c, 200, text, "ok\n", 3);
+    if (m->auth && !authorized(m, c)) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(13, (void *)"unauthorized\n", MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        enum MHD_Result ret = MHD_queue_basic_auth_fail_response(c, "pipec", r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     pthread_mutex_lock(&m->lock);
     int64_t age = m->pending ? prt_now_us() - m->last_commit_us : 0;   /* all committed: fresh */
     bool open = m->open;
@@ -209,39 +275,122 @@ static bool parse_listen(const char *listen, struct sockaddr_storage *ss, sockle
     return true;
 }
 
-prt_metrics *prt_metrics_start(const char *listen, const char *pipeline, int64_t commit_every_us) {
+/* A whole file as a string (what: for the message); NULL after logging. */
+static char *read_text(const char *path, const char *what) {
+    FILE *f = fopen(path, "rb");
+    prt_buf b = {0};
+    if (f) {
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) prt_buf_put(&b, chunk, n);
+        bool bad = ferror(f);
+        fclose(f);
+        if (!bad) {
+            prt_buf_putc(&b, 0);
+            return b.data;
+        }
+    }
+    prt_log_error("metrics: cannot read %s %s: %s", what, path, strerror(errno));
+    prt_buf_free(&b);
+    return NULL;
+}
+
+/* The password as configured (or its hash): its kind and what requests are compared with. */
+static bool set_password(prt_metrics *m, char *pw) {
+    size_t n = strlen(pw);
+    while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r')) pw[--n] = 0;   /* a file's last line end */
+    if (n == 0) {
+        prt_log_error("metrics: the basic_auth password is empty");
+        return false;
+    }
+    if (strncmp(pw, "sha256:", 7) == 0) {
+        if (n != 7 + 64) goto bad_hash;
+        for (int i = 0; i < 32; i++) {
+            unsigned v;
+            if (sscanf(pw + 7 + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)pw[8 + 2 * i])) goto bad_hash;
+            m->pw_digest[i] = (uint8_t)v;
+        }
+        m->pw = PW_SHA256;
+    } else if (pw[0] == '$' && pw[1] == '2' && (pw[2] == 'a' || pw[2] == 'b' || pw[2] == 'y') && pw[3] == '$') {
+        m->pw = PW_BCRYPT;
+        m->pw_hash = strdup(pw);
+        if (!m->pw_hash) abort();
+    } else {
+        m->pw = PW_PLAIN;
+        sha256(pw, n, m->pw_digest);
+    }
+    return true;
+bad_hash:
+    prt_log_error("metrics: a sha256: password hash is 64 hexadecimal digits");
+    return false;
+}
+
+static bool configure(prt_metrics *m, const prt_metrics_conf *conf) {
+    if (conf->tls_cert) {
+        m->tls_cert = read_text(conf->tls_cert, "the TLS certificate");
+        m->tls_key = m->tls_cert ? read_text(conf->tls_key, "the TLS key") : NULL;
+        if (!m->tls_key) return false;
+    }
+    if (!conf->user) return true;
+    m->auth = true;
+    sha256(conf->user, strlen(conf->user), m->user_digest);
+    char *pw = conf->password_file ? read_text(conf->password_file, "the password file") : strdup(conf->password);
+    if (!pw) return false;
+    bool ok = set_password(m, pw);
+    explicit_bzero(pw, strlen(pw));
+    free(pw);
+    return ok;
+}
+
+prt_metrics *prt_metrics_start(const prt_metrics_conf *conf, const char *pipeline, int64_t commit_every_us) {
     struct sockaddr_storage ss;
     socklen_t len;
-    const char *why = NULL;
+    const char *why = NULL, *listen = conf->listen;
     if (!parse_listen(listen, &ss, &len, &why)) {
         prt_log_error("metrics: cannot listen on '%s': %s", listen, why);
         return NULL;
     }
     prt_metrics *m = calloc(1, sizeof *m);
     if (!m) abort();
+    if (!configure(m, conf)) {
+        prt_metrics_stop(m);
+        return NULL;
+    }
     m->pipeline = strdup(pipeline);
     if (!m->pipeline) abort();
     m->ready_age_us = 3 * commit_every_us + 1000000;
     pthread_mutex_init(&m->lock, NULL);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    m->locked = true;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (m->tls_cert ? MHD_USE_TLS : 0);
+    m->daemon = m->tls_cert
+                    ? MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                       MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_HTTPS_MEM_CERT, m->tls_cert,
+                                       MHD_OPTION_HTTPS_MEM_KEY, m->tls_key, MHD_OPTION_END)
+                    : MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                       MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (!m->daemon) {
-        prt_log_error("metrics: cannot listen on '%s' (the address is in use, or not this machine's)", listen);
+        prt_log_error("metrics: cannot listen on '%s' (the address is in use or not this machine's%s)", listen,
+                      m->tls_cert ? ", or the TLS certificate and key do not load" : "");
         prt_metrics_stop(m);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
     char shown[300];
     snprintf(shown, sizeof shown, "%.*s:%u", (int)(strrchr(listen, ':') - listen), listen, info ? info->port : 0);
-    prt_log_info("metrics: listening on http://%s (/metrics, /health, /ready)", shown);
+    prt_log_info("metrics: listening on %s://%s (/metrics, /health, /ready)%s", m->tls_cert ? "https" : "http", shown,
+                 m->auth ? ", basic auth" : "");
     return m;
 }
 
 void prt_metrics_stop(prt_metrics *m) {
     if (!m) return;
     if (m->daemon) MHD_stop_daemon(m->daemon);
-    pthread_mutex_destroy(&m->lock);
+    if (m->locked) pthread_mutex_destroy(&m->lock);
+    if (m->tls_key) explicit_bzero(m->tls_key, strlen(m->tls_key));
+    free(m->tls_cert);
+    free(m->tls_key);
+    free(m->pw_hash);
     prt_buf_free(&m->counters);
     free(m->pipeline);
     free(m);
