@@ -132,6 +132,10 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = "-lsqlite3";
     if (o->postgres) argv[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
     if (o->kafka) argv[n++] = "-lrdkafka";
+    if (o->parquet) {   /* the Parquet writer's page compression */
+        argv[n++] = "-lzstd";
+        argv[n++] = "-lsnappy";
+    }
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

@@ -13,6 +13,7 @@ typedef struct BuildOptions {
     const char *spec_file;   /* for the dependency file */
     bool postgres;           /* the pipeline uses PostgreSQL: link libpq */
     bool kafka;              /* the pipeline reads Kafka: link librdkafka */
+    bool parquet;            /* the pipeline has a parquet sink: link libzstd and libsnappy */
 } BuildOptions;
 
 /* The directory holding templates/, runtime/ and build/: $PIPEC_HOME, else the parent of the

@@ -169,7 +169,7 @@ static int cmd_build(int argc, char **argv) {
     const char *c_file = generate(&a, ir, temp ? tmpdir : gen_dir, lines);
     bool ok = c_file != NULL;
     if (ok) {
-        BuildOptions bo = {c_file, out, sanitize, depfile, spec, ir->spec->uses_postgres, ir->spec->uses_kafka};
+        BuildOptions bo = {c_file, out, sanitize, depfile, spec, ir->spec->uses_postgres, ir->spec->uses_kafka, ir->spec->uses_parquet};
         ok = build_binary(&bo);
     }
     if (temp) remove_tree(tmpdir, c_file);
