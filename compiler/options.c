@@ -194,7 +194,7 @@ static const OptDef kafka_sink_opts[] = {
 };
 
 static const OptDef parquet_sink_opts[] = {
-    {"path", OPT_STRING, true, NULL, NULL, "the lake folder (created)"},
+    {"path", OPT_STRING, true, NULL, NULL, "the lake folder, created when missing"},
     {"partition_by", OPT_LIST, false, NULL, NULL, "field names or expressions: hive-style partition folders NAME=VALUE/"},
     {"roll", OPT_MAP, false, NULL, NULL, "{rows}: close a file after this many rows (it is published at the next commit)"},
     {"compression", OPT_ENUM, false, "zstd", "zstd|snappy|none", "page compression"},

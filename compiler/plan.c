@@ -431,8 +431,11 @@ void plan_explain(const Ir *ir, FILE *out) {
                     sk->compression == COMPRESS_SNAPPY ? "snappy" : sk->compression == COMPRESS_NONE ? "uncompressed" : "zstd");
             if (sk->npartitions) {
                 fprintf(out, ", partitioned by");
-                for (int j = is->ncols - is->npart; j < is->ncols; j++)
-                    fprintf(out, "%s %s=", j > is->ncols - is->npart ? "," : "", is->cols[j].name);
+                for (int j = is->ncols - is->npart; j < is->ncols; j++) {
+                    const IrColumn *c = &is->cols[j];
+                    fprintf(out, "%s %s %s", j > is->ncols - is->npart ? "," : "", c->name, type_name(c->type));
+                    if (strcmp(c->name, c->text) != 0) fprintf(out, " = %s", c->text);
+                }
                 fprintf(out, " (hive folders; these are not columns of the files)");
             }
             if (sk->roll_rows) fprintf(out, ", at most %lld rows a file", (long long)sk->roll_rows);
@@ -451,7 +454,7 @@ void plan_explain(const Ir *ir, FILE *out) {
         }
         if (sk->where_text) fprintf(out, "    where %s\n", sk->where_text);
         fprintf(out, "    columns:");
-        for (int j = 0; j < is->ncols; j++) {
+        for (int j = 0; j < is->ncols - is->npart; j++) {
             const IrColumn *c = &is->cols[j];
             if (c->field >= 0 && strcmp(c->name, fields[c->field].name) == 0)
                 fprintf(out, "%s %s %s", j ? "," : "", c->name, type_name(c->type));
