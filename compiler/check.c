@@ -1075,8 +1075,11 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
             sk->partition_node = yaml_get(conn_node, "partition_by");
             const YNode *roll = yaml_get(conn_node, "roll");
             if (roll && opts_check_map(roll, pq_roll_opts, arena_printf(ck->a, "the roll of sink '%s'", sk->name), NULL)) {
-                sk->roll_rows = strtoll(opt_text(roll, "rows", pq_roll_opts), NULL, 10);
-                if (sk->roll_rows <= 0) diag_error(yaml_get(roll, "rows")->loc, "roll rows must be at least 1");
+                if (yaml_get(roll, "rows")) {
+                    sk->roll_rows = strtoll(opt_text(roll, "rows", pq_roll_opts), NULL, 10);
+                    if (sk->roll_rows <= 0) diag_error(yaml_get(roll, "rows")->loc, "roll rows must be at least 1");
+                }
+                sk->roll_every_us = opt_duration(roll, "every", pq_roll_opts);
             }
         } else if (sk->kind == SINK_SQLITE || sk->kind == SINK_POSTGRES) {
             sk->encoding = ENC_ROWS;

@@ -525,6 +525,7 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     static const char *const compress_c[] = {"PRT_COMPRESS_ZSTD", "PRT_COMPRESS_SNAPPY", "PRT_COMPRESS_NONE"};
     tv_set_str(a, m, "compression_c", compress_c[sk->compression]);
     tv_set_int(a, m, "roll_rows", sk->roll_rows);
+    tv_set_int(a, m, "roll_every_us", sk->roll_every_us);
     tv_set_str(a, m, "path_c", c_str_or_null(a, sk->path));
     tv_set_str(a, m, "columns_array", arena_printf(a, "columns_%s", sk->name));
     TVal *cols = tv_list(a);

@@ -196,13 +196,14 @@ static const OptDef kafka_sink_opts[] = {
 static const OptDef parquet_sink_opts[] = {
     {"path", OPT_STRING, true, NULL, NULL, "the lake folder, created when missing"},
     {"partition_by", OPT_LIST, false, NULL, NULL, "field names or expressions: hive-style partition folders NAME=VALUE/"},
-    {"roll", OPT_MAP, false, NULL, NULL, "{rows}: close a file after this many rows (it is published at the next commit)"},
+    {"roll", OPT_MAP, false, NULL, NULL, "{rows, every}: close a file after this many rows, or at least this often"},
     {"compression", OPT_ENUM, false, "zstd", "zstd|snappy|none", "page compression"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
 const OptDef pq_roll_opts[] = {
-    {"rows", OPT_INT, true, NULL, NULL, "rows per file at most"},
+    {"rows", OPT_INT, false, NULL, NULL, "rows per file at most (a closed file is published at the next commit)"},
+    {"every", OPT_DURATION, false, NULL, NULL, "commit, and so close every file, at least this often (default: checkpoint.every)"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 

@@ -439,6 +439,7 @@ void plan_explain(const Ir *ir, FILE *out) {
                 fprintf(out, " (hive folders; these are not columns of the files)");
             }
             if (sk->roll_rows) fprintf(out, ", at most %lld rows a file", (long long)sk->roll_rows);
+            if (sk->roll_every_us) fprintf(out, ", a commit at least every %lld ms", (long long)(sk->roll_every_us / 1000));
             fprintf(out, "\n    each commit finishes its files under hidden temp names, lists them in the checkpoint, "
                          "then renames them to part-SEQ-N.parquet\n");
         }

@@ -165,6 +165,7 @@ typedef struct SinkSpec {
     int npartitions;
     Compression compression;   /* parquet */
     int64_t roll_rows;         /* parquet: close a file after this many rows (0 = at commits) */
+    int64_t roll_every_us;     /* parquet: commit at least this often (0 = checkpoint.every) */
 } SinkSpec;
 
 typedef struct DeadLetterSpec {

@@ -261,11 +261,13 @@ typedef struct prt_sink_desc {
     /* parquet sinks (rt_pqsink.c): path is the folder; column_types as for database sinks and
      * per column whether it can be NULL; the last npartition columns are the partition values
      * (folders NAME=VALUE, not columns of the files); a file is closed after roll_rows rows
-     * (0 = at commits only). */
+     * (0 = at commits only), and the pipeline commits (closing every file) at least every
+     * roll_every_us (0 = the checkpoint interval). */
     const unsigned char *column_nullable;
     int npartition;
     prt_compression compression;
     uint64_t roll_rows;
+    int64_t roll_every_us;
 } prt_sink_desc;
 
 /* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row

@@ -1179,6 +1179,8 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     d.every_us = p->checkpoint_every_us > 0 ? p->checkpoint_every_us : DEFAULT_COMMIT_US;
     for (int i = 0; i < p->nsinks; i++) {   /* postgres batch settings commit earlier */
         const prt_sink_desc *sd = &p->sinks[i];
+        if (sd->kind == PRT_SINK_PARQUET && sd->roll_every_us > 0 && sd->roll_every_us < d.every_us)
+            d.every_us = sd->roll_every_us;   /* every commit closes the parquet files */
         if (sd->kind != PRT_SINK_POSTGRES) continue;
         uint64_t rows = sd->batch_rows ? sd->batch_rows : DEFAULT_BATCH_ROWS;
         if (!d.batch_rows || rows < d.batch_rows) d.batch_rows = rows;
