@@ -816,8 +816,11 @@ static const char *help_text(Emitter *em) {
         else if (sk->kind == SINK_SQLITE) sbuf_printf(&h, "  %s: SQLite %s, table %s (%s)\n", sk->name, sk->path, sk->table, sk->upsert ? "upsert" : "insert");
         else if (sk->kind == SINK_POSTGRES)
             sbuf_printf(&h, "  %s: PostgreSQL table %s (%s)\n", sk->name, sk->table, sk->merge ? "merge" : sk->upsert ? "upsert" : "insert");
-        else if (sk->kind == SINK_PARQUET) sbuf_printf(&h, "  %s: Parquet files in %s (%s; published at each commit)\n", sk->name, sk->path,
-                                                       sk->npartitions ? "partitioned" : "not partitioned");
+        else if (sk->kind == SINK_PARQUET) {
+            sbuf_printf(&h, "  %s: Parquet files in %s", sk->name, sk->path);
+            for (int j = 0; j < sk->npartitions; j++) sbuf_printf(&h, "%s%s=", j ? "/" : ", folders ", sk->partitions[j].name);
+            sbuf_puts(&h, " (each file published with the checkpoint of its commit)\n");
+        }
         else if (sk->kind == SINK_KAFKA) sbuf_printf(&h, "  %s: kafka topic %s (%s)\n", sk->name, sk->topic, encoding_name(sk->encoding));
         else sbuf_printf(&h, "  %s: standard output (%s)\n", sk->name, encoding_name(sk->encoding));
         collect_env(&env, sk->path);

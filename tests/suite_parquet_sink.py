@@ -119,7 +119,16 @@ LAKE_SELECT = ("SELECT id, small, name, amount, ok, epoch_us(ts) AS ts, (day - D
 
 def test_lake_every_type(ctx):
     """Every value back through DuckDB (hive partitions restored) and hyparquet (each file)."""
-    binary = ctx.build_pipeline(os.path.join(ctx.root, "tests", "e2e", "parquet_lake.yaml"))
+    spec = os.path.join(ctx.root, "tests", "e2e", "parquet_lake.yaml")
+    binary = ctx.build_pipeline(spec)
+    h = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30).stdout
+    assert "  lake: Parquet files in ${OUT}/lake, folders day=/region= (each file published" in h, h
+    explain = ctx.run([ctx.pipec, "explain", spec]).stdout
+    assert ("  lake: Parquet files in ${OUT}/lake, zstd, partitioned by day date, region string (hive folders; these "
+            "are not columns of the files), at most 700 rows a file\n    each commit finishes its files under hidden "
+            "temp names, lists them in the checkpoint, then renames them") in explain, explain
+    assert "columns: id int64, small int32, name string, amount float64, ok bool, ts timestamp\n" in explain
+    assert "guarantee: exactly once" in explain
     rows = lake_rows(3000, 7)
     inp, out = os.path.join(ctx.tmp, "in.csv"), os.path.join(ctx.tmp, "out")
     write_lake_input(inp, rows)
