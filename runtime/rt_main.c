@@ -482,6 +482,7 @@ static int commit(driver *d) {
         int n;
         if (!q) continue;
         prt_pqsink_ready(q, &paths, &n);
+        if (!n) continue;
         publish = realloc(publish, sizeof *publish * (size_t)(npublish + n + 1));
         if (!publish) abort();
         memcpy(publish + npublish, paths, sizeof *paths * (size_t)n);
