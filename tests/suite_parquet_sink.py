@@ -235,6 +235,8 @@ def test_kill_random_exactly_once(ctx):
     assert {r["grp"]: (r["n"], r["s"]) for r in got[0]} == want, got[0]
     assert all(r["n"] == r["d"] for r in got[0])
     assert got[1][0] == {"n": n, "d": n, "lo": 0, "hi": n - 1}, got[1]
+    meta = hyparquet_rows(lake_files(root)[:1])[0][0]
+    assert {c["codec"] for c in meta["chunks"][0]} == {"UNCOMPRESSED"}, meta["chunks"]
 
 
 def test_restart_redoes_listed_renames(ctx):
