@@ -137,6 +137,10 @@ bool build_binary(const BuildOptions *o) {
         argv[n++] = "-lgnutls";
         argv[n++] = "-lcrypt";
     }
+    if (o->parquet) {   /* the Parquet writer's page compression */
+        argv[n++] = "-lzstd";
+        argv[n++] = "-lsnappy";
+    }
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

@@ -14,6 +14,7 @@ typedef struct BuildOptions {
     bool postgres;           /* the pipeline uses PostgreSQL: link libpq */
     bool kafka;              /* the pipeline reads Kafka: link librdkafka */
     bool metrics;            /* a metrics endpoint: link libmicrohttpd */
+    bool parquet;            /* the pipeline has a parquet sink: link libzstd and libsnappy */
 } BuildOptions;
 
 /* The directory holding templates/, runtime/ and build/: $PIPEC_HOME, else the parent of the

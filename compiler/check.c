@@ -935,6 +935,69 @@ static void check_sink_key(Checker *ck, SinkSpec *sk, const ExprField *scope, in
     }
 }
 
+/* The name of a partition folder for an expression that is not a plain field: its text with
+ * every run of characters other than letters, digits and '_' made one '_' ("date(updated_at)"
+ * is date_updated_at). */
+static const char *partition_name(Checker *ck, const char *text) {
+    char *out = arena_alloc(ck->a, strlen(text) + 1);
+    size_t n = 0;
+    for (const char *p = text; *p; p++) {
+        bool word = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
+        if (word) out[n++] = *p;
+        else if (n && out[n - 1] != '_') out[n++] = '_';
+    }
+    while (n && out[n - 1] == '_') n--;
+    out[n] = 0;
+    return n ? out : "partition";
+}
+
+/* Resolves a parquet sink's `partition_by`: each item names one of the sink's columns (which
+ * then becomes a folder instead of a column of the files) or is an expression over what the sink
+ * reads (a field keeps its name; another expression is named after its text). */
+static void check_partitions(Checker *ck, SinkSpec *sk, ExprField *scope, int nscope) {
+    const YNode *pn = sk->partition_node;
+    if (pn->kind != YN_SEQ || pn->nitems == 0) {
+        diag_error(pn->loc, "partition_by of sink '%s' must be a list of fields or expressions", sk->name);
+        return;
+    }
+    sk->partitions = arena_alloc(ck->a, sizeof(ColumnSpec) * (size_t)pn->nitems);
+    for (int i = 0; i < pn->nitems; i++) {
+        const YNode *it = pn->items[i];
+        ColumnSpec *pc = &sk->partitions[sk->npartitions];
+        bool found = false;
+        for (int j = 0; it->kind == YN_SCALAR && j < sk->ncolumns; j++)
+            if (strcmp(sk->columns[j].name, it->text) == 0) {
+                *pc = sk->columns[j];
+                pc->loc = it->loc;
+                found = true;
+            }
+        if (!found) {
+            Type t;
+            Expr *e = check_expr_in(ck, it, scope, nscope, arena_printf(ck->a, "partition_by of sink '%s'", sk->name), &t);
+            if (!e) continue;
+            if (t == T_NULL || t == T_INTERVAL) {
+                diag_error(expr_loc(e), "a partition of sink '%s' is %s: it must be a value", sk->name,
+                           t == T_NULL ? "always null" : "an interval");
+                continue;
+            }
+            const char *fname;
+            *pc = (ColumnSpec){expr_is_field(e, &fname) ? fname : partition_name(ck, it->text), it->loc, it->text, e, t};
+        }
+        bool twice = false;
+        for (int j = 0; j < sk->npartitions; j++) twice |= strcmp(sk->partitions[j].name, pc->name) == 0;
+        if (twice) diag_error(it->loc, "partition '%s' of sink '%s' is listed twice", pc->name, sk->name);
+        else sk->npartitions++;
+    }
+    int ncols = sk->ncolumns ? sk->ncolumns : nscope, left = 0;
+    for (int j = 0; j < ncols; j++) {
+        const char *name = sk->ncolumns ? sk->columns[j].name : scope[j].name;
+        bool part = false;
+        for (int k = 0; k < sk->npartitions; k++) part |= strcmp(sk->partitions[k].name, name) == 0;
+        left += !part;
+    }
+    if (left == 0) diag_error(pn->loc, "sink '%s' partitions by every column: its files would have none left", sk->name);
+}
+
 /* mode: merge combines a window's rows with the ones stored under their key (partial windows of
  * restarts or of several instances): each column must be a field of the window that combines. */
 static void check_merge(Checker *ck, SinkSpec *sk, const YNode *v) {
@@ -996,7 +1059,8 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
     const ConnDef *c = find_connector(v, sink_conns, what, ignore, &conn_node);
     if (c && check_conn_opts(conn_node, c, what)) {
         sk->kind = strcmp(c->name, "file") == 0 ? SINK_FILE : strcmp(c->name, "sqlite") == 0 ? SINK_SQLITE
-                 : strcmp(c->name, "postgres") == 0 ? SINK_POSTGRES : strcmp(c->name, "kafka") == 0 ? SINK_KAFKA : SINK_STDOUT;
+                 : strcmp(c->name, "postgres") == 0 ? SINK_POSTGRES : strcmp(c->name, "kafka") == 0 ? SINK_KAFKA
+                 : strcmp(c->name, "parquet") == 0 ? SINK_PARQUET : SINK_STDOUT;
         if (sk->kind == SINK_KAFKA) {
             sk->encoding = strcmp(opt_text(conn_node, "format", c->opts), "csv") == 0 ? ENC_CSV : ENC_JSONL;
             sk->brokers = opt_text(conn_node, "brokers", c->opts);
@@ -1004,6 +1068,19 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
             check_env_refs(yaml_get(conn_node, "brokers"));
             check_env_refs(yaml_get(conn_node, "topic"));
             check_kafka_props(ck, yaml_get(conn_node, "properties"), &sk->props, &sk->nprops);
+        } else if (sk->kind == SINK_PARQUET) {
+            sk->encoding = ENC_ROWS;
+            const char *comp = opt_text(conn_node, "compression", c->opts);
+            sk->compression = strcmp(comp, "snappy") == 0 ? COMPRESS_SNAPPY : strcmp(comp, "none") == 0 ? COMPRESS_NONE : COMPRESS_ZSTD;
+            sk->partition_node = yaml_get(conn_node, "partition_by");
+            const YNode *roll = yaml_get(conn_node, "roll");
+            if (roll && opts_check_map(roll, pq_roll_opts, arena_printf(ck->a, "the roll of sink '%s'", sk->name), NULL)) {
+                if (yaml_get(roll, "rows")) {
+                    sk->roll_rows = strtoll(opt_text(roll, "rows", pq_roll_opts), NULL, 10);
+                    if (sk->roll_rows <= 0) diag_error(yaml_get(roll, "rows")->loc, "roll rows must be at least 1");
+                }
+                sk->roll_every_us = opt_duration(roll, "every", pq_roll_opts);
+            }
         } else if (sk->kind == SINK_SQLITE || sk->kind == SINK_POSTGRES) {
             sk->encoding = ENC_ROWS;
             sk->table = opt_text(conn_node, "table", c->opts);
@@ -1016,7 +1093,7 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
         } else {
             sk->encoding = encoding_of(opt_text(conn_node, "format", c->opts));
         }
-        if (sk->kind == SINK_FILE || sk->kind == SINK_SQLITE) {
+        if (sk->kind == SINK_FILE || sk->kind == SINK_SQLITE || sk->kind == SINK_PARQUET) {
             sk->path = opt_text(conn_node, "path", c->opts);
             check_env_refs(yaml_get(conn_node, "path"));
         }
@@ -1066,6 +1143,7 @@ static void check_sink(Checker *ck, const YNode *k, const YNode *v, SinkSpec *sk
             check_columns(ck, sk, n, scope, nscope);
     }
     if (sk->key_node) check_sink_key(ck, sk, scope, nscope);
+    if (sk->partition_node) check_partitions(ck, sk, scope, nscope);
     if (sk->merge) check_merge(ck, sk, v);
     const YNode *key = sk->kind == SINK_KAFKA && conn_node ? yaml_get(conn_node, "key") : NULL;
     if (key) {
@@ -1295,8 +1373,9 @@ static void check_sharing(Checker *ck) {
                   : "no PostgreSQL sink keeps the offsets";
     for (int i = 0; !why && i < s->nsinks; i++) {
         const SinkSpec *k = &s->sinks[i];
-        if (k->kind == SINK_FILE || k->kind == SINK_SQLITE)
-            why = arena_printf(ck->a, "sink '%s' writes a %s of this machine", k->name, k->kind == SINK_FILE ? "file" : "SQLite database");
+        if (k->kind == SINK_FILE || k->kind == SINK_SQLITE || k->kind == SINK_PARQUET)
+            why = arena_printf(ck->a, "sink '%s' writes %s of this machine", k->name,
+                               k->kind == SINK_FILE ? "a file" : k->kind == SINK_PARQUET ? "Parquet files" : "an SQLite database");
         else if (k->from_window >= 0 && s->windows[k->from_window].kind != WIN_TUMBLING)
             why = arena_printf(ck->a, "window '%s' is not tumbling (only tumbling windows hand in partial rows)", s->windows[k->from_window].name);
         else if (k->from_window >= 0 && !k->merge)
@@ -1374,6 +1453,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     for (int i = 0; i < s->nsinks; i++) s->uses_postgres |= s->sinks[i].kind == SINK_POSTGRES;
     s->uses_kafka = s->source.kind == SRC_KAFKA;
     for (int i = 0; i < s->nsinks; i++) s->uses_kafka |= s->sinks[i].kind == SINK_KAFKA;
+    for (int i = 0; i < s->nsinks; i++) s->uses_parquet |= s->sinks[i].kind == SINK_PARQUET;
     s->uses_kafka |= s->dead_letter.present && s->dead_letter.kind == SINK_KAFKA;
 
     return diag_error_count() > errors_before ? NULL : s;

@@ -432,7 +432,7 @@ static const char *encoding_name(Encoding e) {
 }
 
 static const char *sink_kind_c(SinkKind k) {
-    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE", "PRT_SINK_POSTGRES", "PRT_SINK_KAFKA"};
+    static const char *const names[] = {"PRT_SINK_FILE", "PRT_SINK_STDOUT", "PRT_SINK_SQLITE", "PRT_SINK_POSTGRES", "PRT_SINK_KAFKA", "PRT_SINK_PARQUET"};
     return names[k];
 }
 
@@ -516,6 +516,16 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     for (int j = 0; j < is->ncols; j++) tv_push(a, types, tv_str(a, col_type_c(is->cols[j].type)));
     tv_set(a, m, "key", key);
     tv_set(a, m, "column_types", types);
+    TVal *nullable = tv_list(a);   /* parquet: OPTIONAL columns (a nullable field, or an expression) */
+    for (int j = 0; j < is->ncols; j++)
+        tv_push(a, nullable, tv_str(a, is->cols[j].field < 0 || kf[is->cols[j].field].null_bit >= 0 ? "1" : "0"));
+    tv_set(a, m, "column_nullable", nullable);
+    tv_set_bool(a, m, "parquet", sk->kind == SINK_PARQUET);
+    tv_set_int(a, m, "npartition", is->npart);
+    static const char *const compress_c[] = {"PRT_COMPRESS_ZSTD", "PRT_COMPRESS_SNAPPY", "PRT_COMPRESS_NONE"};
+    tv_set_str(a, m, "compression_c", compress_c[sk->compression]);
+    tv_set_int(a, m, "roll_rows", sk->roll_rows);
+    tv_set_int(a, m, "roll_every_us", sk->roll_every_us);
     tv_set_str(a, m, "path_c", c_str_or_null(a, sk->path));
     tv_set_str(a, m, "columns_array", arena_printf(a, "columns_%s", sk->name));
     TVal *cols = tv_list(a);
@@ -806,6 +816,11 @@ static const char *help_text(Emitter *em) {
         else if (sk->kind == SINK_SQLITE) sbuf_printf(&h, "  %s: SQLite %s, table %s (%s)\n", sk->name, sk->path, sk->table, sk->upsert ? "upsert" : "insert");
         else if (sk->kind == SINK_POSTGRES)
             sbuf_printf(&h, "  %s: PostgreSQL table %s (%s)\n", sk->name, sk->table, sk->merge ? "merge" : sk->upsert ? "upsert" : "insert");
+        else if (sk->kind == SINK_PARQUET) {
+            sbuf_printf(&h, "  %s: Parquet files in %s", sk->name, sk->path);
+            for (int j = 0; j < sk->npartitions; j++) sbuf_printf(&h, "%s%s=", j ? "/" : ", folders ", sk->partitions[j].name);
+            sbuf_puts(&h, " (each file published with the checkpoint of its commit)\n");
+        }
         else if (sk->kind == SINK_KAFKA) sbuf_printf(&h, "  %s: kafka topic %s (%s)\n", sk->name, sk->topic, encoding_name(sk->encoding));
         else sbuf_printf(&h, "  %s: standard output (%s)\n", sk->name, encoding_name(sk->encoding));
         collect_env(&env, sk->path);
@@ -967,6 +982,7 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "metrics_user_c", c_str_or_null(a, s->metrics_user));
     tv_set_str(a, m, "metrics_password_c", c_str_or_null(a, s->metrics_password));
     tv_set_str(a, m, "metrics_password_file_c", c_str_or_null(a, s->metrics_password_file));
+    tv_set_bool(a, m, "parquet", s->uses_parquet);
     tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
     return m;
 }

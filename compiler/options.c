@@ -219,10 +219,16 @@ static const OptDef kafka_sink_opts[] = {
 };
 
 static const OptDef parquet_sink_opts[] = {
-    {"path", OPT_STRING, true, NULL, NULL, "the lake folder"},
-    {"partition_by", OPT_LIST, false, NULL, NULL, "expressions naming hive-style partition folders"},
-    {"roll", OPT_MAP, false, NULL, NULL, "{rows, every}: when to start a new file"},
+    {"path", OPT_STRING, true, NULL, NULL, "the lake folder, created when missing"},
+    {"partition_by", OPT_LIST, false, NULL, NULL, "field names or expressions: hive-style partition folders NAME=VALUE/"},
+    {"roll", OPT_MAP, false, NULL, NULL, "{rows, every}: close a file after this many rows, or at least this often"},
     {"compression", OPT_ENUM, false, "zstd", "zstd|snappy|none", "page compression"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef pq_roll_opts[] = {
+    {"rows", OPT_INT, false, NULL, NULL, "rows per file at most (a closed file is published at the next commit)"},
+    {"every", OPT_DURATION, false, NULL, NULL, "commit, and so close every file, at least this often (default: checkpoint.every)"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -239,7 +245,7 @@ const ConnDef sink_conns[] = {
     {"stdout", true, stdout_sink_opts, "standard output: CSV, JSON lines or an aligned table"},
     {"postgres", true, postgres_sink_opts, "a PostgreSQL table, written by COPY in one transaction per commit together with the checkpoint"},
     {"kafka", true, kafka_sink_opts, "a Kafka topic, one message per row, through an idempotent producer; at least once"},
-    {"parquet", false, parquet_sink_opts, "Parquet files in a data lake"},
+    {"parquet", true, parquet_sink_opts, "Parquet files in a folder, partitioned hive-style; each file published (renamed) with the checkpoint"},
     {"sqlite", true, sqlite_sink_opts, "an SQLite table, written in one transaction per commit together with the checkpoint"},
     {NULL, false, NULL, NULL},
 };

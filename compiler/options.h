@@ -51,6 +51,7 @@ extern const OptDef window_opts[];
 extern const OptDef hopping_opts[];
 extern const OptDef session_opts[];
 extern const OptDef pg_batch_opts[];   /* a postgres sink's batch: {rows, every} */
+extern const OptDef pq_roll_opts[];    /* a parquet sink's roll: {rows, every} */
 extern const ConnDef source_conns[];
 extern const ConnDef format_conns[];
 extern const ConnDef sink_conns[];

@@ -56,6 +56,30 @@ static void add_merge_parts(Arena *a, IrSink *is, const SinkSpec *sk) {
     is->ncols = n;
 }
 
+/* A parquet sink's partitions go last, as columns the runtime turns into folders; a column of
+ * the same name leaves the files' columns (hive convention). */
+static void move_partitions(Arena *a, IrSink *is, const SinkSpec *sk, const IrField *fields, int nfields) {
+    IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)(is->ncols + sk->npartitions));
+    int n = 0;
+    for (int j = 0; j < is->ncols; j++) {
+        bool part = false;
+        for (int k = 0; k < sk->npartitions; k++) part |= strcmp(sk->partitions[k].name, is->cols[j].name) == 0;
+        if (!part) cols[n++] = is->cols[j];
+    }
+    for (int k = 0; k < sk->npartitions; k++) {
+        const ColumnSpec *pc = &sk->partitions[k];
+        IrColumn *c = &cols[n++];
+        *c = (IrColumn){.name = pc->name, .type = pc->type, .field = -1, .expr = pc->expr, .text = pc->text};
+        const char *fname;
+        if (expr_is_field(c->expr, &fname))
+            for (int f = 0; f < nfields; f++)
+                if (strcmp(fields[f].name, fname) == 0) c->field = f;
+    }
+    is->cols = cols;
+    is->ncols = n;
+    is->npart = sk->npartitions;
+}
+
 static IrColumn *field_columns(Arena *a, const IrField *fields, int n) {
     IrColumn *cols = arena_alloc(a, sizeof(IrColumn) * (size_t)n);
     for (int i = 0; i < n; i++) {
@@ -223,6 +247,7 @@ Ir *plan_build(Arena *a, Spec *spec) {
             }
         }
         if (sk->merge) add_merge_parts(a, is, sk);
+        if (sk->npartitions) move_partitions(a, is, sk, fields, nfields);
         for (int j = 0; j < is->ncols; j++) h = fnv1a(h, is->cols[j].name);
     }
     ir->fingerprint = h;
@@ -401,6 +426,23 @@ void plan_explain(const Ir *ir, FILE *out) {
             fprintf(out, "%s; commits every %lld rows at most\n", sk->create ? ", created when missing" : "",
                     (long long)(sk->batch_rows ? sk->batch_rows : 100000));
         }
+        else if (sk->kind == SINK_PARQUET) {
+            fprintf(out, "  %s: Parquet files in %s, %s", sk->name, sk->path,
+                    sk->compression == COMPRESS_SNAPPY ? "snappy" : sk->compression == COMPRESS_NONE ? "uncompressed" : "zstd");
+            if (sk->npartitions) {
+                fprintf(out, ", partitioned by");
+                for (int j = is->ncols - is->npart; j < is->ncols; j++) {
+                    const IrColumn *c = &is->cols[j];
+                    fprintf(out, "%s %s %s", j > is->ncols - is->npart ? "," : "", c->name, type_name(c->type));
+                    if (strcmp(c->name, c->text) != 0) fprintf(out, " = %s", c->text);
+                }
+                fprintf(out, " (hive folders; these are not columns of the files)");
+            }
+            if (sk->roll_rows) fprintf(out, ", at most %lld rows a file", (long long)sk->roll_rows);
+            if (sk->roll_every_us) fprintf(out, ", a commit at least every %lld ms", (long long)(sk->roll_every_us / 1000));
+            fprintf(out, "\n    each commit finishes its files under hidden temp names, lists them in the checkpoint, "
+                         "then renames them to part-SEQ-N.parquet\n");
+        }
         else if (sk->kind == SINK_KAFKA)
             fprintf(out, "  %s: Kafka topic %s at %s, %s, one message per row, %s; every delivery acknowledged before a commit\n",
                     sk->name, sk->topic, sk->brokers, encoding_name(sk->encoding),
@@ -413,7 +455,7 @@ void plan_explain(const Ir *ir, FILE *out) {
         }
         if (sk->where_text) fprintf(out, "    where %s\n", sk->where_text);
         fprintf(out, "    columns:");
-        for (int j = 0; j < is->ncols; j++) {
+        for (int j = 0; j < is->ncols - is->npart; j++) {
             const IrColumn *c = &is->cols[j];
             if (c->field >= 0 && strcmp(c->name, fields[c->field].name) == 0)
                 fprintf(out, "%s %s %s", j ? "," : "", c->name, type_name(c->type));

@@ -32,6 +32,7 @@ typedef struct IrSink {
     const SinkSpec *spec;
     IrColumn *cols;              /* `field` indexes Ir.fields, or the window's `out` for window sinks */
     int ncols;
+    int npart;                   /* parquet: the last npart columns are the partition values */
 } IrSink;
 
 /* A window: its output row (window_start, window_end, group keys, aggregates) as fields of the

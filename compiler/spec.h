@@ -11,7 +11,9 @@
 
 typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC, SRC_KAFKA } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON, FMT_DEBEZIUM } FormatKind;   /* debezium: JSON change events */
-typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES, SINK_KAFKA } SinkKind;
+typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES, SINK_KAFKA, SINK_PARQUET } SinkKind;
+/* A parquet sink's page compression (the runtime's PRT_COMPRESS_* in this order). */
+typedef enum { COMPRESS_ZSTD, COMPRESS_SNAPPY, COMPRESS_NONE } Compression;
 typedef enum { ENC_CSV, ENC_JSONL, ENC_TABLE, ENC_ROWS } Encoding;
 typedef enum { TS_RFC3339, TS_UNIT, TS_FORMAT } TsParse;
 
@@ -158,6 +160,12 @@ typedef struct SinkSpec {
     int nprops;
     Expr *msg_key;             /* kafka: the message key, or NULL */
     Type msg_key_type;
+    const YNode *partition_node;   /* parquet: the `partition_by` list as written */
+    ColumnSpec *partitions;    /* parquet: the partition folders' names and values */
+    int npartitions;
+    Compression compression;   /* parquet */
+    int64_t roll_rows;         /* parquet: close a file after this many rows (0 = at commits) */
+    int64_t roll_every_us;     /* parquet: commit at least this often (0 = checkpoint.every) */
 } SinkSpec;
 
 typedef struct DeadLetterSpec {
@@ -200,6 +208,7 @@ typedef struct Spec {
     bool kafka_shared;             /* instances may share the kafka source's group (check_sharing) */
     const char *unshared_why;      /* a kafka source that one instance reads at a time: why */
     const char *checkpoint_postgres;   /* checkpoint: {postgres: DSN}: the PostgreSQL sinks hold it */
+    bool uses_parquet;             /* a parquet sink: the binary links libzstd and libsnappy */
     bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
     bool uses_kafka;               /* a kafka source: the binary links librdkafka */
     const char *metrics_listen;    /* the metrics endpoint's host:port as written, or NULL (none) */

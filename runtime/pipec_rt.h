@@ -184,12 +184,14 @@ int prt_debezium_row(const prt_json_val *jv, int nfields, int op_field, prt_aren
 
 typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES, PRT_SRC_POSTGRES_CDC, PRT_SRC_KAFKA } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
-typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES, PRT_SINK_KAFKA } prt_sink_kind;
+typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES, PRT_SINK_KAFKA, PRT_SINK_PARQUET } prt_sink_kind;
 /* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
 typedef enum { PRT_ENC_CSV, PRT_ENC_JSONL, PRT_ENC_TABLE, PRT_ENC_ROWS } prt_encoding;
 /* Column types of a sink, for the tables database sinks create. */
 typedef enum { PRT_T_BOOL, PRT_T_INT32, PRT_T_INT64, PRT_T_FLOAT64, PRT_T_STRING, PRT_T_TIMESTAMP, PRT_T_DATE } prt_col_type;
 typedef enum { PRT_MODE_INSERT, PRT_MODE_UPSERT } prt_write_mode;
+/* A parquet sink's page compression. */
+typedef enum { PRT_COMPRESS_ZSTD, PRT_COMPRESS_SNAPPY, PRT_COMPRESS_NONE } prt_compression;
 /* How a merge sink (a window's rows, mode: merge) combines a row with the one already stored
  * under its key: keep the new value, add, keep the smaller or larger, or (an avg) divide the
  * added hidden columns NAME__sum and NAME__count. */
@@ -256,6 +258,16 @@ typedef struct prt_sink_desc {
     const char *brokers, *topic;
     const char *const *props;
     int nprops;
+    /* parquet sinks (rt_pqsink.c): path is the folder; column_types as for database sinks and
+     * per column whether it can be NULL; the last npartition columns are the partition values
+     * (folders NAME=VALUE, not columns of the files); a file is closed after roll_rows rows
+     * (0 = at commits only), and the pipeline commits (closing every file) at least every
+     * roll_every_us (0 = the checkpoint interval). */
+    const unsigned char *column_nullable;
+    int npartition;
+    prt_compression compression;
+    uint64_t roll_rows;
+    int64_t roll_every_us;
 } prt_sink_desc;
 
 /* Typed rows (PRT_ENC_ROWS): each value is a tag byte and its payload in host byte order; a row
@@ -350,6 +362,9 @@ void prt_use_postgres(void);
 void prt_use_kafka(void);
 /* The same for pipelines with a metrics endpoint (ABI 6): links rt_metrics.c and libmicrohttpd. */
 void prt_use_metrics(void);
+/* The same for pipelines with a parquet sink: links rt_pqsink.c, the Parquet writer and libzstd,
+ * libsnappy. */
+void prt_use_parquet(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The run, as generated code sees it (rt_main.c owns it).                                      */

@@ -18,6 +18,9 @@
  *   cursor TEXT                              a postgres source: the last committed cursor value
  *   seen HEX16 HEX16 ...                     digests of the rows taken with exactly that value
  *   sink LENGTH NAME                         committed bytes of one file sink (dead_letter too)
+ *   publish PATH                             a file a parquet sink makes visible with this commit:
+ *                                            renamed from .BASE.tmp in its folder once the
+ *                                            checkpoint is durable, again at start if needed
  *   state SEQ LENGTH CRC32 [inline]          (v2) the window state of this commit is the file
  *                                            DIR/state.SEQ: LENGTH bytes whose CRC-32 (IEEE, as
  *                                            zlib's crc32) is CRC32, 8 hex digits. Only pipelines
@@ -245,6 +248,11 @@ void prt_ckpt_format(const prt_ckpt *c, prt_buf *b) {
         put_escaped(b, c->sinks[i].name);
         prt_buf_putc(b, '\n');
     }
+    for (int i = 0; i < c->npublish; i++) {
+        prt_buf_lit(b, "publish ");
+        put_escaped(b, c->publish[i]);
+        prt_buf_putc(b, '\n');
+    }
     if (c->has_state) {
         n = snprintf(t, sizeof t, "state %" PRIu64 " %" PRIu64 " %08" PRIx32 "%s\n", c->state_seq,
                      c->state_len, c->state_crc, c->state_inline ? " inline" : "");
@@ -368,6 +376,8 @@ void prt_ckpt_free(prt_ckpt *c) {
     free(c->kafka);
     for (int i = 0; i < c->nsinks; i++) free(c->sinks[i].name);
     free(c->sinks);
+    for (int i = 0; i < c->npublish; i++) free(c->publish[i]);
+    free(c->publish);
     memset(c, 0, sizeof *c);
 }
 
@@ -502,6 +512,12 @@ int prt_ckpt_parse(const char *text, size_t len, prt_ckpt *c, const char *what) 
             if (!nk) abort();
             c->kafka = nk;
             c->kafka[c->nkafka++] = (prt_ckpt_kafka){unescape(r, (size_t)(e - r)), (int32_t)part, (int64_t)koff};
+        } else if (kw(s, e, "publish", &r)) {
+            if (r >= e) { why = "bad publish line"; goto bad; }
+            char **np = realloc(c->publish, sizeof *np * (size_t)(c->npublish + 1));
+            if (!np) abort();
+            c->publish = np;
+            c->publish[c->npublish++] = unescape(r, (size_t)(e - r));
         } else if (kw(s, e, "cursor", &r)) {
             free(c->cursor);
             c->cursor = unescape(r, (size_t)(e - r));

@@ -128,6 +128,10 @@ typedef struct prt_ckpt {
     /* a kafka source (rt_kafka.c): per partition, the offset after the last message committed */
     prt_ckpt_kafka *kafka;
     int nkafka;
+    /* parquet sinks (rt_pqsink.c): the final paths of the files this commit makes visible (each
+     * renamed from .NAME.tmp in its folder after the checkpoint is durable) */
+    char **publish;
+    int npublish;
 } prt_ckpt;
 
 /* The checkpoint text (format in rt_checkpoint.c), appended to b. The same text is stored in
@@ -317,6 +321,20 @@ int prt_kafka_committed(prt_kafka *k, bool durable_elsewhere) PRT_WEAK;
 const char *prt_kafka_where(const prt_kafka *k) PRT_WEAK;   /* the bootstrap brokers */
 void prt_kafka_close(prt_kafka *k) PRT_WEAK;
 
+/* ---- rt_pqsink.c (the parquet sink; linked by prt_use_parquet) ------------------------------ */
+typedef struct prt_pqsink prt_pqsink;
+/* Opens the sink's folder `root` (created): redoes the renames `ck` lists under it where the temp
+ * file is still there, deletes every other temp file, and with ck NULL (no checkpoint) also the
+ * files of earlier runs. New files are named after commit seq + 1 (seq: the checkpoint's). */
+prt_pqsink *prt_pqsink_open(const prt_sink_desc *d, const char *pipeline, uint64_t fingerprint, const char *root,
+                            const prt_ckpt *ck, uint64_t seq) PRT_WEAK;
+int prt_pqsink_take(prt_pqsink *q, prt_buf *buf) PRT_WEAK;     /* rows of buf into their files; empties it */
+int prt_pqsink_commit(prt_pqsink *q, prt_buf *buf) PRT_WEAK;   /* take, then finish every open file (fsync) */
+/* The final paths of the files finished since the last publish, for the checkpoint. */
+void prt_pqsink_ready(const prt_pqsink *q, char *const **paths, int *n) PRT_WEAK;
+int prt_pqsink_publish(prt_pqsink *q) PRT_WEAK;   /* after the checkpoint: renames them, fsyncs their folders */
+void prt_pqsink_close(prt_pqsink *q) PRT_WEAK;    /* open files are dropped (their temp files stay) */
+
 /* ---- rt_kafka_sink.c (the kafka sink; linked by prt_use_kafka) ------------------------------ */
 typedef struct prt_kprod prt_kprod;
 /* An idempotent producer of `topic`; props as for the source. NULL on error (logged). */
@@ -331,6 +349,10 @@ int prt_kprod_commit(prt_kprod *k, prt_buf *buf) PRT_WEAK;   /* send, then wait:
 void prt_kprod_close(prt_kprod *k) PRT_WEAK;
 void prt_sink_kafka_row_at(prt_sink *s, const char *position);   /* a row of the kafka dead letter */
 /* A kafka sink (rt_sink.c); brokers, topic, props expanded. */
+/* A parquet sink writing into the folder root (expanded); see prt_pqsink_open. */
+prt_sink *prt_sink_open_parquet(const prt_sink_desc *d, const char *pipeline, uint64_t fingerprint, const char *root,
+                                const prt_ckpt *ck, uint64_t seq);
+prt_pqsink *prt_sink_parquet(const prt_sink *s);   /* NULL unless a parquet sink */
 prt_sink *prt_sink_open_kafka(const prt_sink_desc *d, const char *pipeline, const char *brokers, const char *topic,
                               char *const *props);
 

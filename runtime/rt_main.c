@@ -238,7 +238,9 @@ static int expand_all(driver *d) {
     }
     for (int i = 0; i < p->nsinks; i++) {
         bool pg = p->sinks[i].kind == PRT_SINK_POSTGRES;
-        if (p->sinks[i].kind != PRT_SINK_FILE && p->sinks[i].kind != PRT_SINK_SQLITE && !pg) continue;
+        if (p->sinks[i].kind != PRT_SINK_FILE && p->sinks[i].kind != PRT_SINK_SQLITE &&
+            p->sinks[i].kind != PRT_SINK_PARQUET && !pg)
+            continue;
         snprintf(label, sizeof label, "sinks.%s.%s", p->sinks[i].name, pg ? "dsn" : "path");
         const char *v = pg ? p->sinks[i].dsn : p->sinks[i].path;
         if (expand(p, label, v ? v : "", &d->sink_paths[i])) return 2;
@@ -461,7 +463,8 @@ static void publish_metrics(driver *d, bool force) {
  * 1. file sinks and the dead letter: written out and fsynced, their lengths noted;
  * 2. the window state file (with a checkpoint dir; else the state goes inline, step 3);
  * 3. each database sink: its rows and the complete checkpoint text in one transaction;
- * 4. DIR/checkpoint (atomic); 5. archive/delete a finished folder file.
+ * 4. DIR/checkpoint (atomic), then the renames of the parquet files it lists (finished in step 1
+ *    under temp names); 5. archive/delete a finished folder file.
  * A checkpoint is kept (steps 2-4) when there is a checkpoint dir or a database sink. */
 static int commit(driver *d) {
     const prt_pipeline *p = d->p;
@@ -494,6 +497,21 @@ static int commit(driver *d) {
         prt_sink *ds = prt_deadq_sink(d->dead);
         rc = prt_sink_commit(ds, &len);
         if (rc == 0 && prt_sink_is_file(ds)) ks[nk++] = (prt_ckpt_sink){(char *)"dead_letter", len};
+    }
+    /* the files parquet sinks finished (under temp names) in step 1: renamed after step 4 */
+    char **publish = NULL;
+    int npublish = 0;
+    for (int i = 0; i < p->nsinks && rc == 0; i++) {
+        prt_pqsink *q = prt_sink_parquet(d->run.sinks[i]);
+        char *const *paths;
+        int n;
+        if (!q) continue;
+        prt_pqsink_ready(q, &paths, &n);
+        if (!n) continue;
+        publish = realloc(publish, sizeof *publish * (size_t)(npublish + n + 1));
+        if (!publish) abort();
+        memcpy(publish + npublish, paths, sizeof *paths * (size_t)n);
+        npublish += n;
     }
     prt_source *s = &d->src;
     uint64_t seq = d->seq + 1;
@@ -553,8 +571,12 @@ static int commit(driver *d) {
     }
     prt_ckpt_sink *old = c->sinks;
     int oldn = c->nsinks;
+    char **old_publish = c->publish;
+    int old_npublish = c->npublish;
     c->sinks = ks;
     c->nsinks = nk;
+    c->publish = publish;   /* borrowed from the sinks */
+    c->npublish = npublish;
     if (rc == 0 && keep && !shared && d->ndb > 0) {
         prt_buf text = {0};
         char key[600];
@@ -574,6 +596,12 @@ static int commit(driver *d) {
     }
     c->sinks = old;
     c->nsinks = oldn;
+    c->publish = old_publish;
+    c->npublish = old_npublish;
+    free(publish);
+    /* the checkpoint lists the parquet files now: they may become visible */
+    for (int i = 0; i < p->nsinks && rc == 0; i++)
+        if (prt_sink_parquet(d->run.sinks[i])) rc = prt_pqsink_publish(prt_sink_parquet(d->run.sinks[i]));
     if (rc == 0 && keep) d->seq = seq;
     if (rc == 0 && keep && d->cdc) rc = prt_cdc_committed(d->cdc);   /* now the slot may move on */
     if (rc == 0 && d->kafka) rc = prt_kafka_committed(d->kafka, keep);
@@ -918,9 +946,13 @@ static int open_all(driver *d) {
     }
     for (int i = 0; i < p->nsinks; i++) {
         if (is_db(d, i)) continue;
-        d->run.sinks[i] = p->sinks[i].kind == PRT_SINK_KAFKA
-                              ? prt_sink_open_kafka(&p->sinks[i], p->name, d->sink_brokers[i], d->sink_paths[i], d->sink_props[i])
-                              : prt_sink_open(&p->sinks[i], d->sink_paths[i], committed_len(d, p->sinks[i].name, have_ck), -1);
+        if (p->sinks[i].kind == PRT_SINK_KAFKA)
+            d->run.sinks[i] = prt_sink_open_kafka(&p->sinks[i], p->name, d->sink_brokers[i], d->sink_paths[i], d->sink_props[i]);
+        else if (p->sinks[i].kind == PRT_SINK_PARQUET)   /* the checkpoint's renames redone first */
+            d->run.sinks[i] = prt_sink_open_parquet(&p->sinks[i], p->name, p->fingerprint, d->sink_paths[i],
+                                                    have_ck ? &d->ck : NULL, d->seq);
+        else
+            d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i], committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
     }
     d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_kafka_brokers ? d->dead_kafka_brokers : d->dead_dsn ? d->dead_dsn : d->dead_path,
@@ -1209,6 +1241,8 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     d.every_us = p->checkpoint_every_us > 0 ? p->checkpoint_every_us : DEFAULT_COMMIT_US;
     for (int i = 0; i < p->nsinks; i++) {   /* postgres batch settings commit earlier */
         const prt_sink_desc *sd = &p->sinks[i];
+        if (sd->kind == PRT_SINK_PARQUET && sd->roll_every_us > 0 && sd->roll_every_us < d.every_us)
+            d.every_us = sd->roll_every_us;   /* every commit closes the parquet files */
         if (sd->kind != PRT_SINK_POSTGRES) continue;
         uint64_t rows = sd->batch_rows ? sd->batch_rows : DEFAULT_BATCH_ROWS;
         if (!d.batch_rows || rows < d.batch_rows) d.batch_rows = rows;

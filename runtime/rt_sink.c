@@ -1,7 +1,8 @@
 /* rt_sink.c - file and stdout sinks, and the generic entry points of database sinks, SQLite
  * and PostgreSQL (the database work is in rt_sqlite.c and rt_postgres.c: rows stay buffered until
  * a commit's transaction), and of kafka sinks (rt_kafka_sink.c: each row a message, sent when
- * the buffer is big and at commits, acknowledged before a commit ends). Generated encoders
+ * the buffer is big and at commits, acknowledged before a commit ends), and of parquet sinks
+ * (rt_pqsink.c: typed rows into Parquet files, finished at commits). Generated encoders
  * append rows to sink->buf; this module
  * writes the buffer out (when big, and at commits) and makes it durable (fsync) at commits.
  * Invariants: a file sink's bytes up to the last commit are exactly what the checkpoint records;
@@ -34,6 +35,7 @@ typedef struct sink_impl {
     prt_sqlite *sq;            /* a sqlite sink (rt_sqlite.c), else NULL */
     prt_pg *pg;                /* a postgres sink or dead letter (rt_postgres.c), else NULL */
     prt_kprod *kp;             /* a kafka sink (rt_kafka_sink.c), else NULL */
+    prt_pqsink *pq;            /* a parquet sink (rt_pqsink.c), else NULL */
 } sink_impl;
 
 static const char *sink_name(const prt_sink *s) {
@@ -187,6 +189,28 @@ prt_sink *prt_sink_open_kafka(const prt_sink_desc *d, const char *pipeline, cons
         return NULL;
     }
     return s;
+}
+
+prt_sink *prt_sink_open_parquet(const prt_sink_desc *d, const char *pipeline, uint64_t fingerprint, const char *root,
+                                const prt_ckpt *ck, uint64_t seq) {
+    prt_sink *s = sink_new(d);
+    sink_impl *im = s->impl;
+    if (!prt_pqsink_open) {
+        prt_log_error("sink '%s': this binary was built without Parquet (its pipeline does not call prt_use_parquet)", sink_name(s));
+        prt_sink_close(s);
+        return NULL;
+    }
+    im->path = strdup(root);
+    im->pq = prt_pqsink_open(d, pipeline, fingerprint, root, ck, seq);
+    if (!im->path || !im->pq) {
+        prt_sink_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+prt_pqsink *prt_sink_parquet(const prt_sink *s) {
+    return s && s->impl ? ((const sink_impl *)s->impl)->pq : NULL;
 }
 
 prt_buf *prt_sink_kafka_key(prt_sink *s) { return prt_kprod_key(((sink_impl *)s->impl)->kp); }
@@ -346,6 +370,10 @@ int prt_sink_flush(prt_sink *s) {
         im->rows_flushed = s->rows;
         return prt_kprod_send(im->kp, &s->buf);
     }
+    if (im->pq) {
+        im->rows_flushed = s->rows;
+        return prt_pqsink_take(im->pq, &s->buf);
+    }
     if (s->desc->encoding == PRT_ENC_TABLE) {
         if (s->buf.len) {
             im->out.len = 0;
@@ -383,6 +411,10 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
         if (len) *len = 0;
         return prt_kprod_commit(im->kp, &s->buf);
     }
+    if (im->pq) {   /* every open file finished under its temp name; the driver publishes them */
+        if (len) *len = 0;
+        return prt_pqsink_commit(im->pq, &s->buf);
+    }
     /* A table on the terminal is not split at every commit: its rows wait (up to 2 s, or
      * TABLE_ROWS rows, or the end of the run) so that one table shows them together. */
     if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) {
@@ -405,7 +437,7 @@ int prt_sink_commit(prt_sink *s, uint64_t *len) {
 
 int prt_sink_finish(prt_sink *s) {
     sink_impl *im = s->impl;
-    if (im->sq || im->pg || im->kp) return 0;
+    if (im->sq || im->pg || im->kp || im->pq) return 0;
     if (s->desc->encoding == PRT_ENC_TABLE && s->buf.len) return prt_sink_flush(s);
     if (s->desc->encoding == PRT_ENC_TABLE && !im->table_printed) {
         im->out.len = 0;
@@ -421,6 +453,7 @@ void prt_sink_close(prt_sink *s) {
     prt_sqlite_close(im->sq);   /* rows not committed are dropped */
     if (im->pg) prt_pg_close(im->pg);
     if (im->kp) prt_kprod_close(im->kp);
+    if (im->pq) prt_pqsink_close(im->pq);
     if (im->owns_fd) close(im->fd);
     free(im->path);
     free(im->widths);

@@ -14,10 +14,11 @@ not write: DuckDB (tests/oracle/sql.mjs, the suite's oracle), psql, kcat and con
   10-second table (and its hidden avg columns) against DuckDB; the dead-letter topic read with
   confluent_kafka, one message per dead record with its reason, raw text and position; a rerun
   reads nothing; a second batch later is merged into the rows of the windows it shares.
-- orders_lake (the file sink standing in for Parquet): Debezium change events of the PostgreSQL
-  connector written by hand (wrapped and bare; c, u, d, r; tombstones, null and empty; t and an
-  unknown op; malformed ones), produced with confluent_kafka; the JSON-lines lake file row by
-  row, the dead letters, the dropped count; a rerun resumes from the checkpoint.
+- orders_lake: Debezium change events of the PostgreSQL connector written by hand (wrapped and
+  bare; c, u, d, r; tombstones, null and empty; t and an unknown op; malformed ones), produced
+  with confluent_kafka; the day-partitioned Parquet lake through DuckDB (count(*) and
+  sum(amount) exactly, every row, each in its day's folder) and hyparquet (every file), the
+  dead letters, the dropped count; a rerun resumes from the checkpoint.
 - the pipelines/ copies differ from the seeds in /work/shared/design/examples only as their
   comments say, and pass `pipec check`.
 
@@ -26,7 +27,9 @@ records are late) is the order of the file; bitcoin_daily_avg's own table checks
 suite_pgseeds.py, whose helpers this suite imports.
 """
 import datetime
+import decimal
 import difflib
+import glob
 import json
 import os
 import re
@@ -404,39 +407,57 @@ def _produce_changes(ks, topic, events):
     assert ks.watermarks(topic)[0][1] - before == len(events)
 
 
-def _lake_rows(path):
-    """The lake file's rows, timestamps as epoch microseconds; checks each row's key order."""
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            r = json.loads(line)
-            assert list(r) == LAKE_COLUMNS, "line %d: columns %s" % (n, list(r))
-            for k in ("updated_at", "_ts"):
-                if r[k] is not None:
-                    r[k] = _iso_us(r[k])
-            rows.append(r)
+LAKE_SQL = """SELECT order_id, customer_id, status, amount, epoch_us(updated_at) AS updated_at, _op, _lsn,
+  epoch_us(_ts) AS _ts, date_updated_at::VARCHAR AS day
+FROM read_parquet({glob}, hive_partitioning = true);
+SELECT count(*) AS n, sum(amount::DECIMAL(18, 2))::VARCHAR AS total FROM read_parquet({glob});
+"""
+
+
+def _lake_files(lake):
+    return sorted(glob.glob(os.path.join(lake, "**", "*.parquet"), recursive=True))
+
+
+def _lake_rows(ctx, lake, name):
+    """The lake's rows through DuckDB (timestamps as epoch microseconds), with count(*) and
+    sum(amount); checks each row's folder and that no temp file is left."""
+    temps = [f for f in glob.glob(os.path.join(lake, "**", ".*"), recursive=True) if os.path.isfile(f)]
+    assert temps == [], temps
+    rows, totals = _duckdb(ctx, LAKE_SQL.format(glob=_q(os.path.join(lake, "**", "*.parquet"))), name)
+    for r in rows:
+        day = r.pop("day")
+        us = r["updated_at"]
+        assert day == (None if us is None else datetime.datetime.fromtimestamp(us // 1000000, datetime.timezone.utc)
+                       .strftime("%Y-%m-%d")), r
+        assert list(r) == LAKE_COLUMNS
+    return rows, totals[0]
+
+
+def _check_lake(ctx, lake, events, name):
+    """DuckDB's count(*) and sum(amount) over the lake equal the input's exactly, its rows are the
+    input's rows (in any order: the folders split them), and hyparquet reads every file."""
+    rows, totals = _lake_rows(ctx, lake, name)
+    want = [w[1] for _, _, w in events if w[0] == "row"]
+    assert totals["n"] == len(want), (totals, len(want))
+    total = sum(decimal.Decimal(repr(w["amount"])).quantize(decimal.Decimal("0.01")) for w in want
+                if w["amount"] is not None)
+    assert decimal.Decimal(totals["total"]) == total, (totals, total)
+    canon = lambda r: json.dumps(dict(r, amount=None if r["amount"] is None else float(r["amount"])), sort_keys=True)
+    got, exp = sorted(map(canon, rows)), sorted(map(canon, want))
+    problems = ["got %s\n    want %s" % (g, w) for g, w in zip(got, exp) if g != w][:8]
+    assert not problems, "%s:\n  %s" % (lake, "\n  ".join(problems))
+    files = _lake_files(lake)
+    out = subprocess.run(["node", os.path.join(ROOT, "tests", "oracle", "hyparquet.mjs")] + files,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    metas = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    assert len(metas) == len(files) and sum(m["num_rows"] for m in metas) == len(want), [m["file"] for m in metas]
+    assert len(out.stdout.splitlines()) == len(files) + len(want)
     return rows
 
 
-def _check_lake(rows, events, label):
-    want = [w[1] for _, _, w in events if w[0] == "row"]
-    problems = []
-    if len(rows) != len(want):
-        problems.append("%d rows, want %d" % (len(rows), len(want)))
-    for i, (g, w) in enumerate(zip(rows, want)):
-        # JSON numbers: 73.0 is written 73 (docs/spec.md, Output encoding), so amount is compared
-        # as a number; the other columns with their types (an int is not a string, None not 0)
-        same_type = all(type(g[k]) is type(w[k]) for k in LAKE_COLUMNS if k != "amount")
-        if g != w or not same_type or (g["amount"] is None) != (w["amount"] is None):
-            problems.append("row %d: %r\n    want %r" % (i + 1, g, w))
-        if len(problems) > 8:
-            break
-    if problems:
-        raise AssertionError("%s:\n  %s" % (label, "\n  ".join(problems)))
-
-
 def test_orders_lake_debezium(ctx):
-    """Seed 002/004 with the file sink for Parquet: Debezium change events from Kafka."""
+    """Seed 002/004: Debezium change events from Kafka into the day-partitioned Parquet lake."""
     ks = _need_broker()
     binary = ctx.build_pipeline(os.path.join(ROOT, "pipelines", "orders_lake.yaml"))
     events = gen_seeds.orders_changes(seed=9)
@@ -455,9 +476,8 @@ def test_orders_lake_debezium(ctx):
     dead = {o: w[1] for o, (_, _, w) in enumerate(events) if w[0] == "dead"}
     assert {k: s[k] for k in ("in", "out", "dead", "dropped")} == \
         {"in": len(events), "out": kinds.count("row"), "dead": len(dead), "dropped": kinds.count("dropped")}, s
-    out = os.path.join(lake, "food", "orders.jsonl")
-    rows = _lake_rows(out)
-    _check_lake(rows, events, out)
+    out = os.path.join(lake, "food", "orders")
+    rows = _check_lake(ctx, out, events, "orders_lake")
     # every op and the NULLs the format makes are in the file
     assert {r["_op"] for r in rows} == {"c", "u", "d", "r"}
     assert any(r["_lsn"] is None for r in rows) and any(r["_ts"] is None for r in rows)
@@ -472,19 +492,18 @@ def test_orders_lake_debezium(ctx):
     assert offsets == [["kafka", "0", str(len(events)), topic]], offsets
 
     # a rerun (another group: the offsets come from the checkpoint) reads nothing, writes nothing
-    with open(out, "rb") as f:
-        before = f.read()
+    before = {f: open(f, "rb").read() for f in _lake_files(out)}
     p2 = _run(binary, dict(env, GROUP=topic + "_lake2"), args=["--once"], cwd=ctx.tmp)
     assert _summary(p2.stderr)["in"] == 0, p2.stderr[-2000:]
-    with open(out, "rb") as f:
-        assert f.read() == before
+    assert {f: open(f, "rb").read() for f in _lake_files(out)} == before
     # changes made later: read once, appended
     more = gen_seeds.orders_changes(seed=10, first_order=1000, orders=5, start_lsn=25000000, snapshot=False,
                                     start=datetime.datetime(2024, 6, 2, 9, 0, 0, tzinfo=datetime.timezone.utc))
     _produce_changes(ks, topic, more)
     p3 = _run(binary, dict(env, GROUP=topic + "_lake3"), args=["--once"], cwd=ctx.tmp)
     assert _summary(p3.stderr)["in"] == len(more), p3.stderr[-2000:]
-    _check_lake(_lake_rows(out), events + more, out + " after more changes")
+    _check_lake(ctx, out, events + more, "orders_lake_more")
+    assert set(before) < set(_lake_files(out)), "the earlier files stay, new ones are added"
 
 
 # -- the specs ----------------------------------------------------------------------------------
@@ -497,13 +516,7 @@ SEED_CHANGES = {
                                'topic: "${TOPIC:-taxi_events}", group: "${GROUP:-taxi-speed}"}'),
                               ("topic: taxi_events_dlq}", 'topic: "${DLQ_TOPIC:-taxi_events_dlq}"}')],
     "orders_lake.yaml": [("topic: oltp.public.orders, group: orders-lake}",
-                          'topic: "${TOPIC:-oltp.public.orders}", group: "${GROUP:-orders-lake}"}'),
-                         ("    parquet:\n"
-                          '      path: "${LAKE:-datalake}/food/orders"\n'
-                          '      partition_by: ["date(updated_at)"]\n'
-                          "      roll: {rows: 500000, every: 5s}\n"
-                          "      compression: zstd\n",
-                          '    file: {path: "${LAKE:-datalake}/food/orders.jsonl", format: jsonl}\n')],
+                          'topic: "${TOPIC:-oltp.public.orders}", group: "${GROUP:-orders-lake}"}')],
 }
 
 
@@ -514,9 +527,8 @@ def _spec_lines(path):
 
 def test_seed_copies_and_specs(ctx):
     """The pipelines/ copies are their seeds with only the documented changes; they pass
-    `pipec check`, the seeds fail only where this version lacks a feature (when `parquet`
-    lands, this fails: put the seed's block back); the binaries build and describe
-    themselves without a broker."""
+    `pipec check`, and so do the seeds themselves (with no feature left out); the binaries build and
+    describe themselves without a broker."""
     for name, changes in SEED_CHANGES.items():
         want = _spec_lines(os.path.join(SEEDS, name))
         for old, new in changes:
@@ -528,13 +540,9 @@ def test_seed_copies_and_specs(ctx):
     specs = [os.path.join(ROOT, "pipelines", n) for n in SEED_CHANGES]
     p = ctx.run([ctx.pipec, "check"] + specs)
     assert p.stdout.count(": ok (pipeline ") == 3, p.stdout
-    for name in ("bitcoin_to_kafka", "taxi_speed_layer"):
-        p = ctx.run([ctx.pipec, "check", os.path.join(SEEDS, name + ".yaml")])
-        assert ": ok (pipeline %s)" % name in p.stdout
-    missing = [("orders_lake.yaml", ["error: the 'parquet' connector of sink 'lake' is not available in this version of pipec"])]
-    for name, errors in missing:
-        p = ctx.run([ctx.pipec, "check", os.path.join(SEEDS, name)], check=False)
-        assert p.returncode == 1 and all(e in p.stderr for e in errors) and p.stderr.count("error:") == len(errors), (name, p.stderr)
+    for name in SEED_CHANGES:
+        p = ctx.run([ctx.pipec, "check", os.path.join(SEEDS, name)])
+        assert ": ok (pipeline %s)" % name[:-5] in p.stdout, p.stdout
     explain = ctx.run([ctx.pipec, "explain", specs[2]]).stdout
     assert "format: Debezium change events" in explain and "offsets are kept in the checkpoint" in explain, explain
     # no broker, no database: the binaries build (make pipelines does the same) and print --help

@@ -89,7 +89,8 @@ static void test_state_files(const char *dir) {
 static void test_format_parse(void) {
     prt_ckpt_sink sinks[1] = {{(char *)"out", 99}};
     const char st[] = "bin\0ary\nstate";
-    prt_ckpt w = {.pipeline = (char *)"p q", .fingerprint = 0xabc, .has_source = true,
+    char *publish[2] = {(char *)"lake/day=2024-05-01/part-000042-0000.parquet", (char *)"lake/a\\b\nc d.parquet"};
+    prt_ckpt w = {.pipeline = (char *)"p q", .fingerprint = 0xabc, .has_source = true, .publish = publish, .npublish = 2,
                   .src_path = (char *)"in/a.csv", .src_offset = 10, .src_line = 3, .src_ino = 5,
                   .nsinks = 1, .sinks = sinks, .seq = 42, .run_finished = true, .has_state = true,
                   .state_seq = 42, .state_len = sizeof st, .state_crc = prt_crc32(st, sizeof st),
@@ -97,7 +98,8 @@ static void test_format_parse(void) {
     prt_buf b = {0};
     prt_ckpt_format(&w, &b);
     const char *head = "pipec-checkpoint 3\npipeline p q\nfingerprint 0000000000000abc\nseq 42\n"
-                       "source 10 3 0 5 in/a.csv\nsink 99 out\n";
+                       "source 10 3 0 5 in/a.csv\nsink 99 out\n"
+                       "publish lake/day=2024-05-01/part-000042-0000.parquet\npublish lake/a\\\\b\\nc d.parquet\n";
     CHECK(b.len > strlen(head) && memcmp(b.data, head, strlen(head)) == 0);
     prt_ckpt c;
     CHECK_INT(prt_ckpt_parse(b.data, b.len, &c, "test"), 1);
@@ -105,6 +107,9 @@ static void test_format_parse(void) {
     CHECK(c.state_len == sizeof st && c.state_data && memcmp(c.state_data, st, sizeof st) == 0);
     CHECK_STR(c.pipeline, "p q");
     CHECK(c.has_source && c.src_offset == 10 && c.nsinks == 1);
+    CHECK_INT(c.npublish, 2);
+    CHECK_STR(c.publish[0], publish[0]);
+    CHECK_STR(c.publish[1], publish[1]);
     prt_ckpt_free(&c);
     fprintf(stderr, "(four malformed-checkpoint errors expected below)\n");
     CHECK_INT(prt_ckpt_parse(b.data, b.len - 1, &c, "short state"), -1);   /* inline state cut */
