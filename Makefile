@@ -36,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PIPELINE_SPECS := $(wildcard pipelines/*.yaml)
 
-.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs
+.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs fuzz
 all: $(PIPEC) $(RUNTIME_LIB)
 
 $(BUILD)/%.o: %.c
@@ -105,6 +105,26 @@ demo: deps all $(BIN)/quickstart
 docs: all
 	$(Q)/usr/bin/python3 docs/splice.py
 	$(Q)$(PIPEC) schema -o docs/pipec.schema.json
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c, clang with ASan and UBSan), each run SECONDS seconds
+# from its seed corpus (tests/fuzz/corpus/NAME, new inputs go to build/fuzz/corpus/NAME); a crash
+# fails the run and leaves its input in build/fuzz/.
+SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I/usr/include/postgresql
+FUZZ_COMPILER := $(filter-out compiler/main.c,$(COMPILER_SRC))
+fuzz: deps
+	$(Q)mkdir -p build/fuzz
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    case $$t in spec) src="$(FUZZ_COMPILER)"; inc="-iquote compiler";; *) src=; inc=;; esac; \
+	    clang $(FUZZ_FLAGS) $$inc -iquote runtime -o build/fuzz/$$t tests/fuzz/fuzz_$$t.c $$src $(RUNTIME_SRC) \
+	        $(LIBS) -lrdkafka || exit 1; \
+	    mkdir -p build/fuzz/corpus/$$t; \
+	    echo "fuzz: $$t for $(SECONDS) s"; \
+	    (cd build/fuzz && ./$$t -max_total_time=$(SECONDS) -max_len=65536 -print_final_stats=1 \
+	        corpus/$$t ../../tests/fuzz/corpus/$$t 2>$$t.log) || { tail -40 build/fuzz/$$t.log; exit 1; }; \
+	    grep -E "^stat::number_of_executed_units" build/fuzz/$$t.log; \
+	done
 
 golden-update: all
 	$(Q)/usr/bin/python3 tests/run.py --update-golden

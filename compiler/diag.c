@@ -28,6 +28,11 @@ static bool last_dropped;     /* the last error/warning was swallowed: so are it
 typedef enum { K_ERROR, K_WARNING, K_NOTE } Kind;
 static const char *const kind_names[] = {"error", "warning", "note"};
 
+void diag_clear_sources(void) {
+    for (int i = 0; i < nsources; i++) free((char *)sources[i].file);
+    nsources = 0;
+}
+
 void diag_add_source(const char *file, const char *text) {
     if (!file || !text) return;
     if (nsources == capsources) {

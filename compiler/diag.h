@@ -15,6 +15,7 @@ typedef struct SrcLoc {
 } SrcLoc;
 
 void diag_add_source(const char *file, const char *text);   /* text must outlive the run */
+void diag_clear_sources(void);   /* forgets them all (a caller that checks many texts in turn) */
 void diag_set_output(FILE *out);
 void diag_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_warning(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,7 +11,8 @@ sh "$(dirname "$0")/oracle/install.sh"
 # (runtime/rt_pq_encode.c). libmicrohttpd-dev: the metrics endpoint (runtime/rt_metrics.c);
 # prometheus: its promtool checks the endpoint's output in the suite. python3-jsonschema: a JSON
 # Schema validator we did not write, checking the schema of `pipec schema` (tests/suite_schema.py).
-PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka python3-jsonschema libzstd-dev libsnappy-dev libmicrohttpd-dev prometheus"
+# clang: libFuzzer for `make fuzz` (tests/fuzz/).
+PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka python3-jsonschema libzstd-dev libsnappy-dev libmicrohttpd-dev prometheus clang"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
