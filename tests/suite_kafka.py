@@ -133,10 +133,13 @@ def test_to_postgres_exactly_once_across_10_sigkills(ctx):
         i = int(raw.split(":", 1)[1].split(",", 1)[0])
         assert bad[i] == reason, (raw, reason)
     # the pipeline may share its group (pipec explain: instances), so the offsets are per
-    # partition in table pipec_kafka_offsets, not in a checkpoint
+    # partition in table pipec_kafka_offsets, not in a checkpoint: each partition that got
+    # messages (kcat's partitioner may leave one empty) at its end
     offsets = srv.psql("SELECT topic, partition, next_offset FROM pipec_kafka_offsets WHERE key = 'kafka_to_pg/events'", db=db)
-    assert len(offsets) == 8 and all(o[0] == topic for o in offsets), offsets
-    assert sum(int(o[2]) for o in offsets) == n, offsets
+    ends = {p: hi for p, (lo, hi) in ks.watermarks(topic).items() if hi > 0}
+    assert all(o[0] == topic for o in offsets), offsets
+    assert {int(o[1]): int(o[2]) for o in offsets} == ends, (offsets, ends)
+    assert sum(ends.values()) == n, ends
     # nothing new: nothing read; new messages: read once
     assert _summary(_run(binary, env, args=["--once"]).stderr)["in"] == 0
     more, good2, _ = _messages(n + 500, seed=6)
