@@ -290,6 +290,7 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         return -1;
     }
     int nr = 0;
+    size_t bytes = 0;   /* of the values handed out: the queue's mean message size */
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = got[i];
         if (m->err) {
@@ -321,6 +322,7 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         k->msgs[k->nmsgs++] = m;
         recs[nr].p = m->payload ? (const char *)m->payload : "";
         recs[nr].n = (uint32_t)m->len;
+        bytes += m->len;
         recs[nr].line = 0;   /* the position says it all */
         k->pos_off[nr] = k->posbuf.len;
         prt_buf_put(&k->posbuf, p->topic, p->topic_len);   /* topic/partition/offset, NUL */
@@ -333,8 +335,6 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
     }
     for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + k->pos_off[i];
     if (nr > 0) {
-        size_t bytes = 0;
-        for (int i = 0; i < nr; i++) bytes += recs[i].n;
         k->mean_len = (k->mean_len * 7 + bytes / (size_t)nr + 64) / 8;   /* + librdkafka's own share */
         wake_fetcher(k, queued_before);
     }
