@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 6
+#define PRT_ABI_VERSION 7
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -306,6 +306,13 @@ typedef struct prt_batch {
     int n;
 } prt_batch;
 
+/* What the metrics endpoint shows of a window (ABI 7). */
+typedef struct prt_window_stats {
+    uint64_t open;             /* entries of its state: (window, group) pairs, or groups (hopping, session) */
+    int64_t watermark_us;      /* INT64_MIN: no record yet */
+    uint64_t late;             /* records late for it (dead letter or dropped) */
+} prt_window_stats;
+
 typedef struct prt_pipeline {
     int abi;                   /* PRT_ABI_VERSION */
     const char *name;
@@ -348,6 +355,12 @@ typedef struct prt_pipeline {
     const char *metrics_listen;
     const char *metrics_tls_cert, *metrics_tls_key;
     const char *metrics_user, *metrics_password, *metrics_password_file;
+    /* ABI 7. Window metrics (pipelines with windows and a metrics endpoint, else 0 and NULL):
+     * window_stats fills one entry per window, in the order of window_names; called by the
+     * driver between batches. */
+    int nwindows;
+    const char *const *window_names;
+    void (*window_stats)(prt_window_stats *out);
 } prt_pipeline;
 
 /* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands

@@ -58,6 +58,7 @@ struct prt_cdc {
     uint64_t committed_lsn;    /* durable in the pipeline's sinks: what the slot may forget */
     uint64_t target;           /* --once: the WAL position at start */
     uint64_t sent_lsn;         /* the server's last reported position (keepalive walEnd) */
+    uint64_t server_lsn;       /* the latest walEnd of a keepalive or XLogData: the lag's end */
     bool in_txn;
     struct {                   /* the position when this batch began (a lost stream goes back to it) */
         uint64_t done_lsn, txn_lsn, txn_taken, skip_lsn, skip_n;
@@ -664,13 +665,15 @@ int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positio
         quiet_since = prt_now_us();
         if (buf[0] == 'k' && len >= 18) {
             c->sent_lsn = get_u64(buf + 1);
+            if (c->sent_lsn > c->server_lsn) c->server_lsn = c->sent_lsn;
             if (c->asked) c->asked = false;
             if (buf[17] && send_feedback(c, false) != 0) {
                 PQfreemem(buf);
                 return -1;
             }
         } else if (buf[0] == 'w' && len >= 25) {
-            uint64_t at = get_u64(buf + 1);
+            uint64_t at = get_u64(buf + 1), wal_end = get_u64(buf + 9);
+            if (wal_end > c->server_lsn) c->server_lsn = wal_end;
             int r = pgoutput_msg(c, buf + 25, (size_t)len - 25, at, n);
             if (r < 0) {
                 prt_log_error("source: postgres %s: a malformed replication message ('%c')", c->where,
@@ -708,6 +711,12 @@ int prt_cdc_committed(prt_cdc *c) {
     c->committed_lsn = c->done_lsn;
     if (!c->streaming) return 0;
     return send_feedback(c, false);
+}
+
+int64_t prt_cdc_lag(const prt_cdc *c) {
+    uint64_t base = c->committed_lsn ? c->committed_lsn : c->done_lsn;
+    if (!c->server_lsn || !base) return -1;
+    return c->server_lsn > base ? (int64_t)(c->server_lsn - base) : 0;
 }
 
 void prt_cdc_close(prt_cdc *c) {

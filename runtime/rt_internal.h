@@ -290,6 +290,9 @@ prt_cdc *prt_cdc_open(const prt_source_desc *d, const char *dsn, const prt_ckpt 
 int prt_cdc_next(prt_cdc *c, prt_rec *recs, int max, const char *const **positions, bool *caught_up) PRT_WEAK;
 void prt_cdc_position(const prt_cdc *c, prt_ckpt *k) PRT_WEAK;   /* the position after the changes taken */
 int prt_cdc_committed(prt_cdc *c) PRT_WEAK;   /* a commit made the position durable: confirm it to the slot */
+/* Bytes of WAL the server has written beyond what the sinks hold durably (the slot's lag); -1
+ * while the server has not reported its position. */
+int64_t prt_cdc_lag(const prt_cdc *c) PRT_WEAK;
 void prt_cdc_close(prt_cdc *c) PRT_WEAK;
 
 /* ---- rt_kafka.c (the kafka source; linked by prt_use_kafka) ------------------------------- */
@@ -318,6 +321,9 @@ void prt_kafka_position(const prt_kafka *k, prt_ckpt *c) PRT_WEAK;   /* per-part
 /* After a commit: the offsets go to the group too (synchronously unless durable_elsewhere: then
  * the checkpoint is the position and the group's copy is for monitoring). 0 or -1. */
 int prt_kafka_committed(prt_kafka *k, bool durable_elsewhere) PRT_WEAK;
+/* Messages behind the high watermarks of the assigned partitions (librdkafka's cached ones, no
+ * request); -1 while none is known. */
+int64_t prt_kafka_lag(const prt_kafka *k) PRT_WEAK;
 const char *prt_kafka_where(const prt_kafka *k) PRT_WEAK;   /* the bootstrap brokers */
 void prt_kafka_close(prt_kafka *k) PRT_WEAK;
 
@@ -398,6 +404,7 @@ typedef struct prt_source {
     uint64_t cur_ino;
     char **done;               /* folder without archive/delete: names already read */
     int ndone, capdone;
+    uint64_t waiting;          /* folder: files waiting to be read, as of the last look */
 } prt_source;
 
 /* Opens the source (folder: archive dir created) and applies a checkpoint's position (ck may be
@@ -414,6 +421,28 @@ void prt_source_close(prt_source *s);
 
 /* ---- rt_metrics.c (the metrics and health endpoint; weak, linked by prt_use_metrics) -------- */
 typedef struct prt_metrics prt_metrics;
+/* A latency histogram: counts per bucket (not cumulative; upper bounds in prt_hist_bound, the last
+ * bucket is +Inf), the sum in microseconds. Kept by the driver, formatted by rt_metrics.c. */
+enum { PRT_HIST_BUCKETS = 16 };
+typedef struct prt_hist {
+    uint64_t counts[PRT_HIST_BUCKETS];
+    uint64_t n;
+    int64_t sum_us;
+} prt_hist;
+/* Upper bound of bucket i < PRT_HIST_BUCKETS - 1, in microseconds: 100 us to 10 s. */
+static inline int64_t prt_hist_bound_us(int i) {
+    static const int64_t b[PRT_HIST_BUCKETS - 1] = {100,    250,    500,     1000,    2500,   5000,    10000, 25000,
+                                                    50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
+    return b[i];
+}
+static inline void prt_hist_add(prt_hist *h, int64_t us) {
+    int i = 0;
+    while (i < PRT_HIST_BUCKETS - 1 && us > prt_hist_bound_us(i)) i++;
+    h->counts[i]++;
+    h->n++;
+    h->sum_us += us;
+}
+
 /* The run's counters as the driver hands them over (copied at once). */
 typedef struct prt_metrics_snapshot {
     uint64_t in, out, dead, dropped;
@@ -425,6 +454,14 @@ typedef struct prt_metrics_snapshot {
     const uint64_t *reason_counts;
     int64_t last_commit_us;    /* wall clock of the last commit (or of the start) */
     bool pending;              /* records read since then wait for a commit */
+    const prt_hist *batch;     /* time of process_batch and tick, per batch */
+    const prt_hist *commit;    /* time of a whole commit */
+    const prt_hist *sink_flush;   /* per sink: its share of each commit */
+    const char *lag_kind;      /* "kafka", "folder", "postgres_cdc", or NULL: no lag known */
+    int64_t lag;               /* messages, files or WAL bytes behind */
+    int nwindows;
+    const char *const *window_names;
+    const prt_window_stats *windows;
 } prt_metrics_snapshot;
 /* Where and how to serve, expanded: listen "host:port" (port 0: any free one, logged); PEM files
  * for HTTPS or NULL; basic auth (user and password, or a file holding it) or NULL. */

@@ -400,6 +400,21 @@ int prt_kafka_committed(prt_kafka *k, bool durable_elsewhere) {
 
 const char *prt_kafka_where(const prt_kafka *k) { return k->brokers; }
 
+int64_t prt_kafka_lag(const prt_kafka *k) {
+    int64_t lag = 0;
+    bool known = false;
+    for (int i = 0; i < k->nparts; i++) {
+        const kpart *p = &k->parts[i];
+        int64_t lo, hi, at = p->next >= 0 ? p->next : p->committed;
+        if (!p->assigned || at < 0) continue;
+        if (rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+            continue;
+        lag += hi > at ? hi - at : 0;
+        known = true;
+    }
+    return known ? lag : -1;
+}
+
 void prt_kafka_close(prt_kafka *k) {
     if (!k) return;
     release_batch(k);

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 enum { BATCH_MAX = 4096 };
 #define DEFAULT_COMMIT_US 5000000
@@ -62,6 +63,10 @@ typedef struct driver {
     prt_metrics *metrics;      /* the metrics endpoint, or NULL */
     const char **metric_names; /* per sink, for its snapshots */
     uint64_t *metric_rows;
+    prt_hist batch_hist, commit_hist;   /* latencies, kept only with a metrics endpoint */
+    prt_hist *flush_hist;      /* per sink */
+    int64_t *flush_took;       /* per sink: its time in the commit under way */
+    prt_window_stats *window_stats;     /* per window, filled at each snapshot */
     int64_t committed_us;      /* wall clock of the last successful commit, 0 = none */
     int shared_sink;           /* instances share the kafka group: the postgres sink holding the
                                 * offsets (no checkpoint, no window state), or -1 */
@@ -453,10 +458,29 @@ static void publish_metrics(driver *d, bool force) {
     if (!d->metrics) return;
     const prt_pipeline *p = d->p;
     for (int i = 0; i < p->nsinks; i++) d->metric_rows[i] = d->run.sinks[i]->rows;
-    prt_metrics_snapshot s = {d->run.stats.in, d->run.stats.out, d->run.stats.dead, d->run.stats.dropped, p->nsinks,
-                              d->metric_names, d->metric_rows, 0, NULL, NULL, d->committed_us, d->dirty};
+    prt_metrics_snapshot s = {.in = d->run.stats.in, .out = d->run.stats.out, .dead = d->run.stats.dead,
+                              .dropped = d->run.stats.dropped, .nsinks = p->nsinks, .sink_names = d->metric_names,
+                              .sink_rows = d->metric_rows, .last_commit_us = d->committed_us, .pending = d->dirty,
+                              .batch = &d->batch_hist, .commit = &d->commit_hist, .sink_flush = d->flush_hist};
     s.nreasons = prt_deadq_reasons(d->dead, &s.reasons, &s.reason_counts);
+    if (d->kafka) s.lag_kind = "kafka", s.lag = prt_kafka_lag(d->kafka);
+    else if (d->cdc) s.lag_kind = "postgres_cdc", s.lag = prt_cdc_lag(d->cdc);
+    else if (p->source.kind == PRT_SRC_FOLDER) s.lag_kind = "folder", s.lag = (int64_t)d->src.waiting;
+    if (s.lag < 0) s.lag_kind = NULL;   /* not known yet */
+    if (p->window_stats) {
+        p->window_stats(d->window_stats);
+        s.nwindows = p->nwindows;
+        s.window_names = p->window_names;
+        s.windows = d->window_stats;
+    }
     prt_metrics_publish(d->metrics, &s, force);
+}
+
+/* A monotonic clock for latencies, microseconds. */
+static int64_t mono_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
 /* A commit (see the header comment of rt_checkpoint.c for why this order):
@@ -473,6 +497,11 @@ static int commit(driver *d) {
     if (!ks) abort();
     int nk = 0, rc = 0;
     bool keep = d->ckpt_dir || d->ndb > 0;
+    int64_t started = mono_us(), t;
+    if (!d->flush_took) {
+        d->flush_took = calloc((size_t)p->nsinks + 1, sizeof *d->flush_took);
+        if (!d->flush_took) abort();
+    }
     bool shared = d->shared_sink >= 0;
     /* shared group: the open windows hand in their partial rows, so the offsets below cover
      * every record read (there is no window state to keep) */
@@ -484,11 +513,17 @@ static int commit(driver *d) {
     /* 0. postgres sinks send their rows inside an open transaction; rows the server refuses go
      * to the dead letter now, so they are part of this commit */
     for (int i = 0; i < p->nsinks && rc == 0; i++)
-        if (is_db(d, i)) rc = prt_sink_db_prepare(d->run.sinks[i], &d->run, d->dead);
+        if (is_db(d, i)) {
+            t = mono_us();
+            rc = prt_sink_db_prepare(d->run.sinks[i], &d->run, d->dead);
+            d->flush_took[i] += mono_us() - t;
+        }
     for (int i = 0; i < p->nsinks && rc == 0; i++) {
         uint64_t len;
         if (is_db(d, i)) continue;   /* step 3 */
+        t = mono_us();
         rc = prt_sink_commit(d->run.sinks[i], &len);
+        d->flush_took[i] += mono_us() - t;
         if (rc == 0 && prt_sink_is_file(d->run.sinks[i]))
             ks[nk++] = (prt_ckpt_sink){(char *)p->sinks[i].name, len};
     }
@@ -522,8 +557,10 @@ static int commit(driver *d) {
         db_key(d, d->shared_sink, key, sizeof key);
         prt_pg *g = prt_sink_pg(d->run.sinks[d->shared_sink]);
         prt_pg_set_offsets(g, offs, n);
+        t = mono_us();
         rc = prt_sink_db_commit(d->run.sinks[d->shared_sink], key, NULL, 0, &d->run, d->dead,
                                 d->shared_sink == d->dead_host ? prt_deadq_sink(d->dead) : NULL);
+        d->flush_took[d->shared_sink] += mono_us() - t;
         prt_pg_set_offsets(g, NULL, 0);
         if (rc == 0) prt_kafka_mark_stored(d->kafka, offs, n);
         free(offs);
@@ -584,8 +621,10 @@ static int commit(driver *d) {
         for (int i = 0; i < p->nsinks && rc == 0; i++) {
             if (!is_db(d, i)) continue;
             db_key(d, i, key, sizeof key);
+            t = mono_us();
             rc = prt_sink_db_commit(d->run.sinks[i], key, text.data, text.len, &d->run, d->dead,
                                     i == d->dead_host ? prt_deadq_sink(d->dead) : NULL);
+            d->flush_took[i] += mono_us() - t;
         }
         prt_buf_free(&text);
     }
@@ -601,7 +640,11 @@ static int commit(driver *d) {
     free(publish);
     /* the checkpoint lists the parquet files now: they may become visible */
     for (int i = 0; i < p->nsinks && rc == 0; i++)
-        if (prt_sink_parquet(d->run.sinks[i])) rc = prt_pqsink_publish(prt_sink_parquet(d->run.sinks[i]));
+        if (prt_sink_parquet(d->run.sinks[i])) {
+            t = mono_us();
+            rc = prt_pqsink_publish(prt_sink_parquet(d->run.sinks[i]));
+            d->flush_took[i] += mono_us() - t;
+        }
     if (rc == 0 && keep) d->seq = seq;
     if (rc == 0 && keep && d->cdc) rc = prt_cdc_committed(d->cdc);   /* now the slot may move on */
     if (rc == 0 && d->kafka) rc = prt_kafka_committed(d->kafka, keep);
@@ -610,6 +653,11 @@ static int commit(driver *d) {
     d->last_commit_us = prt_now_us();
     if (rc == 0) d->committed_us = d->last_commit_us;
     d->dirty = false;
+    if (rc == 0 && d->metrics) {
+        prt_hist_add(&d->commit_hist, mono_us() - started);
+        for (int i = 0; i < p->nsinks; i++) prt_hist_add(&d->flush_hist[i], d->flush_took[i]);
+    }
+    memset(d->flush_took, 0, sizeof *d->flush_took * (size_t)p->nsinks);
     publish_metrics(d, true);
     return rc;
 }
@@ -652,6 +700,7 @@ static void run_batch(driver *d) {
     prt_batch b = {d->batch, d->nbatch};
     run->batch_now_us = prt_now_us();
     run->stats.in += (uint64_t)d->nbatch;
+    int64_t started = d->metrics ? mono_us() : 0;
     d->p->process_batch(run, &b);
     prt_arena_reset(&run->scratch);
     d->nbatch = 0;
@@ -660,6 +709,7 @@ static void run_batch(driver *d) {
         d->p->tick(run);
         prt_arena_reset(&run->scratch);
     }
+    if (d->metrics) prt_hist_add(&d->batch_hist, mono_us() - started);
     drop_ahead(d);
 }
 
@@ -1035,9 +1085,11 @@ static int read_rows(driver *d, bool *ended) {
             if (stream) {   /* the stream waited a moment already: tick, commit when due */
                 if (d->p->tick && idle_tick(d) != 0) return -1;
                 if (d->dirty && prt_now_us() - d->last_commit_us >= d->every_us && commit(d) != 0) return -1;
+                publish_metrics(d, false);   /* the lag while quiet */
                 continue;
             }
             if (d->dirty && commit(d) != 0) return -1;
+            publish_metrics(d, false);
             if (idle_sleep(d, poll_us) != 0) return -1;
             continue;
         }
@@ -1081,6 +1133,7 @@ static void run_loop(driver *d) {
                 d->rc = 1;
                 return;
             }
+            publish_metrics(d, false);   /* the files waiting */
             if (idle_sleep(d, poll_us) != 0) {
                 d->rc = 1;
                 return;
@@ -1138,7 +1191,9 @@ static int start_metrics(driver *d) {
     }
     d->metric_names = calloc((size_t)d->p->nsinks + 1, sizeof *d->metric_names);
     d->metric_rows = calloc((size_t)d->p->nsinks + 1, sizeof *d->metric_rows);
-    if (!d->metric_names || !d->metric_rows) abort();
+    d->flush_hist = calloc((size_t)d->p->nsinks + 1, sizeof *d->flush_hist);
+    d->window_stats = calloc((size_t)d->p->nwindows + 1, sizeof *d->window_stats);
+    if (!d->metric_names || !d->metric_rows || !d->flush_hist || !d->window_stats) abort();
     for (int i = 0; i < d->p->nsinks; i++) d->metric_names[i] = d->p->sinks[i].name;
     d->committed_us = prt_now_us();   /* nothing read yet: nothing waits for a commit */
     prt_metrics_conf conf = {d->metrics_listen, d->metrics_tls_cert, d->metrics_tls_key, d->metrics_user,
@@ -1154,6 +1209,9 @@ static void close_all(driver *d) {
     if (d->metrics) prt_metrics_stop(d->metrics);
     free(d->metric_names);
     free(d->metric_rows);
+    free(d->flush_hist);
+    free(d->window_stats);
+    free(d->flush_took);
     free(d->metrics_listen);
     free(d->metrics_tls_cert);
     free(d->metrics_tls_key);

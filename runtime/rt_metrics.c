@@ -10,7 +10,11 @@
  * (prt_metrics_publish, at most ten times a second); they are formatted at once, under a lock, so
  * a scrape reads a consistent set: in = out + dead + dropped holds in every answer. The
  * process's CPU, memory and open files are read at the scrape. Linked into a binary only by
- * prt_use_metrics() (weak references otherwise, as for PostgreSQL). */
+ * prt_use_metrics() (weak references otherwise, as for PostgreSQL).
+ *
+ * Besides the counters: latency histograms of batches, commits and each sink's part of a commit
+ * (kept by the driver), the source's lag, and per window its open entries, late records and
+ * watermark (the delay to the clock is computed at the scrape). */
 #include "rt_internal.h"
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -48,6 +52,9 @@ struct prt_metrics {
     bool open;
     bool locked;               /* the lock was initialised */
     int64_t published_us;
+    int nwindows;              /* their watermarks, for the delay at a scrape */
+    const char *const *window_names;
+    int64_t *watermarks;
 };
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
@@ -74,9 +81,9 @@ static void put_head(prt_buf *b, const char *name, const char *type, const char 
     prt_buf_putc(b, '\n');
 }
 
-/* name{pipeline="..."[,key="value"]} value */
-static void put_sample(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value,
-                       const char *number) {
+/* name{pipeline="..."[,key="value"][,le="bound"]} value */
+static void put_sample_le(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value,
+                          const char *le, const char *number) {
     prt_buf_put(b, name, strlen(name));
     prt_buf_lit(b, "{pipeline=\"");
     put_label(b, m->pipeline);
@@ -86,9 +93,18 @@ static void put_sample(prt_buf *b, const prt_metrics *m, const char *name, const
         prt_buf_lit(b, "=\"");
         put_label(b, value);
     }
+    if (le) {
+        prt_buf_lit(b, "\",le=\"");
+        prt_buf_put(b, le, strlen(le));
+    }
     prt_buf_lit(b, "\"} ");
     prt_buf_put(b, number, strlen(number));
     prt_buf_putc(b, '\n');
+}
+
+static void put_sample(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value,
+                       const char *number) {
+    put_sample_le(b, m, name, key, value, NULL, number);
 }
 
 static void put_u64(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value, uint64_t v) {
@@ -97,10 +113,36 @@ static void put_u64(prt_buf *b, const prt_metrics *m, const char *name, const ch
     put_sample(b, m, name, key, value, t);
 }
 
-static void put_f64(prt_buf *b, const prt_metrics *m, const char *name, double v) {
+static void put_i64(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value, int64_t v) {
+    char t[32];
+    snprintf(t, sizeof t, "%" PRId64, v);
+    put_sample(b, m, name, key, value, t);
+}
+
+static void put_f64(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value, double v) {
     char t[40];
     snprintf(t, sizeof t, "%.6f", v);
-    put_sample(b, m, name, NULL, NULL, t);
+    put_sample(b, m, name, key, value, t);
+}
+
+/* NAME_bucket (cumulative, le="+Inf" last), NAME_sum in seconds and NAME_count of one histogram. */
+static void put_hist(prt_buf *b, const prt_metrics *m, const char *name, const char *key, const char *value,
+                     const prt_hist *h) {
+    char series[128], le[32], t[32];
+    uint64_t cum = 0;
+    snprintf(series, sizeof series, "%s_bucket", name);
+    for (int i = 0; i < PRT_HIST_BUCKETS; i++) {
+        cum += h->counts[i];
+        if (i < PRT_HIST_BUCKETS - 1) snprintf(le, sizeof le, "%g", (double)prt_hist_bound_us(i) / 1e6);
+        else snprintf(le, sizeof le, "+Inf");
+        snprintf(t, sizeof t, "%" PRIu64, cum);
+        put_sample_le(b, m, series, key, value, le, t);
+    }
+    snprintf(series, sizeof series, "%s_sum", name);
+    snprintf(t, sizeof t, "%.6f", (double)h->sum_us / 1e6);
+    put_sample(b, m, series, key, value, t);
+    snprintf(series, sizeof series, "%s_count", name);
+    put_u64(b, m, series, key, value, h->n);
 }
 
 void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool force) {
@@ -124,6 +166,32 @@ void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool for
     put_head(b, "pipec_dead_letters_total", "counter", "Dead letters by reason (also window rows a sink refused).");
     for (int i = 0; i < s->nreasons; i++)
         put_u64(b, m, "pipec_dead_letters_total", "reason", s->reasons[i], s->reason_counts[i]);
+    put_head(b, "pipec_batch_seconds", "histogram", "Time to decode, check and route one batch of records (windows included).");
+    put_hist(b, m, "pipec_batch_seconds", NULL, NULL, s->batch);
+    put_head(b, "pipec_commit_seconds", "histogram", "Time of one commit: every sink made durable, then the checkpoint.");
+    put_hist(b, m, "pipec_commit_seconds", NULL, NULL, s->commit);
+    put_head(b, "pipec_sink_flush_seconds", "histogram", "Time each sink takes to make its rows durable at a commit.");
+    for (int i = 0; i < s->nsinks; i++) put_hist(b, m, "pipec_sink_flush_seconds", "sink", s->sink_names[i], &s->sink_flush[i]);
+    if (s->lag_kind) {
+        put_head(b, "pipec_source_lag", "gauge",
+                 "How far the source is behind: kafka messages behind the high watermarks, folder files waiting, postgres_cdc WAL bytes.");
+        put_i64(b, m, "pipec_source_lag", "kind", s->lag_kind, s->lag);
+    }
+    if (s->nwindows) {
+        put_head(b, "pipec_open_windows", "gauge",
+                 "Entries of a window's state: open (window, group) pairs when tumbling, groups when hopping or session.");
+        for (int i = 0; i < s->nwindows; i++) put_u64(b, m, "pipec_open_windows", "window", s->window_names[i], s->windows[i].open);
+        put_head(b, "pipec_late_records_total", "counter", "Records late for a window (to the dead letter, or dropped with late: drop).");
+        for (int i = 0; i < s->nwindows; i++)
+            put_u64(b, m, "pipec_late_records_total", "window", s->window_names[i], s->windows[i].late);
+        if (!m->watermarks) {
+            m->watermarks = calloc((size_t)s->nwindows + 1, sizeof *m->watermarks);
+            if (!m->watermarks) abort();
+        }
+        m->nwindows = s->nwindows;
+        m->window_names = s->window_names;
+        for (int i = 0; i < s->nwindows; i++) m->watermarks[i] = s->windows[i].watermark_us;
+    }
     m->last_commit_us = s->last_commit_us;
     m->pending = s->pending;
     m->open = true;
@@ -135,7 +203,7 @@ static void put_process(prt_buf *b, const prt_metrics *m) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     put_head(b, "pipec_process_cpu_seconds_total", "counter", "User and system CPU time of the process.");
-    put_f64(b, m, "pipec_process_cpu_seconds_total", (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+    put_f64(b, m, "pipec_process_cpu_seconds_total", NULL, NULL, (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
                                                          ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6);
     long pages = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -154,6 +222,18 @@ static void put_process(prt_buf *b, const prt_metrics *m) {
     }
     put_head(b, "pipec_process_open_fds", "gauge", "Open file descriptors of the process.");
     put_u64(b, m, "pipec_process_open_fds", NULL, NULL, fds);
+}
+
+/* Per window with a record yet: how far its watermark is behind the clock now. Under the lock. */
+static void put_watermark_delays(prt_buf *b, const prt_metrics *m) {
+    bool head = false;
+    int64_t now = prt_now_us();
+    for (int i = 0; i < m->nwindows; i++) {
+        if (m->watermarks[i] == INT64_MIN) continue;
+        if (!head) put_head(b, "pipec_watermark_delay_seconds", "gauge", "Wall clock minus a window's watermark (event time).");
+        head = true;
+        put_f64(b, m, "pipec_watermark_delay_seconds", "window", m->window_names[i], (double)(now - m->watermarks[i]) / 1e6);
+    }
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body, size_t n) {
@@ -225,14 +305,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     int64_t age = m->pending ? prt_now_us() - m->last_commit_us : 0;   /* all committed: fresh */
     bool open = m->open;
     prt_buf b = {0};
-    if (strcmp(url, "/metrics") == 0) prt_buf_put(&b, m->counters.data, m->counters.len);
+    if (strcmp(url, "/metrics") == 0) {
+        prt_buf_put(&b, m->counters.data, m->counters.len);
+        put_watermark_delays(&b, m);
+    }
     pthread_mutex_unlock(&m->lock);
     enum MHD_Result ret;
     if (strcmp(url, "/metrics") == 0) {
         put_head(&b, "pipec_up", "gauge", "1 while the pipeline runs.");
         put_u64(&b, m, "pipec_up", NULL, NULL, 1);
         put_head(&b, "pipec_checkpoint_age_seconds", "gauge", "Seconds since the last commit while records wait for the next (0: all committed).");
-        put_f64(&b, m, "pipec_checkpoint_age_seconds", (double)age / 1e6);
+        put_f64(&b, m, "pipec_checkpoint_age_seconds", NULL, NULL, (double)age / 1e6);
         put_process(&b, m);
         ret = reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     } else if (strcmp(url, "/ready") == 0) {
@@ -392,6 +475,7 @@ void prt_metrics_stop(prt_metrics *m) {
     free(m->tls_key);
     free(m->pw_hash);
     prt_buf_free(&m->counters);
+    free(m->watermarks);
     free(m->pipeline);
     free(m);
 }

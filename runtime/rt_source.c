@@ -165,17 +165,20 @@ static char *pick_file(prt_source *s, bool *err) {
     }
     const char *glob = s->d->glob && *s->d->glob ? s->d->glob : "*";
     char *best = NULL;
+    uint64_t waiting = 0;      /* for the metrics: counted by the entry's type, without a stat */
     struct dirent *e;
     while ((e = readdir(dir))) {
         if (e->d_name[0] == '.' || fnmatch(glob, e->d_name, 0) != 0) continue;
-        if (best && strcmp(e->d_name, best) >= 0) continue;
         if (is_done(s, e->d_name)) continue;
+        waiting += e->d_type == DT_REG || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN;
+        if (best && strcmp(e->d_name, best) >= 0) continue;
         struct stat st;
         if (fstatat(dirfd(dir), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
         free(best);
         best = xstrdup(e->d_name);
     }
     closedir(dir);
+    s->waiting = best ? waiting - 1 : 0;
     return best;
 }
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafkaserver  # noqa: E402
@@ -333,6 +334,56 @@ checkpoint: {path: "${CKPT:-}", every: 100ms}
     assert _summary(p.stderr)["in"] == 3000
     p = _run(binary, env2, args=["--once"])
     assert _summary(p.stderr)["in"] == 0, p.stderr[-2000:]
+
+
+def test_kafka_lag_metric(ctx):
+    """pipec_source_lag{kind="kafka"}: the messages behind the partitions' high watermarks, more
+    than zero while a backlog is read and zero once it is; in = out on the same endpoint."""
+    ks = kafkaserver.server()
+    topic = ks.new_topic("lag", 2)
+    n = 500000
+    _produce(ks, topic, ["%d,n%d" % (i, i) for i in range(n)], ctx.tmp)
+    spec = os.path.join(ctx.tmp, "lag.yaml")
+    with open(spec, "w") as f:
+        f.write('''pipeline: kafka_lag
+source:
+  kafka: {brokers: "${KAFKA_BROKERS}", topic: "${TOPIC}", group: "${TOPIC}", properties: {fetch.wait.max.ms: "20"}}
+  format:
+    csv: {}
+schema:
+  id: int64
+  name: string
+sinks:
+  out:
+    file: {path: "${OUT}/out.csv", format: csv}
+metrics: {listen: "127.0.0.1:0"}
+''')
+    binary = ctx.build_pipeline(spec)
+    proc, logs, assigned, reader = _start_after_assignment(binary, _env(KAFKA_BROKERS=ks.bootstrap(), TOPIC=topic, OUT=ctx.tmp))
+    wait_handler(proc)
+    try:
+        deadline = time.time() + 120
+        while not any("metrics: listening on" in l for l in logs):
+            assert time.time() < deadline and proc.poll() is None, "".join(logs)
+            time.sleep(0.01)
+        url = re.search(r"listening on (http://[0-9.:]+)", "".join(logs)).group(1) + "/metrics"
+        max_lag, samples = 0, {}
+        while True:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                samples = dict(re.findall(r'^(pipec_records_in_total|pipec_records_out_total|pipec_source_lag)\{[^}]*\} (\d+)$',
+                                          r.read().decode(), re.M))
+            lag = int(samples.get("pipec_source_lag", -1))
+            max_lag = max(max_lag, lag)
+            if samples["pipec_records_in_total"] == str(n) and lag == 0:
+                break
+            assert time.time() < deadline and proc.poll() is None, (samples, "".join(logs)[-2000:])
+            time.sleep(0.01)
+        assert max_lag > 0 and samples["pipec_records_out_total"] == str(n), (max_lag, samples)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        reader.join(10)
+    assert proc.returncode == 0, "".join(logs)[-3000:]
 
 
 def test_kafka_sink_and_dead_letter(ctx):

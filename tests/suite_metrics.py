@@ -15,7 +15,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = os.path.join(HERE, "e2e", "metrics.yaml")
 LISTEN_RE = re.compile(r"metrics: listening on (https?)://([0-9.]+):(\d+) ")
-SAMPLE_RE = re.compile(r'^(pipec_[a-z_]+)\{pipeline="e2e_metrics"(?:,(\w+)="([^"]*)")?\} (\S+)$')
+SAMPLE_RE = re.compile(r'^(pipec_[a-z_]+)\{pipeline="e2e_metrics[a-z_]*"((?:,\w+="[^"]*")*)\} (\S+)$')
+LABEL_RE = re.compile(r',(\w+)="([^"]*)"')
 
 
 def _get(url, method="GET"):
@@ -28,15 +29,27 @@ def _get(url, method="GET"):
 
 
 def _samples(text):
-    """{(name, label value or None): value} of the exposition text."""
+    """{(name, label value or None): value} of the exposition text; with two labels besides the
+    pipeline's (a sink's histogram buckets), (name, value, le)."""
     out = {}
     for line in text.splitlines():
         if line.startswith("#") or not line:
             continue
         m = SAMPLE_RE.match(line)
         assert m, "unexpected line %r" % line
-        out[(m.group(1), m.group(3))] = float(m.group(4))
+        values = tuple(v for _, v in LABEL_RE.findall(m.group(2)))
+        out[(m.group(1),) + (values or (None,))] = float(m.group(3))
     return out
+
+
+def _histogram_ok(s, name, *labels):
+    """Buckets cumulative and ending at the count; returns the count."""
+    buckets = sorted(((float(k[-1]), v) for k, v in s.items() if k[0] == name + "_bucket" and k[1:-1] == labels))
+    assert buckets and buckets[-1][0] == float("inf"), (name, labels, buckets)
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), buckets
+    count = s[(name + "_count",) + (labels or (None,))]
+    assert buckets[-1][1] == count and s[(name + "_sum",) + (labels or (None,))] >= 0, (buckets, count)
+    return count
 
 
 def _start(binary, env):
@@ -92,18 +105,28 @@ def test_metrics_endpoint_counts_exactly(ctx):
                     s[("pipec_records_dropped_total", None)]) == tuple(want), (s, want)
             assert s[("pipec_sink_rows_total", "orders")] == want[0]
             assert s[("pipec_dead_letters_total", "amount_not_negative")] == want[1]
-        # while records keep coming, every scrape obeys in = out + dead + dropped
-        _orders(os.path.join(inbox, "big.csv"), 30000, 200000)
-        deadline = time.time() + 60
+        # while records keep coming, every scrape obeys in = out + dead + dropped; the folder
+        # lag counts the files waiting behind big.csv (zz*.csv sort after it; at least two of
+        # them wait, since at most one can be taken before big.csv is there)
+        for k in range(3):
+            _orders(os.path.join(inbox, "zz%d.csv" % k), 1300000 + 1000 * k, 1000)
+        _orders(os.path.join(inbox, "big.csv"), 30000, 1000000)
+        deadline = time.time() + 120
+        max_lag = 0
         while True:
             s = _samples(_get(base + "/metrics")[2])
             n = s[("pipec_records_in_total", None)]
             assert n == sum(s[(k, None)] for k in (
                 "pipec_records_out_total", "pipec_records_dead_total", "pipec_records_dropped_total")), s
-            if n == 230000:
+            max_lag = max(max_lag, s[("pipec_source_lag", "folder")])
+            if n == 1033000 and s[("pipec_checkpoint_age_seconds", None)] == 0:
                 break
             assert time.time() < deadline, s
             time.sleep(0.005)
+        assert max_lag >= 2 and s[("pipec_source_lag", "folder")] == 0, (max_lag, s)
+        assert _histogram_ok(s, "pipec_batch_seconds") >= 1033000 // 4096
+        commits = _histogram_ok(s, "pipec_commit_seconds")
+        assert commits >= 4 and _histogram_ok(s, "pipec_sink_flush_seconds", "orders") == commits, s
         assert s[("pipec_process_resident_memory_bytes", None)] > 1e6 and s[("pipec_process_open_fds", None)] >= 3
         text = _get(base + "/metrics")[2]
         promtool = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
@@ -114,10 +137,59 @@ def test_metrics_endpoint_counts_exactly(ctx):
         p.send_signal(signal.SIGTERM)
         rest = p.communicate(timeout=60)[1]
     assert p.returncode == 0, rest[-2000:]
-    assert "done: in=230000 " in rest, rest[-2000:]
+    assert "done: in=1033000 " in rest, rest[-2000:]
     port = int(base.rsplit(":", 1)[1])
     with socket.socket() as sk:   # the endpoint closed with the process
         assert sk.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_window_metrics(ctx):
+    """Open entries, late records and the watermark delay of a tumbling window of a minute with
+    30 s lateness: after records up to 10:02:40, the windows of 10:02 (three countries) are open
+    (10:01 closed at the watermark 10:02:10) and records of 10:00 are late."""
+    binary = ctx.build_pipeline(os.path.join(HERE, "e2e", "metrics_windows.yaml"))
+    inbox, out, state = (os.path.join(ctx.tmp, d) for d in ("win_in", "win_out", "win_state"))
+    for d in (inbox, out, state):
+        os.makedirs(d)
+    env = dict(os.environ, INBOX=inbox, OUT=out, STATE_DIR=state, METRICS_LISTEN="127.0.0.1:0")
+
+    def drop(name, rows):
+        with open(os.path.join(inbox, name + ".tmp"), "w") as f:
+            f.write("id,ts,country\n" + "".join("%d,2024-05-01T%s,%s\n" % r for r in rows))
+        os.rename(os.path.join(inbox, name + ".tmp"), os.path.join(inbox, name))
+
+    def wait_for(pred):
+        deadline = time.time() + 60
+        while True:
+            s = _samples(_get(base + "/metrics")[2])
+            if pred(s):
+                return s
+            assert time.time() < deadline, s
+            time.sleep(0.05)
+
+    p, base = _start(binary, env)
+    try:
+        s = _samples(_get(base + "/metrics")[2])
+        assert s[("pipec_open_windows", "per_minute")] == 0 and s[("pipec_late_records_total", "per_minute")] == 0
+        assert ("pipec_watermark_delay_seconds", "per_minute") not in s   # no record yet
+        drop("a.csv", [(i, "10:%02d:%02d" % (i // 60, i % 60), ("DE", "FR", "IT")[i % 3]) for i in range(0, 161)])
+        s = wait_for(lambda s: s[("pipec_records_in_total", None)] == 161)
+        assert s[("pipec_open_windows", "per_minute")] == 3, s
+        assert s[("pipec_sink_rows_total", "minutes")] == 6, s   # 10:00 and 10:01, three countries each
+        drop("b.csv", [(1000 + i, "10:00:%02d" % i, "DE") for i in range(5)] + [(2000, "10:02:50", "ES")])
+        s = wait_for(lambda s: s[("pipec_records_in_total", None)] == 167)
+        assert s[("pipec_late_records_total", "per_minute")] == 5 and s[("pipec_records_dead_total", None)] == 5, s
+        assert s[("pipec_open_windows", "per_minute")] == 4, s
+        watermark = 1714557770 - 30   # 2024-05-01T10:02:50Z minus the lateness
+        delay = s[("pipec_watermark_delay_seconds", "per_minute")]
+        assert abs(delay - (time.time() - watermark)) < 60, (delay, time.time() - watermark)
+        promtool = subprocess.run(["promtool", "check", "metrics"], input=_get(base + "/metrics")[2],
+                                  capture_output=True, text=True)
+        assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rest = p.communicate(timeout=60)[1]
+    assert p.returncode == 0, rest[-2000:]
 
 
 def test_metrics_listen_errors(ctx):

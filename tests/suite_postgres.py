@@ -647,6 +647,56 @@ def test_cdc_inserts_updates_deletes_in_commit_order_across_kills(ctx):
         srv.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'orders_slot'", db=db)
 
 
+def test_cdc_slot_lag_metric(ctx):
+    """pipec_source_lag{kind="postgres_cdc"}: WAL bytes between the server's last reported
+    position and what the sinks hold; never more than the slot's own lag as the server sees it
+    (pg_current_wal_lsn() - confirmed_flush_lsn), measured after the scrape."""
+    import re
+    import urllib.request
+    srv = _need_server()
+    db = srv.new_db("cdclag")
+    srv.psql(CDC_DDL, db=db)
+    spec = os.path.join(ctx.tmp, "cdc_lag.yaml")
+    with open(os.path.join(HERE, "pg", "cdc_orders.yaml")) as f:
+        text = f.read().replace('slot: "orders_slot"', 'slot: "lag_slot"').replace("pg_cdc_orders", "pg_cdc_lag")
+    with open(spec, "w") as f:
+        f.write(text + 'metrics: {listen: "127.0.0.1:0"}\n')
+    binary = ctx.build_pipeline(spec)
+    out = os.path.join(ctx.tmp, "out")
+    proc = subprocess.Popen([binary], env=_env(PG_DSN=srv.dsn(db), OUT=out), cwd=ctx.tmp,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        head = []
+        while not head or (head[-1] and "metrics: listening on" not in head[-1]):
+            head.append(proc.stderr.readline())   # '' once the process is gone
+        m = re.search(r"listening on (http://[0-9.:]+)", head[-1])
+        assert m, "no listening line: %s" % "".join(head)
+        url = m.group(1) + "/metrics"
+
+        def scrape():
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return dict(re.findall(r'^(pipec_[a-z_]+)\{pipeline="pg_cdc_lag"(?:,kind="postgres_cdc")?\} (\S+)$',
+                                       r.read().decode(), re.M))
+        srv.psql("INSERT INTO orders SELECT i, i % 7, 'new', i, now() FROM generate_series(1, 50000) i", db=db)
+        deadline, max_lag = time.time() + 120, 0
+        while True:
+            s = scrape()
+            max_lag = max(max_lag, float(s.get("pipec_source_lag", 0)))
+            if s["pipec_records_in_total"] == "50000" and s["pipec_checkpoint_age_seconds"] == "0.000000" and "pipec_source_lag" in s:
+                break
+            assert time.time() < deadline and proc.poll() is None, s
+            time.sleep(0.02)
+        lag = int(s["pipec_source_lag"])
+        slot = srv.psql("SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots "
+                        "WHERE slot_name = 'lag_slot'", db=db)
+        assert 0 <= lag <= int(slot[0][0]) and max_lag > 0, (lag, slot, max_lag)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[1]
+        srv.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'lag_slot'", db=db)
+    assert proc.returncode == 0, rest[-2000:]
+
+
 MERGE_SPEC = """pipeline: pg_merge
 source:
   file: {path: "${INPUT}"}
