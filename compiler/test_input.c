@@ -104,7 +104,11 @@ static bool encode_csv(SBuf *b, const Spec *s, const YNode *list) {
     const SourceSpec *so = &s->source;
     int width = 0;
     for (int i = 0; i < s->nfields; i++)
-        if (csv_position(s, i) + 1 > width) width = csv_position(s, i) + 1;
+        if (csv_position(s, i) >= width) width = csv_position(s, i) + 1;
+    if (width > 4096 || width < 0) {
+        diag_error(list->loc, "a list input cannot place a column beyond 4096; write this input as CSV text");
+        return false;
+    }
     int *field_at = calloc((size_t)width + 1, sizeof(int));   /* 1 + field index, 0 = none */
     for (int i = 0; i < s->nfields; i++) field_at[csv_position(s, i)] = i + 1;
     bool ok = true;
