@@ -9,6 +9,7 @@
 #include "options.h"
 #include "suggest.h"
 #include "test_input.h"
+#include "test_variant.h"
 
 static const char *const dead_letter_columns[] = {"pipeline", "position", "raw", "raw_base64", "reason", "detail", "at"};
 
@@ -19,7 +20,7 @@ int test_sink_columns(Arena *a, const Spec *s, int sink, const char ***out) {
     }
     const SinkSpec *sk = &s->sinks[sink];
     int n = sk->ncolumns ? sk->ncolumns : sk->from_window >= 0 ? s->windows[sk->from_window].nout : s->nscope_fields;
-    const char **cols = arena_alloc(a, sizeof(char *) * (size_t)(n + sk->npartitions + 1));
+    const char **cols = arena_alloc(a, sizeof(char *) * (size_t)(n + sk->npartitions + 2));
     for (int j = 0; j < n; j++)
         cols[j] = sk->ncolumns ? sk->columns[j].name
                 : sk->from_window >= 0 ? s->windows[sk->from_window].out_fields[j].name : s->scope_fields[j].name;
@@ -28,6 +29,11 @@ int test_sink_columns(Arena *a, const Spec *s, int sink, const char ***out) {
         bool dup = false;
         for (int j = 0; j < n; j++) dup |= strcmp(cols[j], sk->partitions[k].name) == 0;
         if (!dup) cols[n++] = sk->partitions[k].name;
+    }
+    if (sk->kind == SINK_KAFKA && sk->msg_key) {   /* test_variant.c captures the message key */
+        bool dup = false;
+        for (int j = 0; j < n; j++) dup |= strcmp(cols[j], TEST_KEY_COLUMN) == 0;
+        if (!dup) cols[n++] = TEST_KEY_COLUMN;
     }
     *out = cols;
     return n;
