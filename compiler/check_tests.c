@@ -98,8 +98,9 @@ void check_tests(Arena *a, Spec *s, const YNode *tests) {
     s->tests = arena_alloc(a, sizeof(TestSpec) * (size_t)(tests->nitems + 1));
     for (int i = 0; i < tests->nitems; i++) {
         const YNode *item = tests->items[i];
-        if (!opts_check_map(item, test_opts, "a test", NULL)) continue;
+        opts_check_map(item, test_opts, "a test", NULL);   /* reports; what can be checked still is */
         const YNode *name = yaml_get(item, "name"), *input = yaml_get(item, "input"), *expect = yaml_get(item, "expect");
+        if (!name || name->kind != YN_SCALAR || !input || !expect || expect->kind != YN_MAP) continue;
         TestSpec *t = &s->tests[s->ntests];
         t->name = name->text;
         t->loc = name->loc;

@@ -158,7 +158,35 @@ static bool encode_csv(SBuf *b, const Spec *s, const YNode *list) {
     return ok;
 }
 
-static bool encode_json(SBuf *b, const YNode *list) {
+/* JSON objects may hold keys no field reads, but a key close to a field's (first path part)
+ * that the row lacks is likely a typo: a warning. Debezium events are left alone (envelopes). */
+static void warn_typos(const Spec *s, const YNode *row) {
+    if (s->source.format != FMT_JSON) return;
+    const char **heads = calloc((size_t)s->nfields + 1, sizeof *heads);
+    int nheads = 0;
+    for (int i = 0; i < s->nfields; i++) {
+        const char *path = s->fields[i].path ? s->fields[i].path : s->fields[i].name;
+        const char *dot = strchr(path, '.');
+        char *head = strndup(path, dot ? (size_t)(dot - path) : strlen(path));
+        if (!yaml_get(row, head)) heads[nheads++] = head;
+        else free(head);
+    }
+    for (int k = 0; k < row->npairs; k++) {
+        const YNode *key = row->pairs[k].key;
+        bool read = false;
+        for (int i = 0; i < s->nfields && !read; i++) {
+            const char *path = s->fields[i].path ? s->fields[i].path : s->fields[i].name;
+            size_t n = strlen(key->text);
+            read = strncmp(path, key->text, n) == 0 && (path[n] == 0 || path[n] == '.');
+        }
+        const char *best = read ? NULL : suggest_closest(key->text, heads, nheads);
+        if (best) diag_warning(key->loc, "no field reads key '%s' (did you mean '%s'?)", key->text, best);
+    }
+    for (int i = 0; i < nheads; i++) free((char *)heads[i]);
+    free(heads);
+}
+
+static bool encode_json(SBuf *b, const Spec *s, const YNode *list) {
     bool ok = true;
     for (int r = 0; r < list->nitems; r++) {
         const YNode *row = list->items[r];
@@ -167,6 +195,7 @@ static bool encode_json(SBuf *b, const YNode *list) {
             ok = false;
             continue;
         }
+        warn_typos(s, row);
         json_value(b, row);
         sbuf_putc(b, '\n');
     }
@@ -184,7 +213,7 @@ const char *test_input_text(Arena *a, const Spec *s, const YNode *input) {
         return NULL;
     }
     SBuf b = {0};
-    bool ok = s->source.format == FMT_CSV ? encode_csv(&b, s, input) : encode_json(&b, input);
+    bool ok = s->source.format == FMT_CSV ? encode_csv(&b, s, input) : encode_json(&b, s, input);
     const char *text = ok ? arena_strdup(a, sbuf_cstr(&b)) : NULL;
     sbuf_free(&b);
     return text;

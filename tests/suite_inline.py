@@ -181,3 +181,30 @@ def test_test_variant_c_is_warning_free(ctx):
     finally:
         for d in dirs:
             ctx.run(["rm", "-rf", d])
+
+
+def test_json_input_key_typo_is_a_warning(ctx):
+    spec = os.path.join(ctx.tmp, "typo.yaml")
+    with open(spec, "w") as f:
+        f.write("""pipeline: typo
+source:
+  file: {path: x}
+  format: {json: {}}
+schema:
+  close: float64
+  user: {type: int64, path: user.id}
+sinks: {out: {stdout: {format: jsonl}}}
+tests:
+  - name: t
+    input:
+      - {closee: 1, user: {id: 1}, other: 3}
+      - {close: 1, usr: {id: 1}}
+    expect: {out: []}
+""")
+    p = ctx.run([ctx.pipec, "check", spec], check=False)
+    assert p.returncode == 0, p.stderr
+    warnings = [l for l in p.stderr.splitlines() if ": warning: " in l]
+    assert [w.split(": warning: ")[1] for w in warnings] == [
+        "no field reads key 'closee' (did you mean 'close'?)",
+        "no field reads key 'usr' (did you mean 'user'?)"], p.stderr
+    assert [w.split(": warning: ")[0] for w in warnings] == [spec + ":12:10", spec + ":13:20"], p.stderr
