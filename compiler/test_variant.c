@@ -1,10 +1,10 @@
 /* test_variant.c - the spec `pipec test` compiles instead of the user's: every decoder, rule,
  * derived field, filter, window and sink column as written (and a kafka sink's message key as
- * one more column), but the source is a local file in
- * the source's format (a kafka, postgres, postgres_cdc or folder source reads the JSON objects or
- * CSV lines it would have received) and every sink and the dead letter writes JSON lines into a
- * file of the test's directory, so no server or database is needed and pipec can read the rows
- * back. The file source is bounded, so windows close at the end of the input. */
+ * one more column), but the source is a local file in the source's format (a kafka, postgres,
+ * postgres_cdc or folder source reads the JSON objects or CSV lines it would have received) and
+ * every sink and the dead letter writes JSON lines into a file of the test's directory, so no
+ * server or database is needed and pipec can read the rows back. The file source is bounded,
+ * so windows close at the end of the input. */
 #include "test_variant.h"
 #include <string.h>
 

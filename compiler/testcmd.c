@@ -50,13 +50,6 @@ static char *read_file(const char *path) {
     return s;
 }
 
-static bool write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return false;
-    bool ok = fputs(text, f) >= 0;
-    return (fclose(f) == 0) && ok;
-}
-
 /* Compiles the test variant of `spec` into dir/NAME; false after reporting through diag. */
 static bool build_test_binary(Arena *a, Spec *spec, const char *dir, bool sanitize, const char **bin) {
     Ir *ir = plan_build(a, test_variant(a, spec));
@@ -110,11 +103,11 @@ static void indent_lines(SBuf *out, const char *text, int ind) {
 static bool run_test(Arena *a, const TestSpec *t, int index, const char *bin, const char *root, SBuf *diff) {
     const char *dir = arena_printf(a, "%s/t%d", root, index + 1);
     const char *out_dir = arena_printf(a, "%s/" TEST_OUT_DIR, dir);
-    if (mkdir(dir, 0755) != 0 || mkdir(out_dir, 0755) != 0 ||
-        !write_file(arena_printf(a, "%s/" TEST_INPUT_FILE, dir), t->input)) {
+    if (mkdir(dir, 0755) != 0 || mkdir(out_dir, 0755) != 0) {
         sbuf_printf(diff, "    cannot prepare %s: %s\n", dir, strerror(errno));
         return false;
     }
+    if (!write_file_atomic(arena_printf(a, "%s/" TEST_INPUT_FILE, dir), t->input, strlen(t->input))) return false;
     int status = run_binary(bin, dir);
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         if (status != -1 && WIFSIGNALED(status))
