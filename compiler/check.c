@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check_tests.h"
 #include "diag.h"
 #include "options.h"
 #include "pipec_rt.h"
@@ -1438,8 +1439,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     if ((n = yaml_get(root, "metrics"))) check_metrics(&ck, n);
     if ((n = yaml_get(root, "limits")))
         diag_error(n->loc, "limits are not available in this version of pipec (max_record is set on the source)");
-    if ((n = yaml_get(root, "tests")) && n->kind != YN_SEQ)
-        diag_error(n->loc, "tests must be a list of {name, input, expect}");
+    if ((n = yaml_get(root, "tests"))) check_tests(a, s, n);
 
     if (s->source.kind == SRC_FOLDER && !s->checkpoint_path && !s->checkpoint_postgres) {
         /* A hot folder must remember what it has committed; default to a local state dir. */

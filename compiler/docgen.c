@@ -75,4 +75,6 @@ void docgen_options_markdown(FILE *out) {
     table(out, hopping_opts);
     fprintf(out, "\n#### `session`\n\n");
     table(out, session_opts);
+    fprintf(out, "\n### Tests\n\nAn entry of `tests:` (run by `pipec test`, see Inline tests) has these keys:\n\n");
+    table(out, test_opts);
 }

@@ -1,4 +1,4 @@
-/* main.c - the pipec command line: check, explain, gen and build a pipeline spec; docs and schema.
+/* main.c - the pipec command line: check, explain, gen, build and test a pipeline spec; docs and schema.
  * Each command runs the passes in order (load, check, plan, emit, build) and stops at the first
  * pass that reported errors. Exit codes: 0 success, 1 errors in a spec or a failed build,
  * 2 bad usage. */
@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "schema.h"
 #include "spec.h"
+#include "testcmd.h"
 #include "yaml.h"
 
 static const char usage[] =
@@ -30,6 +31,8 @@ static const char usage[] =
     "        [--depfile FILE]        write a make dependency file\n"
     "        [--sanitize]            build with AddressSanitizer and UndefinedBehaviorSanitizer\n"
     "        [--no-line]             no #line directives back to the spec\n"
+    "  test SPEC...                  run the specs' inline tests (sinks and dead letter captured)\n"
+    "        [--sanitize] [--keep]   sanitized test binaries; keep their directories\n"
     "  docs                          print the reference of every spec key (markdown)\n"
     "  schema [-o FILE]              print the JSON Schema of the spec format (for editors)\n"
     "  --version                     print the version\n"
@@ -218,5 +221,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "explain") == 0 || strcmp(cmd, "--dump-ir") == 0) return cmd_explain(argc - 2, argv + 2);
     if (strcmp(cmd, "gen") == 0) return cmd_gen(argc - 2, argv + 2);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc - 2, argv + 2);
+    if (strcmp(cmd, "test") == 0) return cmd_test(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
 }

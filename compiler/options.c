@@ -22,7 +22,14 @@ const OptDef top_level_opts[] = {
     {"metrics", OPT_MAP, false, NULL, NULL, "the metrics and health HTTP endpoint"},
     {"guarantee", OPT_ENUM, false, NULL, "exactly_once|at_least_once", "delivery guarantee; the default is the strongest the sinks allow"},
     {"limits", OPT_MAP, false, NULL, NULL, "resource limits"},
-    {"tests", OPT_ANY, false, NULL, NULL, "inline test cases run by `pipec test`"},
+    {"tests", OPT_LIST, false, NULL, NULL, "inline test cases run by `pipec test`: a list of {name, input, expect}"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef test_opts[] = {
+    {"name", OPT_STRING, true, NULL, NULL, "the test's name, unique in the spec; `pipec test` prints it"},
+    {"input", OPT_ANY, true, NULL, NULL, "the records as the source would deliver them: text in the source's format (CSV lines, JSON lines), or a list of maps encoded into it"},
+    {"expect", OPT_MAP, true, NULL, NULL, "sink name or `dead_letter` -> the list of rows it must get, each a map of some of its columns; sinks not named are not checked"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 

@@ -41,6 +41,7 @@ typedef struct ConnDef {
 
 extern const OptDef top_level_opts[];
 extern const OptDef field_opts[];
+extern const OptDef test_opts[];           /* one entry of `tests:` */
 extern const OptDef source_common_opts[];  /* format, beside the source's connector */
 extern const OptDef sink_common_opts[];    /* from, where, columns */
 extern const OptDef checkpoint_opts[];

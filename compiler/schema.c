@@ -235,6 +235,17 @@ static void sink_value(JsonWriter *w) {
 
 static void sinks_shape(JsonWriter *w) { named_map(w, true, 1, sink_value); }
 
+/* A test's expected rows of one sink (or the dead letter): a list of maps. */
+static void expected_rows_value(JsonWriter *w) {
+    jw_object_begin(w);
+    jw_key_string(w, "type", "array");
+    jw_key(w, "items");
+    typed(w, "object");
+    jw_object_end(w);
+}
+
+static void expect_shape(JsonWriter *w) { named_map(w, false, 0, expected_rows_value); }
+
 static const struct MapShape {
     const char *key;
     void (*write)(JsonWriter *w);
@@ -245,7 +256,7 @@ static const struct MapShape {
     {"hopping", hopping_shape},     {"session", session_shape},   {"select", select_shape},
     {"columns", columns_shape},     {"batch", batch_shape},       {"properties", properties_shape},
     {"metrics", metrics_shape},     {"tls", metrics_tls_shape},   {"basic_auth", metrics_auth_shape},
-    {NULL, NULL},
+    {"expect", expect_shape},       {NULL, NULL},
 };
 
 /* ---- one option ----------------------------------------------------------------------------- */
@@ -330,6 +341,12 @@ static void option_value(JsonWriter *w, const OptDef *o) {
     }
     case OPT_LIST:
         jw_key_string(w, "type", "array");
+        if (strcmp(o->name, "tests") == 0) {   /* the one list of maps */
+            jw_key(w, "items");
+            jw_object_begin(w);
+            options_object(w, test_opts, false);
+            jw_object_end(w);
+        }
         break;
     case OPT_MAP:
         if (shape) shape->write(w);

@@ -185,6 +185,23 @@ typedef struct DeadLetterSpec {
 
 typedef enum { GUARANTEE_EXACTLY_ONCE, GUARANTEE_AT_LEAST_ONCE } Guarantee;
 
+/* One inline test (`tests:`, run by `pipec test`): its input as the source's text (a YAML list
+ * of maps already encoded into the source's format) and, per sink or the dead letter, the
+ * expected partial rows as written (a list of maps of scalars; check_tests validated them). */
+typedef struct TestExpect {
+    const char *sink;          /* a sink's name, or "dead_letter" */
+    int sink_index;            /* index into Spec.sinks, or -1 for the dead letter */
+    const YNode *rows;         /* the YN_SEQ of expected rows */
+} TestExpect;
+
+typedef struct TestSpec {
+    const char *name;
+    SrcLoc loc;
+    const char *input;         /* the input text, ending in a newline unless empty */
+    TestExpect *expects;
+    int nexpects;
+} TestSpec;
+
 typedef struct Spec {
     const char *file;          /* the spec's path as given */
     const char *name;
@@ -221,6 +238,8 @@ typedef struct Spec {
      * the emitter to reach fields from generated C. */
     ExprField *scope_fields;
     int nscope_fields;
+    TestSpec *tests;               /* inline tests: checked always, used by `pipec test` only */
+    int ntests;
 } Spec;
 
 /* Pass 2: checks the YAML tree of one spec file, reporting every error it finds (up to diag's
