@@ -116,7 +116,7 @@ FUZZ_COMPILER := $(filter-out compiler/main.c,$(COMPILER_SRC))
 fuzz: deps
 	$(Q)mkdir -p build/fuzz
 	$(Q)for t in $(FUZZ_TARGETS); do \
-	    case $$t in spec) src="$(FUZZ_COMPILER)"; inc="-iquote compiler";; *) src=; inc=;; esac; \
+	    case $$t in spec|expr|tmpl) src="$(FUZZ_COMPILER)"; inc="-iquote compiler";; *) src=; inc=;; esac; \
 	    clang $(FUZZ_FLAGS) $$inc -iquote runtime -o build/fuzz/$$t tests/fuzz/fuzz_$$t.c $$src $(RUNTIME_SRC) \
 	        $(LIBS) -lrdkafka || exit 1; \
 	    mkdir -p build/fuzz/corpus/$$t; \
