@@ -36,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PIPELINE_SPECS := $(wildcard pipelines/*.yaml)
 
-.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs fuzz
+.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs fuzz fuzz-smoke
 all: $(PIPEC) $(RUNTIME_LIB)
 
 $(BUILD)/%.o: %.c
@@ -74,9 +74,9 @@ deps:
 	$(Q)sh tests/deps.sh
 
 # `make test` runs the whole suite twice: as built, then with AddressSanitizer and
-# UndefinedBehaviorSanitizer (compiler, runtime, unit tests and every pipeline binary).
-# `make check` is the first half alone, for a quick loop.
-test: check san-check
+# UndefinedBehaviorSanitizer (compiler, runtime, unit tests and every pipeline binary), then
+# every fuzz target for 10 seconds. `make check` is the first half alone, for a quick loop.
+test: check san-check fuzz-smoke
 
 check: deps all unit pipelines
 	$(Q)/usr/bin/python3 tests/run.py
@@ -108,23 +108,31 @@ docs: all
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c, clang with ASan and UBSan), each run SECONDS seconds
 # from its seed corpus (tests/fuzz/corpus/NAME, new inputs go to build/fuzz/corpus/NAME); a crash
-# fails the run and leaves its input in build/fuzz/.
+# fails the run and leaves its input in build/fuzz/. A crash's input, once fixed, is added to the
+# seed corpus, so every later run (the smoke run of `make test` too) replays it first.
 SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I/usr/include/postgresql
-FUZZ_COMPILER := $(filter-out compiler/main.c,$(COMPILER_SRC))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE -I/usr/include/postgresql -iquote compiler -iquote runtime
+# the compiler (without main) and the runtime, compiled once for every target
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMPILER_LIB_SRC) $(RUNTIME_SRC))
+build/fuzz/obj/%.o: %.c $(wildcard compiler/*.h runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS) -lrdkafka
 fuzz: deps
-	$(Q)mkdir -p build/fuzz
+	$(Q)$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_TARGETS:%=build/fuzz/%)
 	$(Q)for t in $(FUZZ_TARGETS); do \
-	    case $$t in spec|expr|tmpl) src="$(FUZZ_COMPILER)"; inc="-iquote compiler";; *) src=; inc=;; esac; \
-	    clang $(FUZZ_FLAGS) $$inc -iquote runtime -o build/fuzz/$$t tests/fuzz/fuzz_$$t.c $$src $(RUNTIME_SRC) \
-	        $(LIBS) -lrdkafka || exit 1; \
 	    mkdir -p build/fuzz/corpus/$$t; \
 	    echo "fuzz: $$t for $(SECONDS) s"; \
 	    (cd build/fuzz && ./$$t -max_total_time=$(SECONDS) -max_len=65536 -print_final_stats=1 \
 	        corpus/$$t ../../tests/fuzz/corpus/$$t 2>$$t.log) || { tail -40 build/fuzz/$$t.log; exit 1; }; \
 	    grep -E "^stat::number_of_executed_units" build/fuzz/$$t.log; \
 	done
+# The short run `make test` ends with.
+fuzz-smoke:
+	$(Q)$(MAKE) --no-print-directory fuzz SECONDS=10
 
 golden-update: all
 	$(Q)/usr/bin/python3 tests/run.py --update-golden
