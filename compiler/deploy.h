@@ -14,7 +14,9 @@
 bool gen_ddl(Arena *a, const Ir *ir, const char *dir);
 /* Dockerfile; `link` holds the facts the binary's link flags come from (build_link_libs). */
 bool gen_dockerfile(Arena *a, const Ir *ir, const BuildOptions *link, const char *dir);
-/* NAME.dashboard.json. */
+/* NAME.dashboard.json, only for a pipeline with a metrics endpoint (else a stale one is removed). */
 bool gen_grafana(Arena *a, const Ir *ir, const char *dir);
+/* Removes a deploy file of an earlier run that this spec no longer makes (gen_ddl.c). */
+bool remove_stale(const char *path);
 
 #endif

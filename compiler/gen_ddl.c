@@ -46,12 +46,7 @@ static void put_key_note(SBuf *o, const SinkSpec *sk) {
 
 static bool write_or_remove(Arena *a, const char *dir, const char *name, SBuf *o, bool any) {
     const char *path = arena_printf(a, "%s/%s", dir, name);
-    if (any) return write_file_atomic(path, sbuf_cstr(o), o->len);
-    if (unlink(path) != 0 && errno != ENOENT) {
-        diag_error((SrcLoc){0}, "cannot remove the stale '%s': %s", path, strerror(errno));
-        return false;
-    }
-    return true;
+    return any ? write_file_atomic(path, sbuf_cstr(o), o->len) : remove_stale(path);
 }
 
 static bool postgres_ddl(Arena *a, const Ir *ir, const char *dir) {
@@ -130,4 +125,10 @@ static bool sqlite_ddl(Arena *a, const Ir *ir, const char *dir) {
 bool gen_ddl(Arena *a, const Ir *ir, const char *dir) {
     bool ok = postgres_ddl(a, ir, dir);
     return sqlite_ddl(a, ir, dir) && ok;
+}
+
+bool remove_stale(const char *path) {
+    if (unlink(path) == 0 || errno == ENOENT) return true;
+    diag_error((SrcLoc){0}, "cannot remove the stale '%s': %s", path, strerror(errno));
+    return false;
 }

@@ -139,7 +139,10 @@ static int cmd_gen(int argc, char **argv) {
     Arena a = {0};
     Ir *ir = load_and_plan(&a, spec);
     BuildOptions link = ir ? link_facts(ir->spec) : (BuildOptions){0};
-    int rc = ir && generate(&a, ir, dir, lines) && gen_ddl(&a, ir, dir) && gen_dockerfile(&a, ir, &link, dir) ? 0 : 1;
+    int rc = ir && generate(&a, ir, dir, lines) && gen_ddl(&a, ir, dir) && gen_dockerfile(&a, ir, &link, dir) &&
+                     gen_grafana(&a, ir, dir)
+                 ? 0
+                 : 1;
     if (rc) report_count(spec);
     arena_free(&a);
     return rc;
