@@ -42,7 +42,7 @@ typedef struct EnvVar {
     bool secret;
 } EnvVar;
 
-typedef struct Vars {
+typedef struct Vars {   /* (a spec with more variables than this documents the first 64) */
     EnvVar v[64];
     int n;
 } Vars;
@@ -281,8 +281,8 @@ bool gen_dockerfile(Arena *a, const Ir *ir, const BuildOptions *link, const char
                               "# ${METRICS_LISTEN:-127.0.0.1:PORT} to scrape the container from outside\n");
         }
         if (probe) {
-            sbuf_puts(&o, "# /health answers without credentials; the probe connects to the listen address (any\n"
-                          "# address: loopback)");
+            sbuf_puts(&o, "# /health answers without credentials; the probe connects to the listen address\n"
+                          "# (loopback for 0.0.0.0 and [::])");
             if (tls) sbuf_puts(&o, " over TLS without checking the certificate, which names the service");
             sbuf_puts(&o, "\nHEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \\\n    CMD L=\"");
             put_sh_listen(&o, s->metrics_listen);

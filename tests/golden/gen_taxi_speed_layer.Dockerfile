@@ -53,8 +53,8 @@ ENV TOPIC="taxi_events" \
     METRICS_LISTEN="0.0.0.0:9108"
 USER 10001:10001
 EXPOSE 9108
-# /health answers without credentials; the probe connects to the listen address (any
-# address: loopback) over TLS without checking the certificate, which names the service
+# /health answers without credentials; the probe connects to the listen address
+# (loopback for 0.0.0.0 and [::]) over TLS without checking the certificate, which names the service
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD L="${METRICS_LISTEN:-0.0.0.0:9108}"; H="${L%:*}"; case "$H" in ""|0.0.0.0|localhost) H=127.0.0.1 ;; "[::]"|::) H="[::1]" ;; esac; \
         curl -fsS -o /dev/null --max-time 4 --insecure "https://$H:${L##*:}/health" || exit 1
