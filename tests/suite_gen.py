@@ -77,10 +77,11 @@ dead_letter:
   postgres: {dsn: "${PG_DSN}", table: gen_errors, create: true}
 """
 
-# Pipelines with different parts for the Dockerfile checks: SQLite only; PostgreSQL; Kafka and
-# Parquet; Kafka, PostgreSQL and a TLS metrics endpoint; a plain metrics endpoint.
-DOCKER_SPECS = ["pipelines/quickstart.yaml", "pipelines/user_activity_pg.yaml", "pipelines/orders_lake.yaml",
-                "pipelines/taxi_speed_layer.yaml", "tests/e2e/metrics.yaml"]
+# Pipelines with different parts for the Dockerfile checks, every one of pipelines/ (among them
+# SQLite only; PostgreSQL; Kafka and Parquet; Kafka, PostgreSQL and a TLS metrics endpoint) and a
+# plain metrics endpoint.
+DOCKER_SPECS = sorted("pipelines/" + f for f in os.listdir(os.path.join(ROOT, "pipelines")) if f.endswith(".yaml")) + \
+    ["tests/e2e/metrics.yaml"]
 DOCKER_INSTRUCTIONS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME",
                        "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
 # Metrics the dashboard may show before the runtime exports them (the metrics work of issue 7).
@@ -451,31 +452,43 @@ def _healthcheck_cmd(text):
     return m.group(2)
 
 
+def _probe(cmd, listen):
+    return subprocess.run(["sh", "-c", cmd], env=dict(os.environ, METRICS_LISTEN=listen), capture_output=True,
+                          text=True, timeout=20)
+
+
 def test_healthcheck_probes_a_live_endpoint(ctx):
     """The HEALTHCHECK's shell command, run by sh with the image's ENV, is 0 against a running
-    binary and 1 once it stopped."""
+    binary (plain HTTP on any address or loopback; HTTPS with basic auth, whose /health needs no
+    credentials) and 1 once it stopped."""
     sys.path.insert(0, HERE)
-    from suite_metrics import _start
-    text = open(os.path.join(_gen(ctx, "tests/e2e/metrics.yaml", os.path.join(ctx.tmp, "g")), "Dockerfile")).read()
-    cmd = _healthcheck_cmd(text)
-    binary = ctx.build_pipeline(os.path.join(ROOT, "tests/e2e/metrics.yaml"))
-    dirs = [os.path.join(ctx.tmp, d) for d in ("in", "out", "state")]
-    for d in dirs:
-        os.makedirs(d)
-    env = dict(os.environ, INBOX=dirs[0], OUT=dirs[1], STATE_DIR=dirs[2], METRICS_LISTEN="0.0.0.0:0")
-    p, base = _start(binary, env)
-    try:
-        port = base.rsplit(":", 1)[1]
-        for listen in ("0.0.0.0:" + port, "127.0.0.1:" + port):
-            r = subprocess.run(["sh", "-c", cmd], env=dict(os.environ, METRICS_LISTEN=listen), capture_output=True,
-                               text=True, timeout=20)
-            assert r.returncode == 0, (listen, r.stderr)
-    finally:
-        p.terminate()
-        p.wait(timeout=30)
-    r = subprocess.run(["sh", "-c", cmd], env=dict(os.environ, METRICS_LISTEN="127.0.0.1:" + port), capture_output=True,
-                       text=True, timeout=20)
-    assert r.returncode == 1, (r.returncode, r.stderr)
+    from suite_metrics import _cert, _secure_spec, _start
+    cert, key = _cert(ctx)
+    plain = os.path.join(ROOT, "tests/e2e/metrics.yaml")
+    for spec, extra, listens in ((plain, {}, ("0.0.0.0", "127.0.0.1")),
+                                 (_secure_spec(ctx, 'password: "${METRICS_PASSWORD}"'),
+                                  {"TLS_CERT": cert, "TLS_KEY": key, "METRICS_PASSWORD": "pw-%d" % os.getpid()},
+                                  ("127.0.0.1",))):
+        out = _gen(ctx, spec, os.path.join(ctx.tmp, "g", os.path.basename(spec)))
+        text = open(os.path.join(out, "Dockerfile")).read()
+        cmd = _healthcheck_cmd(text)
+        assert ("--insecure" in cmd) == bool(extra) and ("https://" in cmd) == bool(extra), cmd
+        binary = ctx.build_pipeline(spec)
+        dirs = [os.path.join(ctx.tmp, "run_" + os.path.basename(spec), d) for d in ("in", "out", "state")]
+        for d in dirs:
+            os.makedirs(d)
+        env = dict(os.environ, INBOX=dirs[0], OUT=dirs[1], STATE_DIR=dirs[2], METRICS_LISTEN=listens[0] + ":0", **extra)
+        p, base = _start(binary, env)
+        try:
+            port = base.rsplit(":", 1)[1]
+            for host in listens:
+                r = _probe(cmd, host + ":" + port)
+                assert r.returncode == 0, (spec, host, r.stderr)
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+        r = _probe(cmd, "127.0.0.1:" + port)
+        assert r.returncode == 1, (spec, r.returncode, r.stderr)
 
 
 # ---- Grafana dashboard -------------------------------------------------------------------------
