@@ -143,7 +143,7 @@ static bool loopback_host(const char *h, size_t n) {
 static const char *static_port(Arena *a, const char *listen) {
     const char *t = listen;
     size_t n = strlen(t);
-    if (t[0] == '$' && t[1] == '{' && t[n - 1] == '}' && strstr(t, ":-")) {   /* ${VAR:-HOST:PORT} */
+    if (n > 2 && t[0] == '$' && t[1] == '{' && t[n - 1] == '}' && strstr(t, ":-")) {   /* ${VAR:-HOST:PORT} */
         t = strstr(t, ":-") + 2;
         n = strlen(t) - 1;
     }

@@ -17,7 +17,6 @@ import difflib
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -593,4 +592,3 @@ def test_goldens_of_taxi_speed_layer(ctx):
         if got != want:
             diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True), "expected", "got"))
             raise AssertionError("%s differs (make golden-update to accept):\n%s" % (golden, diff[:6000]))
-    shutil.rmtree(out)
