@@ -98,6 +98,24 @@ static bool write_depfile(const BuildOptions *o, const char *home, const char *l
     return write_file_atomic(o->depfile, buf, (size_t)n);
 }
 
+int build_link_libs(const BuildOptions *o, const char *libs[BUILD_MAX_LIBS]) {
+    int n = 0;
+    libs[n++] = "-lsqlite3";
+    if (o->postgres) libs[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
+    if (o->kafka) libs[n++] = "-lrdkafka";
+    if (o->metrics) {   /* the endpoint, its TLS and its password hashes */
+        libs[n++] = "-lmicrohttpd";
+        libs[n++] = "-lgnutls";
+        libs[n++] = "-lcrypt";
+    }
+    if (o->parquet) {   /* the Parquet writer's page compression */
+        libs[n++] = "-lzstd";
+        libs[n++] = "-lsnappy";
+    }
+    libs[n++] = "-lm";
+    return n;
+}
+
 bool build_binary(const BuildOptions *o) {
     const char *home = pipec_home();
     char lib[PATH_MAX], inc[PATH_MAX];
@@ -110,7 +128,7 @@ bool build_binary(const BuildOptions *o) {
     }
     const char *cc = getenv("CC");
     if (!cc || !*cc) cc = "cc";
-    char *argv[32];
+    char *argv[20 + BUILD_MAX_LIBS];
     int n = 0;
     argv[n++] = (char *)cc;
     argv[n++] = "-std=c11";
@@ -129,19 +147,8 @@ bool build_binary(const BuildOptions *o) {
     argv[n++] = inc;
     argv[n++] = (char *)o->c_file;
     argv[n++] = lib;
-    argv[n++] = "-lsqlite3";
-    if (o->postgres) argv[n++] = "-lpq";   /* only then: libpq brings two dozen libraries */
-    if (o->kafka) argv[n++] = "-lrdkafka";
-    if (o->metrics) {   /* the endpoint, its TLS and its password hashes */
-        argv[n++] = "-lmicrohttpd";
-        argv[n++] = "-lgnutls";
-        argv[n++] = "-lcrypt";
-    }
-    if (o->parquet) {   /* the Parquet writer's page compression */
-        argv[n++] = "-lzstd";
-        argv[n++] = "-lsnappy";
-    }
-    argv[n++] = "-lm";
+    const char *libs[BUILD_MAX_LIBS];
+    for (int i = 0, nl = build_link_libs(o, libs); i < nl; i++) argv[n++] = (char *)libs[i];
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;
     argv[n] = NULL;

@@ -20,6 +20,10 @@ typedef struct BuildOptions {
 /* The directory holding templates/, runtime/ and build/: $PIPEC_HOME, else the parent of the
  * directory of the running pipec executable. */
 const char *pipec_home(void);
+/* The -l flags a pipeline binary links with, from o's postgres/kafka/metrics/parquet (the facts
+ * `pipec gen`'s Dockerfile turns into runtime packages); returns how many. */
+#define BUILD_MAX_LIBS 16
+int build_link_libs(const BuildOptions *o, const char *libs[BUILD_MAX_LIBS]);
 /* Runs the C compiler (cc, or $CC). Reports failures through diag. */
 bool build_binary(const BuildOptions *o);
 /* Writes `len` bytes to `path` atomically (temp file + rename); reports errors through diag. */

@@ -437,15 +437,9 @@ static const char *sink_kind_c(SinkKind k) {
 }
 
 static const char *col_type_c(Type t) {
-    switch (t) {
-    case T_BOOL: return "PRT_T_BOOL";
-    case T_INT32: return "PRT_T_INT32";
-    case T_INT64: return "PRT_T_INT64";
-    case T_FLOAT64: return "PRT_T_FLOAT64";
-    case T_TIMESTAMP: return "PRT_T_TIMESTAMP";
-    case T_DATE: return "PRT_T_DATE";
-    default: return "PRT_T_STRING";
-    }
+    static const char *const names[] = {"PRT_T_BOOL", "PRT_T_INT32", "PRT_T_INT64", "PRT_T_FLOAT64",
+                                        "PRT_T_STRING", "PRT_T_TIMESTAMP", "PRT_T_DATE"};
+    return names[plan_col_type(t)];
 }
 
 /* Strings as a list of C string literals (librdkafka settings: key, value, key, value, ...). */
@@ -495,15 +489,7 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set_str(a, m, "create_c", sk->create ? "true" : "false");
     tv_set_int(a, m, "batch_rows", sk->batch_rows);
     tv_set_int(a, m, "batch_every_us", sk->batch_every_us);
-    /* a key column that can be NULL (a nullable field, or an expression) cannot be in a PRIMARY
-     * KEY: the table gets UNIQUE NULLS NOT DISTINCT instead */
-    bool key_nullable = false;
-    const IrField *kf = sk->from_window >= 0 ? em->ir->windows[sk->from_window].out : em->ir->fields;
-    for (int j = 0; j < sk->nkey; j++) {
-        const IrColumn *c = &is->cols[sk->key[j]];
-        key_nullable |= c->field < 0 || kf[c->field].null_bit >= 0;
-    }
-    tv_set_str(a, m, "key_nullable_c", key_nullable ? "true" : "false");
+    tv_set_str(a, m, "key_nullable_c", plan_sink_key_nullable(em->ir, is) ? "true" : "false");
     TVal *merge = tv_list(a);   /* PRT_MERGE_* per column; the hidden avg parts add */
     static const char *const merge_c[] = {"PRT_MERGE_KEEP", "PRT_MERGE_ADD", "PRT_MERGE_MIN", "PRT_MERGE_MAX", "PRT_MERGE_AVG"};
     for (int j = 0; sk->merge && j < is->ncols; j++)
@@ -517,6 +503,7 @@ static TVal *sink_model(Emitter *em, const IrSink *is) {
     tv_set(a, m, "key", key);
     tv_set(a, m, "column_types", types);
     TVal *nullable = tv_list(a);   /* parquet: OPTIONAL columns (a nullable field, or an expression) */
+    const IrField *kf = sk->from_window >= 0 ? em->ir->windows[sk->from_window].out : em->ir->fields;
     for (int j = 0; j < is->ncols; j++)
         tv_push(a, nullable, tv_str(a, is->cols[j].field < 0 || kf[is->cols[j].field].null_bit >= 0 ? "1" : "0"));
     tv_set(a, m, "column_nullable", nullable);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "build.h"
+#include "deploy.h"
 #include "diag.h"
 #include "docgen.h"
 #include "emit.h"
@@ -25,7 +26,8 @@ static const char usage[] =
     "commands:\n"
     "  check SPEC...                 check specs and report every error found\n"
     "  explain SPEC                  print the plan: record layout, decoders, rules, sinks, guarantee\n"
-    "  gen SPEC -o DIR               write the generated C program into DIR\n"
+    "  gen SPEC -o DIR               write the generated C program into DIR, and beside it a\n"
+    "                                Dockerfile, a Grafana dashboard and the tables' DDL\n"
     "  build SPEC [-o BIN]           compile the pipeline into a binary (default ./NAME)\n"
     "        [--gen-dir DIR]         keep the generated C in DIR\n"
     "        [--depfile FILE]        write a make dependency file\n"
@@ -120,6 +122,12 @@ static const char *generate(Arena *a, const Ir *ir, const char *dir, bool lines)
     return ok ? path : NULL;
 }
 
+/* What the binary links, from the spec (build_link_libs turns it into -l flags). */
+static BuildOptions link_facts(const Spec *s) {
+    return (BuildOptions){.postgres = s->uses_postgres, .kafka = s->uses_kafka, .metrics = s->metrics_listen != NULL,
+                          .parquet = s->uses_parquet};
+}
+
 static int cmd_gen(int argc, char **argv) {
     const char *spec = NULL, *dir = NULL;
     bool lines = true;
@@ -133,7 +141,11 @@ static int cmd_gen(int argc, char **argv) {
     if (!spec || !dir) return usage_error("%s", "gen needs a spec and -o DIR");
     Arena a = {0};
     Ir *ir = load_and_plan(&a, spec);
-    int rc = ir && generate(&a, ir, dir, lines) ? 0 : 1;
+    BuildOptions link = ir ? link_facts(ir->spec) : (BuildOptions){0};
+    int rc = ir && generate(&a, ir, dir, lines) && gen_ddl(&a, ir, dir) && gen_dockerfile(&a, ir, &link, dir) &&
+                     gen_grafana(&a, ir, dir)
+                 ? 0
+                 : 1;
     if (rc) report_count(spec);
     arena_free(&a);
     return rc;
@@ -174,8 +186,8 @@ static int cmd_build(int argc, char **argv) {
     const char *c_file = generate(&a, ir, temp ? tmpdir : gen_dir, lines);
     bool ok = c_file != NULL;
     if (ok) {
-        BuildOptions bo = {c_file, out, sanitize, depfile, spec, ir->spec->uses_postgres, ir->spec->uses_kafka,
-                           ir->spec->metrics_listen != NULL, ir->spec->uses_parquet};
+        BuildOptions bo = link_facts(ir->spec);
+        bo.c_file = c_file, bo.output = out, bo.sanitize = sanitize, bo.depfile = depfile, bo.spec_file = spec;
         ok = build_binary(&bo);
     }
     if (temp) remove_tree(tmpdir, c_file);

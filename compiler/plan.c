@@ -493,3 +493,25 @@ void plan_explain(const Ir *ir, FILE *out) {
             s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
     fprintf(out, "fingerprint: %016llx\n", (unsigned long long)ir->fingerprint);
 }
+
+int plan_col_type(Type t) {
+    switch (t) {
+    case T_BOOL: return PRT_T_BOOL;
+    case T_INT32: return PRT_T_INT32;
+    case T_INT64: return PRT_T_INT64;
+    case T_FLOAT64: return PRT_T_FLOAT64;
+    case T_TIMESTAMP: return PRT_T_TIMESTAMP;
+    case T_DATE: return PRT_T_DATE;
+    default: return PRT_T_STRING;
+    }
+}
+
+bool plan_sink_key_nullable(const Ir *ir, const IrSink *is) {
+    const SinkSpec *sk = is->spec;
+    const IrField *kf = sk->from_window >= 0 ? ir->windows[sk->from_window].out : ir->fields;
+    for (int j = 0; j < sk->nkey; j++) {
+        const IrColumn *c = &is->cols[sk->key[j]];
+        if (c->field < 0 || kf[c->field].null_bit >= 0) return true;
+    }
+    return false;
+}

@@ -66,5 +66,10 @@ typedef struct Ir {
  * expression emitter reaches fields through the record struct `r`. */
 Ir *plan_build(Arena *a, Spec *spec);
 void plan_explain(const Ir *ir, FILE *out);
+/* A sink column's type as the runtime's tables know it (a prt_col_type of pipec_rt.h). */
+int plan_col_type(Type t);
+/* A key column of the sink can be NULL (a nullable field, or an expression): its PostgreSQL
+ * table gets UNIQUE NULLS NOT DISTINCT instead of a PRIMARY KEY. */
+bool plan_sink_key_nullable(const Ir *ir, const IrSink *is);
 
 #endif

@@ -4,15 +4,12 @@
  * cannot carry them. The dead letter is a sink like the others (so it commits and truncates with
  * them); without one configured it is JSON lines on stderr. Counts per reason feed the summary. */
 #include "rt_internal.h"
+#include "rt_ddl.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-static const char *const dead_columns[] = {"pipeline", "position", "raw", "reason", "detail", "at"};
-static const prt_col_type dead_types[] = {PRT_T_STRING, PRT_T_STRING, PRT_T_STRING, PRT_T_STRING,
-                                          PRT_T_STRING, PRT_T_TIMESTAMP};
 
 struct prt_deadq {
     const char *pipeline;
@@ -33,14 +30,9 @@ prt_deadq *prt_deadq_open(const char *pipeline, const prt_sink_desc *d, const ch
     else
         q->desc = (prt_sink_desc){.name = "dead_letter", .kind = PRT_SINK_STDOUT,
                                   .encoding = PRT_ENC_JSONL};
-    q->desc.ncolumns = 6;
-    q->desc.columns = dead_columns;
-    if (q->desc.kind == PRT_SINK_POSTGRES) {   /* a table of six columns, appended to */
-        q->desc.encoding = PRT_ENC_ROWS;
-        q->desc.column_types = dead_types;
-        q->desc.mode = PRT_MODE_INSERT;
-        q->desc.nkey = 0;
-    }
+    q->desc.ncolumns = PRT_DEAD_NCOLUMNS;
+    q->desc.columns = prt_dead_columns;
+    if (q->desc.kind == PRT_SINK_POSTGRES) prt_ddl_dead_letter_desc(&q->desc);   /* a table, appended to */
     q->sink = q->desc.kind == PRT_SINK_KAFKA ? prt_sink_open_kafka(&q->desc, pipeline, path, kafka_topic, kafka_props)
                                              : prt_sink_open(&q->desc, path, keep_len, d ? -1 : 2);
     if (!q->sink) {
@@ -164,7 +156,7 @@ void prt_deadq_put(prt_deadq *q, const char *position, uint64_t line, const char
         for (int i = 0; i < 6; i++) {
             prt_buf_putc(b, i ? ',' : '{');
             prt_buf_putc(b, '"');
-            prt_buf_put(b, dead_columns[i], strlen(dead_columns[i]));
+            prt_buf_put(b, prt_dead_columns[i], strlen(prt_dead_columns[i]));
             prt_buf_lit(b, "\":");
             prt_buf_put_json_str(b, fields[i], lens[i]);
             if (i == 2 && !prt_utf8_valid(raw, n)) {

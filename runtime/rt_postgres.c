@@ -29,6 +29,7 @@
  * Invariants: identifiers are always double-quoted; values only travel in COPY data or as bound
  * parameters, never spliced into SQL. The buffer is emptied only after a COMMIT succeeded. */
 #include "rt_internal.h"
+#include "rt_ddl.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -81,21 +82,6 @@ struct prt_pg {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-
-
-
-static const char *pg_type(prt_col_type t) {
-    switch (t) {
-    case PRT_T_BOOL: return "boolean";
-    case PRT_T_INT32: return "integer";
-    case PRT_T_INT64: return "bigint";
-    case PRT_T_FLOAT64: return "double precision";
-    case PRT_T_TIMESTAMP: return "timestamptz";
-    case PRT_T_DATE: return "date";
-    case PRT_T_STRING: return "text";
-    }
-    return "text";
-}
 
 
 /* "host:port/dbname" from a conninfo string, without the password or anything else. */
@@ -198,30 +184,9 @@ static void disconnect(prt_pg *g) {
 }
 
 static int create_table(prt_pg *g) {
-    const prt_sink_desc *d = g->d;
     prt_buf *b = &g->sql;
     b->len = 0;
-    prt_buf_lit(b, "CREATE TABLE IF NOT EXISTS ");
-    prt_sql_table(b, d->table);
-    prt_buf_lit(b, " (");
-    for (int i = 0; i < d->ncolumns; i++) {
-        if (i) prt_buf_lit(b, ", ");
-        prt_sql_ident(b, d->columns[i]);
-        prt_buf_putc(b, ' ');
-        const char *t = pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
-        prt_buf_put(b, t, strlen(t));
-    }
-    if (d->nkey > 0) {
-        /* a primary key forbids NULLs; a NULL group key is a value like any other here */
-        if (d->key_nullable) prt_buf_lit(b, ", UNIQUE NULLS NOT DISTINCT (");
-        else prt_buf_lit(b, ", PRIMARY KEY (");
-        for (int k = 0; k < d->nkey; k++) {
-            if (k) prt_buf_lit(b, ", ");
-            prt_sql_ident(b, d->columns[d->key[k]]);
-        }
-        prt_buf_putc(b, ')');
-    }
-    prt_buf_putc(b, ')');
+    prt_ddl_pg_table(b, g->d);
     pg_rc rc = exec_ddl(g, prt_sql_cstr(b), "cannot create the table");
     return rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
 }
@@ -262,15 +227,6 @@ static int check_table(prt_pg *g) {
     return ret;
 }
 
-static const char *CKPT_DDL =
-    "CREATE TABLE IF NOT EXISTS pipec_checkpoint (key text PRIMARY KEY, value bytea NOT NULL, "
-    "seq bigint NOT NULL)";
-
-/* Instances sharing a kafka group: each partition's offset, by the pipeline's checkpoint key. */
-static const char *OFFSETS_DDL =
-    "CREATE TABLE IF NOT EXISTS pipec_kafka_offsets (key text NOT NULL, topic text NOT NULL, "
-    "partition integer NOT NULL, next_offset bigint NOT NULL, PRIMARY KEY (key, topic, partition))";
-
 static const char *STAGE = "pipec_stage";
 
 static pg_rc make_stage(prt_pg *g) {
@@ -283,7 +239,7 @@ static pg_rc make_stage(prt_pg *g) {
     for (int i = 0; i < d->ncolumns; i++) {
         prt_sql_ident(b, d->columns[i]);
         prt_buf_putc(b, ' ');
-        const char *t = pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
+        const char *t = prt_ddl_pg_type(d->column_types ? d->column_types[i] : PRT_T_STRING);
         prt_buf_put(b, t, strlen(t));
         prt_buf_lit(b, ", ");
     }
@@ -336,8 +292,8 @@ static int connect_once(prt_pg *g, bool first) {
     if (g->d->create) r = create_table(g);
     if (r == 0) r = check_table(g);
     if (r == 0 && !g->is_dead_letter) {
-        pg_rc rc = g->shared ? exec_ddl(g, OFFSETS_DDL, "cannot create table pipec_kafka_offsets")
-                             : exec_ddl(g, CKPT_DDL, "cannot create table pipec_checkpoint");
+        pg_rc rc = g->shared ? exec_ddl(g, prt_ddl_pg_kafka_offsets, "cannot create table pipec_kafka_offsets")
+                             : exec_ddl(g, prt_ddl_pg_checkpoint, "cannot create table pipec_checkpoint");
         r = rc == R_OK ? 0 : rc == R_CONN ? 1 : -1;
     }
     if (r == 0 && g->d->mode == PRT_MODE_UPSERT) {   /* outside any transaction: a rollback keeps it */
@@ -1028,7 +984,7 @@ static int offsets_stored(prt_pg *g, const char *key) {
 
 int prt_pg_share(prt_pg *g) {
     g->shared = true;   /* every connection from now on creates the table */
-    return conn_lost(g) || exec_ddl(g, OFFSETS_DDL, "cannot create table pipec_kafka_offsets") != R_FAIL ? 0 : -1;
+    return conn_lost(g) || exec_ddl(g, prt_ddl_pg_kafka_offsets, "cannot create table pipec_kafka_offsets") != R_FAIL ? 0 : -1;
 }
 
 void prt_pg_set_offsets(prt_pg *g, const prt_kafka_offset *offs, int n) {

@@ -18,6 +18,7 @@
  *   INTEGER: 1 on the first write of a key, +1 on each later one), created at the first commit
  *   that carries a checkpoint. */
 #include "rt_internal.h"
+#include "rt_ddl.h"
 #include <inttypes.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -39,18 +40,6 @@ static const char *CKPT_TABLE = "pipec_checkpoint";
 
 
 
-static const char *type_name(prt_col_type t) {
-    switch (t) {
-    case PRT_T_BOOL: return "BOOLEAN";
-    case PRT_T_INT32:
-    case PRT_T_INT64: return "BIGINT";
-    case PRT_T_FLOAT64: return "DOUBLE";
-    case PRT_T_STRING:
-    case PRT_T_TIMESTAMP:   /* RFC 3339 UTC as pipec prints it */
-    case PRT_T_DATE: return "TEXT";   /* YYYY-MM-DD */
-    }
-    return "TEXT";
-}
 
 /* One error line naming the sink, the database, the table and SQLite's message. */
 static void q_error(const prt_sqlite *q, const char *what, const char *msg) {
@@ -72,27 +61,7 @@ static int exec_sql(prt_sqlite *q, const char *sql, const char *what) {
 static int create_table(prt_sqlite *q, const prt_sink_desc *d) {
     prt_buf *b = &q->sql;
     b->len = 0;
-    prt_buf_lit(b, "CREATE TABLE IF NOT EXISTS ");
-    prt_sql_ident(b, q->table);
-    prt_buf_lit(b, " (");
-    for (int i = 0; i < d->ncolumns; i++) {
-        if (i) prt_buf_lit(b, ", ");
-        prt_sql_ident(b, d->columns[i]);
-        if (d->column_types) {
-            const char *t = type_name(d->column_types[i]);
-            prt_buf_putc(b, ' ');
-            prt_buf_put(b, t, strlen(t));
-        }
-    }
-    if (d->nkey > 0) {
-        prt_buf_lit(b, ", PRIMARY KEY (");
-        for (int k = 0; k < d->nkey; k++) {
-            if (k) prt_buf_lit(b, ", ");
-            prt_sql_ident(b, d->columns[d->key[k]]);
-        }
-        prt_buf_putc(b, ')');
-    }
-    prt_buf_putc(b, ')');
+    prt_ddl_sqlite_table(b, d);
     return exec_sql(q, prt_sql_cstr(b), "cannot create the table");
 }
 
@@ -293,9 +262,7 @@ static bool bind_row(prt_sqlite *q, int ncols, const char **pp, const char *end)
 static int put_checkpoint(prt_sqlite *q, const char *key, const void *ckpt, size_t len) {
     if (!q->ck_put) {
         char sql[512];
-        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS \"%s\" (key TEXT PRIMARY KEY, "
-                 "value BLOB, seq INTEGER)", CKPT_TABLE);
-        if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        if (sqlite3_exec(q->db, prt_ddl_sqlite_checkpoint, NULL, NULL, NULL) != SQLITE_OK)
             return fail_tx(q, NULL, "cannot create table pipec_checkpoint");
         snprintf(sql, sizeof sql, "INSERT INTO \"%s\" (key, value, seq) VALUES (?1, ?2, 1) "
                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value, seq = seq + 1", CKPT_TABLE);
