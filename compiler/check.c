@@ -41,6 +41,7 @@ static bool parse_size(const char *text, int64_t *out) {
     else if (strcmp(end, "MiB") == 0 || strcmp(end, "M") == 0 || strcmp(end, "MB") == 0) mul = 1024 * 1024;
     else if (strcmp(end, "GiB") == 0 || strcmp(end, "G") == 0 || strcmp(end, "GB") == 0) mul = 1024LL * 1024 * 1024;
     else return false;
+    if (n > INT64_MAX / mul) return false;
     *out = n * mul;
     return true;
 }
@@ -1228,6 +1229,25 @@ static void check_distinct_files(Checker *ck) {
             diag_error(s->dead_letter.loc, "the dead letter writes the same file as sink '%s'", s->sinks[i].name);
 }
 
+/* limits: {memory: SIZE}; at least 16 MiB, the most a small pipeline holds anyway. */
+static void check_limits(Checker *ck, const YNode *ln) {
+    if (ln->kind != YN_MAP) {
+        diag_error(ln->loc, "limits is a map: {memory: SIZE}");
+        return;
+    }
+    if (!opts_check_map(ln, limits_opts, "limits", NULL)) return;
+    const YNode *m = yaml_get(ln, "memory");
+    if (!m) return;
+    if (m->kind != YN_SCALAR || !parse_size(m->text, &ck->spec->memory_limit)) {
+        diag_error(m->loc, "memory must be a size such as 512MiB or 2GiB");
+        return;
+    }
+    if (ck->spec->memory_limit < (16 << 20)) {
+        diag_error(m->loc, "memory must be at least 16MiB (the runtime, its buffers and libraries need about that)");
+        ck->spec->memory_limit = 0;
+    }
+}
+
 static void check_metrics(Checker *ck, const YNode *mn) {
     if (mn->kind != YN_MAP) {
         diag_error(mn->loc, "metrics is a map: {listen: HOST:PORT}");
@@ -1437,8 +1457,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
     check_distinct_files(&ck);
     if ((n = yaml_get(root, "checkpoint")) && n->kind == YN_MAP) check_checkpoint(&ck, n);
     if ((n = yaml_get(root, "metrics"))) check_metrics(&ck, n);
-    if ((n = yaml_get(root, "limits")))
-        diag_error(n->loc, "limits are not available in this version of pipec (max_record is set on the source)");
+    if ((n = yaml_get(root, "limits"))) check_limits(&ck, n);
     if ((n = yaml_get(root, "tests"))) check_tests(a, s, n);
 
     if (s->source.kind == SRC_FOLDER && !s->checkpoint_path && !s->checkpoint_postgres) {

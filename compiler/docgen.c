@@ -69,6 +69,8 @@ void docgen_options_markdown(FILE *out) {
     table(out, metrics_tls_opts);
     fprintf(out, "\n#### `basic_auth`\n\n");
     table(out, metrics_auth_opts);
+    fprintf(out, "\n### Limits\n\n");
+    table(out, limits_opts);
     fprintf(out, "\n### Windows\n\nA window is `name: {...}` under `windows:` with these keys:\n\n");
     table(out, window_opts);
     fprintf(out, "\n#### `hopping`\n\n");

@@ -822,6 +822,9 @@ static const char *help_text(Emitter *em) {
     if (s->metrics_listen)
         sbuf_printf(&h, "Metrics: %s://%s (/metrics, /health, /ready)%s\n", s->metrics_tls_cert ? "https" : "http",
                     s->metrics_listen, s->metrics_user ? ", basic auth" : "");
+    if (s->memory_limit)
+        sbuf_printf(&h, "Memory: at most %lld MiB resident (limits.memory); beyond it the run stops before a commit\n",
+                    (long long)(s->memory_limit >> 20));
     sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
     collect_env(&env, s->source.path);
     collect_env(&env, s->source.dsn);
@@ -971,6 +974,9 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "metrics_password_file_c", c_str_or_null(a, s->metrics_password_file));
     tv_set_bool(a, m, "parquet", s->uses_parquet);
     tv_set_int(a, m, "checkpoint_every_us", s->checkpoint_every_us);
+    tv_set_int(a, m, "memory_limit", s->memory_limit);
+    /* the windows' open groups and late records, for the metrics and the memory limit */
+    tv_set_bool(a, m, "window_stats", ir->nwindows > 0 && (s->metrics_listen || s->memory_limit));
     return m;
 }
 

@@ -21,7 +21,7 @@ const OptDef top_level_opts[] = {
     {"checkpoint", OPT_MAP, false, NULL, NULL, "where the source position and state are kept between runs"},
     {"metrics", OPT_MAP, false, NULL, NULL, "the metrics and health HTTP endpoint"},
     {"guarantee", OPT_ENUM, false, NULL, "exactly_once|at_least_once", "delivery guarantee; the default is the strongest the sinks allow"},
-    {"limits", OPT_MAP, false, NULL, NULL, "resource limits"},
+    {"limits", OPT_MAP, false, NULL, NULL, "resource limits: {memory: SIZE}"},
     {"tests", OPT_LIST, false, NULL, NULL, "inline test cases run by `pipec test`: a list of {name, input, expect}"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
@@ -68,6 +68,11 @@ const OptDef metrics_opts[] = {
     {"listen", OPT_STRING, false, "127.0.0.1:9464", NULL, "HOST:PORT of the HTTP endpoint (/metrics, /health, /ready); port 0 takes a free one (logged at start); may hold ${VAR}"},
     {"tls", OPT_MAP, false, NULL, NULL, "serve HTTPS: {cert: PEM file, key: PEM file}"},
     {"basic_auth", OPT_MAP, false, NULL, NULL, "require HTTP basic authentication for /metrics and /ready: {user, password or password_file}"},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+const OptDef limits_opts[] = {
+    {"memory", OPT_SIZE, false, NULL, NULL, "the memory the run may hold (resident): the kafka source's prefetch queue, Parquet row groups and window state are kept within it; beyond it the run stops with exit 1, naming the windows' open groups, and nothing after the last commit is lost"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 

@@ -47,6 +47,7 @@ extern const OptDef sink_common_opts[];    /* from, where, columns */
 extern const OptDef checkpoint_opts[];
 extern const OptDef metrics_opts[];
 extern const OptDef metrics_tls_opts[];
+extern const OptDef limits_opts[];
 extern const OptDef metrics_auth_opts[];
 extern const OptDef window_opts[];
 extern const OptDef hopping_opts[];

@@ -489,6 +489,9 @@ void plan_explain(const Ir *ir, FILE *out) {
     if (s->metrics_listen)
         fprintf(out, "metrics: %s://%s: /metrics (Prometheus text), /health, /ready%s\n", s->metrics_tls_cert ? "https" : "http",
                 s->metrics_listen, s->metrics_user ? "; basic auth for /metrics and /ready" : "");
+    if (s->memory_limit)
+        fprintf(out, "memory: at most %lld MiB resident; beyond it the run stops before a commit, naming the windows' open groups\n",
+                (long long)(s->memory_limit >> 20));
     fprintf(out, "guarantee: %s%s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once",
             s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
     fprintf(out, "fingerprint: %016llx\n", (unsigned long long)ir->fingerprint);

@@ -169,6 +169,7 @@ static void checkpoint_shape(JsonWriter *w) {
 
 static void metrics_shape(JsonWriter *w) { options_object(w, metrics_opts, false); }
 static void metrics_tls_shape(JsonWriter *w) { options_object(w, metrics_tls_opts, false); }
+static void limits_shape(JsonWriter *w) { options_object(w, limits_opts, false); }
 
 static void metrics_auth_shape(JsonWriter *w) {
     options_object(w, metrics_auth_opts, false);
@@ -256,7 +257,7 @@ static const struct MapShape {
     {"hopping", hopping_shape},     {"session", session_shape},   {"select", select_shape},
     {"columns", columns_shape},     {"batch", batch_shape},       {"properties", properties_shape},
     {"metrics", metrics_shape},     {"tls", metrics_tls_shape},   {"basic_auth", metrics_auth_shape},
-    {"expect", expect_shape},       {NULL, NULL},
+    {"expect", expect_shape},       {"limits", limits_shape},     {NULL, NULL},
 };
 
 /* ---- one option ----------------------------------------------------------------------------- */

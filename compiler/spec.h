@@ -231,6 +231,7 @@ typedef struct Spec {
     const char *metrics_listen;    /* the metrics endpoint's host:port as written, or NULL (none) */
     const char *metrics_tls_cert, *metrics_tls_key;   /* PEM files, or NULL (plain HTTP) */
     const char *metrics_user, *metrics_password, *metrics_password_file;   /* basic auth, or NULL */
+    int64_t memory_limit;          /* limits.memory in bytes, 0 = none */
     int64_t checkpoint_every_us;
     Guarantee guarantee;
     bool guarantee_explicit;

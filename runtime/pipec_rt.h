@@ -355,12 +355,14 @@ typedef struct prt_pipeline {
     const char *metrics_listen;
     const char *metrics_tls_cert, *metrics_tls_key;
     const char *metrics_user, *metrics_password, *metrics_password_file;
-    /* ABI 7. Window metrics (pipelines with windows and a metrics endpoint, else 0 and NULL):
-     * window_stats fills one entry per window, in the order of window_names; called by the
-     * driver between batches. */
+    /* ABI 7. Windows seen from outside (pipelines with windows and a metrics endpoint or a
+     * memory limit, else 0 and NULL): window_stats fills one entry per window, in the order of
+     * window_names; called by the driver between batches. memory_limit: limits.memory in bytes
+     * (0 = none). */
     int nwindows;
     const char *const *window_names;
     void (*window_stats)(prt_window_stats *out);
+    int64_t memory_limit;
 } prt_pipeline;
 
 /* Runs the pipeline: parses argv (--once, --log-format text|json, --help, --version), expands

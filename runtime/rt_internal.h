@@ -355,6 +355,15 @@ int prt_kprod_commit(prt_kprod *k, prt_buf *buf) PRT_WEAK;   /* send, then wait:
 void prt_kprod_close(prt_kprod *k) PRT_WEAK;
 void prt_sink_kafka_row_at(prt_sink *s, const char *position);   /* a row of the kafka dead letter */
 /* A kafka sink (rt_sink.c); brokers, topic, props expanded. */
+/* Bounds what the sink's open files buffer together (limits.memory), 0 = no bound. */
+void prt_pqsink_set_memory(prt_pqsink *q, int64_t bytes) PRT_WEAK;
+/* ---- rt_limits.c (limits.memory) ---- */
+/* The librdkafka settings derived from the limit, followed by `user` (taken over); malloc'd. */
+char **prt_limits_kafka_props(int64_t limit, char **user);
+/* After a batch: 0 while the resident memory is within p->memory_limit; else logs the windows'
+ * open groups (scratch: p->nwindows entries) and returns -1. */
+int prt_limits_check(const prt_pipeline *p, prt_window_stats *scratch);
+
 /* A parquet sink writing into the folder root (expanded); see prt_pqsink_open. */
 prt_sink *prt_sink_open_parquet(const prt_sink_desc *d, const char *pipeline, uint64_t fingerprint, const char *root,
                                 const prt_ckpt *ck, uint64_t seq);

@@ -221,6 +221,7 @@ static int expand_all(driver *d) {
             }
         }
         if (expand_props(p, "source", p->source.props, p->source.nprops, &d->kafka_props)) return 2;
+        if (p->memory_limit) d->kafka_props = prt_limits_kafka_props(p->memory_limit, d->kafka_props);
     }
     d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
     if (!d->sink_paths) abort();
@@ -775,6 +776,7 @@ static int wait_input(driver *d) {
 
 /* After a batch: write out big buffers; commit when due. */
 static int after_batch(driver *d) {
+    if (d->p->memory_limit && prt_limits_check(d->p, d->window_stats) != 0) return -1;   /* before any commit */
     for (int i = 0; i < d->p->nsinks; i++)
         if (prt_sink_maybe_flush(d->run.sinks[i]) != 0) return -1;
     if (prt_sink_maybe_flush(prt_deadq_sink(d->dead)) != 0) return -1;
@@ -972,6 +974,15 @@ static int assign_offsets(void *ctx, prt_kafka_offset *offs, int n) {
 }
 
 /* Opens everything; 0, or the exit code. */
+/* limits.memory: the parquet sinks' open files buffer at most a quarter of it together. */
+static void limit_parquet(driver *d) {
+    int n = 0;
+    if (!d->p->memory_limit) return;
+    for (int i = 0; i < d->p->nsinks; i++) n += prt_sink_parquet(d->run.sinks[i]) != NULL;
+    for (int i = 0; i < d->p->nsinks; i++)
+        if (prt_sink_parquet(d->run.sinks[i])) prt_pqsink_set_memory(prt_sink_parquet(d->run.sinks[i]), d->p->memory_limit / 4 / n);
+}
+
 static int open_all(driver *d) {
     const prt_pipeline *p = d->p;
     d->run.p = p;
@@ -1005,6 +1016,7 @@ static int open_all(driver *d) {
             d->run.sinks[i] = prt_sink_open(&p->sinks[i], d->sink_paths[i], committed_len(d, p->sinks[i].name, have_ck), -1);
         if (!d->run.sinks[i]) return 1;
     }
+    limit_parquet(d);
     d->dead = prt_deadq_open(p->name, p->dead_letter, d->dead_kafka_brokers ? d->dead_kafka_brokers : d->dead_dsn ? d->dead_dsn : d->dead_path,
                              committed_len(d, "dead_letter", have_ck), d->dead_kafka_topic, d->dead_kafka_props);
     if (!d->dead) return 1;
@@ -1192,8 +1204,7 @@ static int start_metrics(driver *d) {
     d->metric_names = calloc((size_t)d->p->nsinks + 1, sizeof *d->metric_names);
     d->metric_rows = calloc((size_t)d->p->nsinks + 1, sizeof *d->metric_rows);
     d->flush_hist = calloc((size_t)d->p->nsinks + 1, sizeof *d->flush_hist);
-    d->window_stats = calloc((size_t)d->p->nwindows + 1, sizeof *d->window_stats);
-    if (!d->metric_names || !d->metric_rows || !d->flush_hist || !d->window_stats) abort();
+    if (!d->metric_names || !d->metric_rows || !d->flush_hist) abort();
     for (int i = 0; i < d->p->nsinks; i++) d->metric_names[i] = d->p->sinks[i].name;
     d->committed_us = prt_now_us();   /* nothing read yet: nothing waits for a commit */
     prt_metrics_conf conf = {d->metrics_listen, d->metrics_tls_cert, d->metrics_tls_key, d->metrics_user,
@@ -1297,6 +1308,8 @@ int prt_main(const prt_pipeline *p, int argc, char **argv) {
     prt_log_setup(p->name, log_format);
     prt_progress_begin(p->name, d.once || p->source.kind == PRT_SRC_FILE, log_format == PRT_LOG_JSON);
     d.every_us = p->checkpoint_every_us > 0 ? p->checkpoint_every_us : DEFAULT_COMMIT_US;
+    d.window_stats = calloc((size_t)p->nwindows + 1, sizeof *d.window_stats);   /* metrics and limits */
+    if (!d.window_stats) abort();
     for (int i = 0; i < p->nsinks; i++) {   /* postgres batch settings commit earlier */
         const prt_sink_desc *sd = &p->sinks[i];
         if (sd->kind == PRT_SINK_PARQUET && sd->roll_every_us > 0 && sd->roll_every_us < d.every_us)

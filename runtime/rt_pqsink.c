@@ -46,6 +46,7 @@ struct prt_pqsink {
     uint64_t seq;              /* the commit the files being written belong to */
     int counter;               /* files named in this commit so far */
     prt_buf key;               /* the current row's partition folder */
+    int64_t memory;            /* what all open files may buffer (limits.memory), 0 = no bound */
 };
 
 static pq_type column_type(prt_col_type t) {
@@ -279,13 +280,23 @@ static void free_file(pq_file *f) {
     free(f);
 }
 
+/* How much a file's row group may hold: ROW_GROUP_BYTES, or under a memory bound its share of
+ * it (at least 1 MiB, so a row group never gets tiny). */
+static size_t row_group_bytes(const prt_pqsink *q) {
+    if (!q->memory) return ROW_GROUP_BYTES;
+    int64_t share = q->memory / (q->nopen > 0 ? q->nopen : 1);
+    return share >= ROW_GROUP_BYTES ? ROW_GROUP_BYTES : share < (1 << 20) ? (size_t)1 << 20 : (size_t)share;
+}
+
+void prt_pqsink_set_memory(prt_pqsink *q, int64_t bytes) { q->memory = bytes; }
+
 /* Hands the taken rows to the writer; ends a row group when it holds enough. */
 static int append_pending(prt_pqsink *q, pq_file *f) {
     if (f->fd < 0) return -1;
     if (f->pend.len && pq_append_rows(f->w, f->pend.data, f->pend.len) != 0) goto bad;
     f->pend.len = 0;
     f->pend_rows = 0;
-    if (pq_buffered_bytes(f->w) >= ROW_GROUP_BYTES && pq_end_row_group(f->w, f->fd) != 0) goto bad;
+    if (pq_buffered_bytes(f->w) >= row_group_bytes(q) && pq_end_row_group(f->w, f->fd) != 0) goto bad;
     return 0;
 bad:
     prt_log_error("sink '%s': %s: %s", q->d->name, f->tmp, pq_writer_error(f->w));
