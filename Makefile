@@ -118,7 +118,7 @@ fuzz: deps
 	$(Q)for t in $(FUZZ_TARGETS); do \
 	    case $$t in spec) src="$(FUZZ_COMPILER)"; inc="-iquote compiler";; *) src=; inc=;; esac; \
 	    clang $(FUZZ_FLAGS) $$inc -iquote runtime -o build/fuzz/$$t tests/fuzz/fuzz_$$t.c $$src $(RUNTIME_SRC) \
-	        $(LIBS) -lrdkafka || exit 1; \
+	        $(LIBS) -lrdkafka -lcurl || exit 1; \
 	    mkdir -p build/fuzz/corpus/$$t; \
 	    echo "fuzz: $$t for $(SECONDS) s"; \
 	    (cd build/fuzz && ./$$t -max_total_time=$(SECONDS) -max_len=65536 -print_final_stats=1 \

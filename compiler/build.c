@@ -141,6 +141,7 @@ bool build_binary(const BuildOptions *o) {
         argv[n++] = "-lzstd";
         argv[n++] = "-lsnappy";
     }
+    if (o->http) argv[n++] = "-lcurl";
     argv[n++] = "-lm";
     argv[n++] = "-o";
     argv[n++] = (char *)o->output;

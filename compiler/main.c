@@ -172,7 +172,8 @@ static int cmd_build(int argc, char **argv) {
     bool ok = c_file != NULL;
     if (ok) {
         BuildOptions bo = {c_file, out, sanitize, depfile, spec, ir->spec->uses_postgres, ir->spec->uses_kafka,
-                           ir->spec->metrics_listen != NULL, ir->spec->uses_parquet};
+                           ir->spec->metrics_listen != NULL, ir->spec->uses_parquet,
+                           ir->spec->uses_http};
         ok = build_binary(&bo);
     }
     if (temp) remove_tree(tmpdir, c_file);

@@ -124,6 +124,8 @@ void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool for
     put_head(b, "pipec_dead_letters_total", "counter", "Dead letters by reason (also window rows a sink refused).");
     for (int i = 0; i < s->nreasons; i++)
         put_u64(b, m, "pipec_dead_letters_total", "reason", s->reasons[i], s->reason_counts[i]);
+    put_head(b, "pipec_source_errors_total", "counter", "Failed requests of the source (http: no connection, timeouts, non-2xx answers).");
+    put_u64(b, m, "pipec_source_errors_total", NULL, NULL, s->source_errors);
     m->last_commit_us = s->last_commit_us;
     m->pending = s->pending;
     m->open = true;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include "pipec_rt.h"
 
-#if PRT_ABI_VERSION != 6
-#error "this file was generated for pipec runtime ABI 6; rebuild it with the matching pipec"
+#if PRT_ABI_VERSION != 7
+#error "this file was generated for pipec runtime ABI 7; rebuild it with the matching pipec"
 #endif
 
 /* The record: one fixed-width member per field, a bit per nullable field. */
