@@ -221,7 +221,18 @@ static void check_http_source(Checker *ck, SourceSpec *so, const YNode *src, con
     if (u && u->kind == YN_SCALAR && strncmp(u->text, "${", 2) != 0 && strncasecmp(u->text, "http://", 7) != 0 &&
         strncasecmp(u->text, "https://", 8) != 0)
         diag_error(u->loc, "the http source's url must start with http:// or https://");
-    so->poll_us = opt_duration(conn_node, "every", c->opts);
+    const YNode *ev = yaml_get(conn_node, "every");
+    const char *every = opt_text(conn_node, "every", c->opts);
+    if (every && strstr(every, "${")) {   /* read at start-up; a default must be a duration */
+        so->every_text = every;
+        check_env_refs(ev);
+        const char *dflt = strstr(every, ":-"), *close = dflt ? strchr(dflt, '}') : NULL;
+        char *text = close ? arena_printf(ck->a, "%.*s", (int)(close - dflt - 2), dflt + 2) : NULL;
+        if (text && (!parse_duration(text, &so->poll_us) || so->poll_us <= 0))
+            diag_error(yaml_scalar_loc(ev, (size_t)(dflt + 2 - every)), "the default of 'every' must be a positive duration such as 1s or 500ms");
+    } else if (every && (!parse_duration(every, &so->poll_us) || so->poll_us <= 0)) {
+        diag_error(ev->loc, "'every' of the http source must be a positive duration such as 1s or 500ms, or ${VAR:-1s}");
+    }
     so->timeout_us = opt_duration(conn_node, "timeout", c->opts);
     so->max_record = 16 << 20;
     const YNode *mr = yaml_get(conn_node, "max_record");

@@ -800,8 +800,8 @@ static const char *help_text(Emitter *em) {
     else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, format_title(&s->source));
     else if (s->source.kind == SRC_KAFKA) sbuf_printf(&h, "Source: kafka %s, %s%s, group %s (%s)\n", s->source.brokers, s->source.topics[0], s->source.ntopics > 1 ? " and more" : "", s->source.group, format_title(&s->source));
     else if (s->source.kind == SRC_HTTP)
-        sbuf_printf(&h, "Source: http GET %s every %.3g s (a JSON object or an array of objects per answer; runs until SIGTERM, --once polls once)\n",
-                    s->source.url, (double)s->source.poll_us / 1e6);
+        sbuf_printf(&h, "Source: http GET %s every %s (a JSON object or an array of objects per answer; runs until SIGTERM, --once polls once)\n",
+                    s->source.url, s->source.every_text ? s->source.every_text : arena_printf(em->a, "%.3g s", (double)s->source.poll_us / 1e6));
     else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, format_title(&s->source));
     sbuf_puts(&h, "Fields:");
     for (int i = 0; i < ir->nfields; i++) sbuf_printf(&h, "%s %s %s", i ? "," : "", ir->fields[i].name, type_name(ir->fields[i].type));
@@ -851,6 +851,7 @@ static const char *help_text(Emitter *em) {
     collect_env(&env, s->source.group);
     for (int i = 0; i < s->source.ntopics; i++) collect_env(&env, s->source.topics[i]);
     collect_env(&env, s->source.url);
+    collect_env(&env, s->source.every_text);
     for (int i = 0; i < s->source.nheaders; i++) collect_env(&env, s->source.headers[2 * i + 1]);
     for (int i = 0; i < s->nsinks; i++) {
         collect_env(&env, s->sinks[i].brokers);
@@ -948,6 +949,7 @@ static TVal *build_model(Emitter *em) {
     tv_set(a, src, "headers", c_string_list(a, so->headers, 2 * so->nheaders));
     tv_set_int(a, src, "nheaders", so->nheaders);
     tv_set_int(a, src, "timeout_us", so->timeout_us);
+    tv_set_str(a, src, "every_c", c_str_or_null(a, so->every_text));
     tv_set(a, m, "source", src);
 
     TVal *rules = tv_list(a);

@@ -148,7 +148,7 @@ static const OptDef cdc_source_opts[] = {
 
 static const OptDef http_source_opts[] = {
     {"url", OPT_STRING, true, NULL, NULL, "the http:// or https:// URL to GET; may hold ${VAR}"},
-    {"every", OPT_DURATION, false, "1s", NULL, "poll interval, from the start of one request to the start of the next"},
+    {"every", OPT_STRING, false, "1s", NULL, "poll interval, from the start of one request to the start of the next: a duration such as 1s or 500ms, or ${VAR:-1s} read at start-up"},
     {"headers", OPT_MAP, false, NULL, NULL, "request headers: name -> value (values may hold ${VAR}, such as a token)"},
     {"timeout", OPT_DURATION, false, "10s", NULL, "a request that takes longer fails (and is retried)"},
     {"max_record", OPT_SIZE, false, "16MiB", NULL, "a longer answer body goes to the dead letter"},

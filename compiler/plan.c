@@ -263,8 +263,9 @@ static const char *encoding_name(Encoding e) {
 static void explain_source(const Spec *s, FILE *out) {
     const SourceSpec *so = &s->source;
     if (so->kind == SRC_HTTP) {
-        fprintf(out, "source: http GET %s every %lld ms (from the start of one request to the start of the next), "
-                     "timeout %lld ms", so->url, (long long)(so->poll_us / 1000), (long long)(so->timeout_us / 1000));
+        if (so->every_text) fprintf(out, "source: http GET %s every %s (read at start-up)", so->url, so->every_text);
+        else fprintf(out, "source: http GET %s every %lld ms", so->url, (long long)(so->poll_us / 1000));
+        fprintf(out, ", measured from the start of one request to the start of the next; timeout %lld ms", (long long)(so->timeout_us / 1000));
         for (int i = 0; i < so->nheaders; i++) fprintf(out, "%s%s", i ? ", " : ", headers ", so->headers[2 * i]);
         fprintf(out, "; a failed request (no connection, a timeout, an answer not 2xx) is counted and retried after 0.1 s, "
                      "doubling up to the interval; runs until SIGTERM, --once polls once\n");

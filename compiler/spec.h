@@ -50,6 +50,7 @@ typedef struct SourceSpec {
     const char **headers;      /* http: name and value as written, in pairs */
     int nheaders;
     int64_t timeout_us;        /* http: a request's time limit */
+    const char *every_text;    /* http: `every` when it holds ${VAR} (poll_us is then its default, or 0) */
 } SourceSpec;
 
 typedef struct SchemaField {

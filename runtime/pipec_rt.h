@@ -227,13 +227,15 @@ typedef struct prt_source_desc {
     bool kafka_latest;         /* a partition without a committed offset starts at its end */
     const char *const *props;
     int nprops;
-    /* http (ABI 7): GET `url` every poll_us (both url and header values may hold ${VAR}); headers
+    /* http (ABI 7): GET `url` every poll_us, or every http_every (a duration holding ${VAR},
+     * expanded at start-up) when it is not NULL; url and header values may hold ${VAR}; headers
      * are name, value, ... (nheaders pairs); a request fails after http_timeout_us (0 = 10 s);
      * max_record bounds an answer's body */
     const char *url;
     const char *const *headers;
     int nheaders;
     int64_t http_timeout_us;
+    const char *http_every;
 } prt_source_desc;
 
 typedef struct prt_sink_desc {

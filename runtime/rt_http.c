@@ -109,7 +109,8 @@ static bool has_header(char *const *headers, const char *name) {
     return false;
 }
 
-prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *headers, bool once, int *exit_code) {
+prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *headers, int64_t every_us, bool once,
+                        int *exit_code) {
     *exit_code = 1;
     const char *why;
     char *label = url_label(url, &why);
@@ -128,7 +129,7 @@ prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *
     h->label = label;
     h->once = once;
     h->max_body = d->max_record ? d->max_record : DEFAULT_MAX_BODY;
-    h->every_us = d->poll_us > 0 ? d->poll_us : 1000000;
+    h->every_us = every_us > 0 ? every_us : 1000000;
     h->due_us = mono_us();
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();

@@ -324,10 +324,10 @@ void prt_kafka_close(prt_kafka *k) PRT_WEAK;
 
 /* ---- rt_http.c (the http source; linked by prt_use_http) ------------------------------------ */
 typedef struct prt_http prt_http;
-/* url and headers (name, value, ..., NULL) expanded. NULL after logging, with *exit_code 2 for a
- * URL that cannot be polled, else 1. */
-prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *headers, bool once,
-                        int *exit_code) PRT_WEAK;
+/* url, headers (name, value, ..., NULL) and the interval expanded. NULL after logging, with
+ * *exit_code 2 for a URL that cannot be polled, else 1. */
+prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *headers, int64_t every_us,
+                        bool once, int *exit_code) PRT_WEAK;
 /* Up to max records of the current answer (valid until the next call) with their positions; when
  * it is handed out, 0 once (commit now), then the next poll when it is due (prt_http_wait_us):
  * its records, or 0 (a failed request, counted and retried; an empty answer; a stop). What is

@@ -11,6 +11,7 @@
  * windows), before the final commit. Flagged records (unterminated quote, too long) never reach
  * process_batch; they go to the dead letter here. */
 #include "rt_internal.h"
+#include "rt_expr.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -58,6 +59,7 @@ typedef struct driver {
     prt_kafka *kafka;          /* the kafka source, or NULL */
     char *http_url;            /* the http source's expanded url */
     char **http_headers;       /* its headers: name, expanded value, ..., NULL */
+    int64_t http_every_us;     /* its interval (expanded when it holds ${VAR}) */
     prt_http *http;            /* the http source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     char *metrics_listen;      /* expanded, or NULL */
@@ -222,6 +224,15 @@ static int expand_all(driver *d) {
     }
     if (p->source.kind == PRT_SRC_HTTP) {
         if (expand(p, "source.url", p->source.url ? p->source.url : "", &d->http_url)) return 2;
+        d->http_every_us = p->source.poll_us;
+        if (p->source.http_every) {
+            char *every;
+            if (expand(p, "source.every", p->source.http_every, &every)) return 2;
+            bool ok = prt_str_to_interval((prt_str){every, (uint32_t)strlen(every)}, &d->http_every_us) && d->http_every_us > 0;
+            if (!ok) fprintf(stderr, "%s: error: source.every: '%s' is not a positive duration such as 1s or 500ms\n", p->name, every);
+            free(every);
+            if (!ok) return 2;
+        }
         d->http_headers = calloc((size_t)p->source.nheaders * 2 + 1, sizeof *d->http_headers);
         if (!d->http_headers) abort();
         for (int i = 0; i < p->source.nheaders; i++) {
@@ -1016,7 +1027,7 @@ static int open_all(driver *d) {
             return 1;
         }
         int rc;
-        d->http = prt_http_open(&p->source, d->http_url, d->http_headers, d->once, &rc);
+        d->http = prt_http_open(&p->source, d->http_url, d->http_headers, d->http_every_us, d->once, &rc);
         return d->http ? 0 : rc;
     }
     if (p->source.kind == PRT_SRC_KAFKA) {
