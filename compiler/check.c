@@ -257,6 +257,11 @@ static void check_http_source(Checker *ck, SourceSpec *so, const YNode *src, con
                 diag_error(v->loc, "the value of header '%s' cannot hold a line break", k->text);
                 continue;
             }
+            /* a credential written in the spec would be in the generated C and the binary */
+            if (!strstr(v->text, "${") && (strcasecmp(k->text, "Authorization") == 0 ||
+                                           strcasecmp(k->text, "Proxy-Authorization") == 0 || strcasecmp(k->text, "Cookie") == 0))
+                diag_error(v->loc, "the value of header '%s' must not be written in the spec (it would be in the binary): "
+                                   "take it from the environment, such as \"Bearer ${API_TOKEN}\"", k->text);
             check_env_refs(v);
             so->headers[2 * so->nheaders] = k->text;
             so->headers[2 * so->nheaders + 1] = v->text;

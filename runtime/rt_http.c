@@ -173,7 +173,7 @@ prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *
     return h;
 }
 
-/* Runs the request; 1 done (*res, *status), 0 stopped by a signal. */
+/* Runs the request; 1 done (*res, *status), 0 abandoned for a stop. */
 static int transfer(prt_http *h, CURLcode *res, long *status) {
     h->body.len = 0;
     h->too_long = false;
@@ -190,6 +190,7 @@ static int transfer(prt_http *h, CURLcode *res, long *status) {
     int left;
     for (CURLMsg *m; (m = curl_multi_info_read(h->multi, &left));)
         if (m->msg == CURLMSG_DONE && m->easy_handle == h->easy) *res = m->data.result, done = 1;
+    if (!done && !prt_signal_stop_requested()) done = 1;   /* the multi handle failed: a failed request */
     *status = 0;
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, status);
     curl_multi_remove_handle(h->multi, h->easy);
@@ -263,8 +264,13 @@ static const char *skip_value(const char *p, const char *e) {
     return p > b ? p : NULL;
 }
 
-static const char *kind_of(char c) {
-    return c == '"' ? "a string" : c == '[' ? "an array" : c == 't' || c == 'f' ? "a boolean" : c == 'n' ? "null" : "a number";
+/* What an array element that is not an object is, for its dead letter; NULL: not JSON. */
+static const char *kind_of(const char *v, size_t n) {
+    if (*v == '"') return "a string";
+    if (*v == '[') return "an array";
+    if ((n == 4 && memcmp(v, "true", 4) == 0) || (n == 5 && memcmp(v, "false", 5) == 0)) return "a boolean";
+    if (n == 4 && memcmp(v, "null", 4) == 0) return "null";
+    return *v == '-' || (*v >= '0' && *v <= '9') ? "a number" : NULL;
 }
 
 static void position(prt_http *h, prt_buf *b, int index) {
@@ -359,7 +365,9 @@ static void take_body(prt_http *h, prt_deadq *dead, uint64_t *rejected) {
             h->recs[k++] = h->recs[i];
             continue;
         }
-        snprintf(detail, sizeof detail, "array element %d is %s, not an object", i, kind_of(*v));
+        const char *kind = kind_of(v, h->recs[i].len);
+        if (kind) snprintf(detail, sizeof detail, "array element %d is %s, not an object", i, kind);
+        else snprintf(detail, sizeof detail, "array element %d is not JSON", i);
         reject(h, dead, i, v, h->recs[i].len, detail, rejected);
     }
     h->nrecs = k;
@@ -437,8 +445,6 @@ int64_t prt_http_wait_us(const prt_http *h) {
     int64_t w = h->due_us - mono_us();
     return w > 0 ? w : 0;
 }
-
-const char *prt_http_where(const prt_http *h) { return h->label; }
 
 void prt_http_close(prt_http *h) {
     if (!h) return;

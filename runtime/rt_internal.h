@@ -338,7 +338,6 @@ int prt_http_next(prt_http *h, prt_rec *recs, int max, const char *const **posit
                   uint64_t *rejected) PRT_WEAK;
 int64_t prt_http_wait_us(const prt_http *h) PRT_WEAK;   /* until the next request is due */
 uint64_t prt_http_errors(const prt_http *h) PRT_WEAK;   /* failed requests so far */
-const char *prt_http_where(const prt_http *h) PRT_WEAK; /* the URL without secrets */
 void prt_http_close(prt_http *h) PRT_WEAK;
 
 /* ---- rt_pqsink.c (the parquet sink; linked by prt_use_parquet) ------------------------------ */

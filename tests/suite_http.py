@@ -236,7 +236,7 @@ def test_objects_and_arrays(ctx):
         obj([]),
         raw(b"", status=204),
         raw('[5, "s", {"id": "x", "name": "bad id"}, {"id": 5, "name": "neg", "price": -1}, null, [1], '
-            + nested + ', true, {"id": 8, "name": "\\u00e9t\\u00e9"}]'),
+            + nested + ', true, {"id": 8, "name": "\\u00e9t\\u00e9"}, nope]'),
         obj({"id": 9, "name": "last"}),
         obj([]),
     ]
@@ -260,12 +260,13 @@ def test_objects_and_arrays(ctx):
         (base + "[4]", "parse", "array element 4 is null, not an object", "null"),
         (base + "[5]", "parse", "array element 5 is an array, not an object", "[1]"),
         (base + "[7]", "parse", "array element 7 is a boolean, not an object", "true"),
+        (base + "[9]", "parse", "array element 9 is not JSON", "nope"),
         (base + "[2]", "parse", "field 'id': expected a number, got a string", '{"id": "x", "name": "bad id"}'),
         (base + "[3]", "price_not_negative", "price >= 0 is false for price=-1", '{"id": 5, "name": "neg", "price": -1}'),
     ]
     assert _dead(ctx) == want_dead, _dead(ctx)
     s = run_summary(err)
-    assert s == {"in": 14, "out": 7, "dead": 7, "dropped": 0}, s
+    assert s == {"in": 15, "out": 7, "dead": 8, "dropped": 0}, s
     assert "token=hidden" not in err and "hidden" not in open(os.path.join(ctx.tmp, "dead.jsonl")).read()
     assert all(r[1] == "/feed?token=hidden" for r in api.requests), api.requests[:2]
     assert "stopped by signal; everything read is committed" in err, err
