@@ -516,9 +516,10 @@ SEED_CHANGES = [('every: 1s}', 'every: "${API_EVERY:-1s}"}'), ("topic: api_event
 
 
 def _spec_lines(path):
-    """The spec without comment lines."""
+    """The spec without comment lines and without its inline tests (the last top-level key)."""
     with open(path) as f:
-        return "".join(line for line in f if not line.lstrip().startswith("#"))
+        text = "".join(line for line in f if not line.lstrip().startswith("#"))
+    return text.split("\ntests:\n", 1)[0].rstrip("\n") + "\n"
 
 
 def test_seed_api_to_kafka(ctx):
