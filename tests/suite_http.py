@@ -146,7 +146,7 @@ source:
     url: "${URL}"
     every: "${EVERY:-200ms}"
     timeout: %(timeout)s
-    max_record: 4KiB
+    max_record: %(max_record)s
     headers: {X-Api-Key: "${API_KEY}", X-Client: pipec-test}
 schema:
   id: int64
@@ -165,10 +165,10 @@ dead_letter:
 SECRET = "k3y-s3cret-4711"
 
 
-def _build(ctx, timeout="2s", extra=""):
+def _build(ctx, timeout="2s", extra="", max_record="4KiB"):
     spec = os.path.join(ctx.tmp, "http_e2e.yaml")
     with open(spec, "w") as f:
-        f.write(SPEC % {"timeout": timeout, "extra": extra})
+        f.write(SPEC % {"timeout": timeout, "extra": extra, "max_record": max_record})
     return ctx.build_pipeline(spec)
 
 
@@ -448,16 +448,19 @@ def test_sigterm_during_slow_request(ctx):
 
 
 def test_once_polls_once(ctx):
-    """--once makes exactly one request and ends: exit 0 with its records, exit 1 when it fails
-    (an error answer, nobody listening)."""
-    api = Api([obj([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])])
+    """--once makes exactly one request and ends: exit 0 with its records (an array of 10000,
+    handed out in several batches), exit 1 when it fails (an error answer, nobody listening)."""
+    recs = [{"id": i, "name": "n%d" % i} for i in range(10000)]
+    recs[4500]["id"] = "bad"
+    api = Api([obj(recs)])
     try:
-        binary = _build(ctx)
+        binary = _build(ctx, max_record="1MiB")
         p = ctx.run([binary, "--once"], env=_env(ctx, api, EVERY="50ms"))
         time.sleep(0.3)
         assert len(api.requests) == 1, api.requests
-        assert _lines(os.path.join(ctx.tmp, "out.jsonl")) == [_row(1, "a"), _row(2, "b")]
-        assert run_summary(p.stderr) == {"in": 2, "out": 2, "dead": 0, "dropped": 0}
+        assert _lines(os.path.join(ctx.tmp, "out.jsonl")) == [_row(i, "n%d" % i) for i in range(10000) if i != 4500]
+        assert [d[0] for d in _dead(ctx)] == [api.url("/feed") + "#poll=1[4500]"], _dead(ctx)
+        assert run_summary(p.stderr) == {"in": 10000, "out": 9999, "dead": 1, "dropped": 0}
         api.script = [obj({"error": "x"}, status=500)]
         r = ctx.run([binary, "--once"], env=_env(ctx, api), check=False)
         assert r.returncode == 1 and "the server answered HTTP 500" in r.stderr, r.stderr
