@@ -12,7 +12,7 @@
  * 0.1 s doubling up to `every` (at most BACKOFF_MAX_US). The transfer runs in a curl multi
  * handle that also waits on the stop self-pipe, so SIGTERM ends a slow request at once.
  * Requests: User-Agent pipec/VERSION, Accept: application/json (both unless the spec's headers
- * set them), every encoding libcurl decodes (gzip, deflate), up to 10 redirects, http and https
+ * set them), every encoding libcurl decodes (gzip, deflate, ...), up to 10 redirects, http and https
  * only. Linked by prt_use_http() (weak references otherwise, as for PostgreSQL). */
 #include "rt_internal.h"
 #include <curl/curl.h>
@@ -49,7 +49,6 @@ struct prt_http {
     prt_buf body;
     bool too_long;
     /* the answer being handed out: its records (object spans in body), from next on */
-    bool array;
     span *recs;
     int nrecs, caprecs, next;
     bool pending;              /* an answer was handed out: report "caught up" once before polling */
@@ -303,7 +302,6 @@ static void take_body(prt_http *h, prt_deadq *dead, uint64_t *rejected) {
     const char *b = h->body.data ? h->body.data : "", *e = b + h->body.len, *p = b;
     char detail[160];
     h->nrecs = h->next = 0;
-    h->array = false;
     if (e - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
     p = skip_ws(p, e);
     if (p == e) return;   /* an empty answer (204, or nothing new): no record */
@@ -324,7 +322,6 @@ static void take_body(prt_http *h, prt_deadq *dead, uint64_t *rejected) {
         return;
     }
     /* an array: first its structure, so a broken answer goes to the dead letter whole */
-    h->array = true;
     p = skip_ws(p + 1, e);
     const char *bad = NULL;
     if (p < e && *p == ']') {
@@ -389,7 +386,9 @@ int prt_http_next(prt_http *h, prt_rec *recs, int max, const char *const **posit
         long status;
         if (!transfer(h, &res, &status)) return 0;   /* a stop */
         char what[CURL_ERROR_SIZE + 64];
-        if (res == CURLE_WRITE_ERROR && h->too_long) {
+        if (status && (status < 200 || status > 299)) {   /* also when its (error) body was too long */
+            snprintf(what, sizeof what, "the server answered HTTP %ld", status);
+        } else if (res == CURLE_WRITE_ERROR && h->too_long) {
             char detail[128];
             snprintf(detail, sizeof detail, "answer of more than %zu bytes is longer than max_record (the first %d bytes are kept)",
                      h->max_body, PRT_READER_KEEP);
@@ -397,8 +396,6 @@ int prt_http_next(prt_http *h, prt_rec *recs, int max, const char *const **posit
             what[0] = 0;
         } else if (res != CURLE_OK) {
             snprintf(what, sizeof what, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(res));
-        } else if (status < 200 || status > 299) {
-            snprintf(what, sizeof what, "the server answered HTTP %ld", status);
         } else {
             what[0] = 0;
             take_body(h, dead, rejected);

@@ -325,7 +325,7 @@ def test_errors_retried_with_backoff(ctx):
     script = [
         obj({"id": 1, "name": "before"}),
         obj({"error": "down"}, status=500),
-        raw("busy", status=503),
+        raw("busy " * 2000, status=503),   # longer than max_record: still a failed request
         {"drop": True},
         dict(obj({"id": 99, "name": "too late"}), delay=1.5),
         obj([{"id": 2, "name": "after"}]),
