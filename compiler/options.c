@@ -46,7 +46,7 @@ const OptDef sink_common_opts[] = {
 };
 
 const OptDef source_common_opts[] = {
-    {"format", OPT_MAP, false, NULL, NULL, "how records are encoded: one format key, such as `csv: {header: true}` or `json: {}` (file, folder and kafka sources)"},
+    {"format", OPT_MAP, false, NULL, NULL, "how records are encoded: one format key, such as `csv: {header: true}` or `json: {}` (file, folder and kafka sources; http answers are json)"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
