@@ -120,7 +120,7 @@ build/fuzz/obj/%.o: %.c $(wildcard compiler/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -c $< -o $@
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS) -lrdkafka
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS) -lrdkafka -lcurl
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_TARGETS:%=build/fuzz/%)
 	$(Q)for t in $(FUZZ_TARGETS); do \

@@ -112,6 +112,7 @@ int build_link_libs(const BuildOptions *o, const char *libs[BUILD_MAX_LIBS]) {
         libs[n++] = "-lzstd";
         libs[n++] = "-lsnappy";
     }
+    if (o->http) libs[n++] = "-lcurl";   /* the http source */
     libs[n++] = "-lm";
     return n;
 }

@@ -15,6 +15,7 @@ typedef struct BuildOptions {
     bool kafka;              /* the pipeline reads Kafka: link librdkafka */
     bool metrics;            /* a metrics endpoint: link libmicrohttpd */
     bool parquet;            /* the pipeline has a parquet sink: link libzstd and libsnappy */
+    bool http;               /* the pipeline polls an http source: link libcurl */
 } BuildOptions;
 
 /* The directory holding templates/, runtime/ and build/: $PIPEC_HOME, else the parent of the

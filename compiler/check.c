@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check_tests.h"
+#include <strings.h>
 #include "diag.h"
 #include "options.h"
 #include "pipec_rt.h"
@@ -211,6 +212,77 @@ static void check_kafka_source(Checker *ck, SourceSpec *so, const YNode *conn_no
     check_kafka_props(ck, yaml_get(conn_node, "properties"), &so->props, &so->nprops);
 }
 
+/* The http source: url, every, timeout, headers (a name is an HTTP token, a value has no line
+ * break), max_record; answers are JSON, so `format` may only say json. */
+static void check_http_source(Checker *ck, SourceSpec *so, const YNode *src, const YNode *conn_node, const ConnDef *c) {
+    so->path = "";
+    so->format = FMT_JSON;
+    const YNode *u = yaml_get(conn_node, "url");
+    so->url = opt_text(conn_node, "url", c->opts);
+    check_env_refs(u);
+    if (u && u->kind == YN_SCALAR && strncmp(u->text, "${", 2) != 0 && strncasecmp(u->text, "http://", 7) != 0 &&
+        strncasecmp(u->text, "https://", 8) != 0)
+        diag_error(u->loc, "the http source's url must start with http:// or https://");
+    const YNode *ev = yaml_get(conn_node, "every");
+    const char *every = opt_text(conn_node, "every", c->opts);
+    if (every && strstr(every, "${")) {   /* read at start-up; a default must be a duration */
+        so->every_text = every;
+        check_env_refs(ev);
+        const char *dflt = strstr(every, ":-"), *close = dflt ? strchr(dflt, '}') : NULL;
+        char *text = close ? arena_printf(ck->a, "%.*s", (int)(close - dflt - 2), dflt + 2) : NULL;
+        if (text && (!parse_duration(text, &so->poll_us) || so->poll_us <= 0))
+            diag_error(yaml_scalar_loc(ev, (size_t)(dflt + 2 - every)), "the default of 'every' must be a positive duration such as 1s or 500ms");
+    } else if (every && (!parse_duration(every, &so->poll_us) || so->poll_us <= 0)) {
+        diag_error(ev->loc, "'every' of the http source must be a positive duration such as 1s or 500ms, or ${VAR:-1s}");
+    }
+    so->timeout_us = opt_duration(conn_node, "timeout", c->opts);
+    so->max_record = 16 << 20;
+    const YNode *mr = yaml_get(conn_node, "max_record");
+    if (mr && mr->kind == YN_SCALAR && (!parse_size(mr->text, &so->max_record) || so->max_record <= 0 || so->max_record > (1 << 30)))
+        diag_error(mr->loc, "max_record must be a size from 1 byte to 1GiB, such as 16MiB");
+    const YNode *h = yaml_get(conn_node, "headers");
+    if (h && h->kind == YN_MAP) {
+        so->headers = arena_alloc(ck->a, sizeof(char *) * (size_t)(2 * h->npairs + 1));
+        for (int i = 0; i < h->npairs; i++) {
+            const YNode *k = h->pairs[i].key, *v = h->pairs[i].value;
+            bool ok = k->text[0] != 0;
+            for (const char *p = k->text; *p; p++) ok &= isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~", *p);
+            if (!ok) {
+                diag_error(k->loc, "'%s' is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~)", k->text);
+                continue;
+            }
+            if (v->kind != YN_SCALAR) {
+                diag_error(v->loc, "the value of header '%s' must be a string", k->text);
+                continue;
+            }
+            if (strpbrk(v->text, "\r\n")) {
+                diag_error(v->loc, "the value of header '%s' cannot hold a line break", k->text);
+                continue;
+            }
+            /* a credential written in the spec would be in the generated C and the binary */
+            if (!strstr(v->text, "${") && (strcasecmp(k->text, "Authorization") == 0 ||
+                                           strcasecmp(k->text, "Proxy-Authorization") == 0 || strcasecmp(k->text, "Cookie") == 0))
+                diag_error(v->loc, "the value of header '%s' must not be written in the spec (it would be in the binary): "
+                                   "take it from the environment, such as \"Bearer ${API_TOKEN}\"", k->text);
+            check_env_refs(v);
+            so->headers[2 * so->nheaders] = k->text;
+            so->headers[2 * so->nheaders + 1] = v->text;
+            so->nheaders++;
+        }
+    } else if (h) {
+        diag_error(h->loc, "headers is a map of header name -> value");
+    }
+    const YNode *fmt = yaml_get(src, "format");
+    if (!fmt) return;
+    const YNode *fmt_node = NULL;
+    if (fmt->kind != YN_MAP || fmt->npairs != 1 || strcmp(fmt->pairs[0].key->text, "json") != 0) {
+        diag_error(fmt->loc, "the http source reads JSON answers: its format is 'json: {}' (or leave it out)");
+        return;
+    }
+    const ConnDef *f = find_connector(fmt, format_conns, "the source format", NULL, &fmt_node);
+    if (f) check_conn_opts(fmt_node, f, "the json format");
+}
+
 static void check_source(Checker *ck, const YNode *src) {
     Spec *s = ck->spec;
     SourceSpec *so = &s->source;
@@ -222,7 +294,12 @@ static void check_source(Checker *ck, const YNode *src) {
     char *what = arena_printf(ck->a, "the %s source", c->name);
     bool opts_ok = check_conn_opts(conn_node, c, what);
     so->kind = strcmp(c->name, "folder") == 0 ? SRC_FOLDER : strcmp(c->name, "postgres") == 0 ? SRC_POSTGRES
-             : strcmp(c->name, "postgres_cdc") == 0 ? SRC_POSTGRES_CDC : strcmp(c->name, "kafka") == 0 ? SRC_KAFKA : SRC_FILE;
+             : strcmp(c->name, "postgres_cdc") == 0 ? SRC_POSTGRES_CDC : strcmp(c->name, "kafka") == 0 ? SRC_KAFKA
+             : strcmp(c->name, "http") == 0 ? SRC_HTTP : SRC_FILE;
+    if (so->kind == SRC_HTTP) {
+        check_http_source(ck, so, src, conn_node, c);
+        return;
+    }
     if (so->kind == SRC_POSTGRES || so->kind == SRC_POSTGRES_CDC) {
         /* rows (row_to_json) and changes arrive as JSON objects: the JSON decoders read the
          * fields by column name, so there is no format to choose */
@@ -1333,7 +1410,10 @@ static void check_guarantee(Checker *ck, const YNode *root) {
     DeadLetterSpec *dl = &s->dead_letter;
     for (int i = 0; dl->present && dl->kind == SINK_POSTGRES && i < s->nsinks; i++)
         dl->joins_sink |= s->sinks[i].kind == SINK_POSTGRES && s->sinks[i].dsn && dl->dsn && strcmp(s->sinks[i].dsn, dl->dsn) == 0;
-    if (!s->checkpoint_path && !s->db_checkpoint)
+    if (s->source.kind == SRC_HTTP)
+        weak = "the http source cannot be replayed: after a crash, an answer whose records were not committed yet is "
+               "not asked for again";
+    else if (!s->checkpoint_path && !s->db_checkpoint)
         weak = s->source.kind == SRC_KAFKA ? "there is no checkpoint: the offsets are committed to the consumer group after "
                                              "the sinks, so a crash reads again what came since the last commit"
                                            : "there is no checkpoint, so a restart begins again";
@@ -1471,6 +1551,7 @@ Spec *check_spec(Arena *a, const YNode *root, const char *file) {
                        (s->dead_letter.present && s->dead_letter.kind == SINK_POSTGRES);
     for (int i = 0; i < s->nsinks; i++) s->uses_postgres |= s->sinks[i].kind == SINK_POSTGRES;
     s->uses_kafka = s->source.kind == SRC_KAFKA;
+    s->uses_http = s->source.kind == SRC_HTTP;
     for (int i = 0; i < s->nsinks; i++) s->uses_kafka |= s->sinks[i].kind == SINK_KAFKA;
     for (int i = 0; i < s->nsinks; i++) s->uses_parquet |= s->sinks[i].kind == SINK_PARQUET;
     s->uses_kafka |= s->dead_letter.present && s->dead_letter.kind == SINK_KAFKA;

@@ -283,7 +283,7 @@ static const char *json_expect(const SchemaField *sf) {
 }
 
 static const char *format_title(const SourceSpec *so) {
-    return so->format == FMT_CSV ? "csv" : so->format == FMT_DEBEZIUM ? "Debezium events" : so->kind == SRC_KAFKA ? "JSON" : "JSON lines";
+    return so->format == FMT_CSV ? "csv" : so->format == FMT_DEBEZIUM ? "Debezium events" : so->kind == SRC_KAFKA || so->kind == SRC_HTTP ? "JSON" : "JSON lines";
 }
 
 /* The key paths the JSON decoder extracts, as C strings: each schema field's path in field
@@ -786,6 +786,9 @@ static const char *help_text(Emitter *em) {
     else if (s->source.kind == SRC_POSTGRES) sbuf_printf(&h, "Source: PostgreSQL %s %s, by %s\n", s->source.table ? "table" : "query", s->source.table ? s->source.table : s->source.query, s->source.cursor);
     else if (s->source.kind == SRC_FILE) sbuf_printf(&h, "Source: file %s (%s)\n", s->source.path, format_title(&s->source));
     else if (s->source.kind == SRC_KAFKA) sbuf_printf(&h, "Source: kafka %s, %s%s, group %s (%s)\n", s->source.brokers, s->source.topics[0], s->source.ntopics > 1 ? " and more" : "", s->source.group, format_title(&s->source));
+    else if (s->source.kind == SRC_HTTP)
+        sbuf_printf(&h, "Source: http GET %s every %s (a JSON object or an array of objects per answer; runs until SIGTERM, --once polls once)\n",
+                    s->source.url, s->source.every_text ? s->source.every_text : arena_printf(em->a, "%.3g s", (double)s->source.poll_us / 1e6));
     else sbuf_printf(&h, "Source: folder %s, files %s (%s)\n", s->source.path, s->source.glob, format_title(&s->source));
     sbuf_puts(&h, "Fields:");
     for (int i = 0; i < ir->nfields; i++) sbuf_printf(&h, "%s %s %s", i ? "," : "", ir->fields[i].name, type_name(ir->fields[i].type));
@@ -825,7 +828,8 @@ static const char *help_text(Emitter *em) {
     if (s->memory_limit)
         sbuf_printf(&h, "Memory: at most %lld MiB resident (limits.memory); beyond it the run stops before a commit\n",
                     (long long)(s->memory_limit >> 20));
-    sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
+    if (s->source.kind == SRC_HTTP) sbuf_puts(&h, "Guarantee: no replay (each poll is committed before the next; a crash loses the poll in hand)\n");
+    else sbuf_printf(&h, "Guarantee: %s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once");
     collect_env(&env, s->source.path);
     collect_env(&env, s->source.dsn);
     collect_env(&env, s->source.archive);
@@ -836,6 +840,9 @@ static const char *help_text(Emitter *em) {
     collect_env(&env, s->source.brokers);
     collect_env(&env, s->source.group);
     for (int i = 0; i < s->source.ntopics; i++) collect_env(&env, s->source.topics[i]);
+    collect_env(&env, s->source.url);
+    collect_env(&env, s->source.every_text);
+    for (int i = 0; i < s->source.nheaders; i++) collect_env(&env, s->source.headers[2 * i + 1]);
     for (int i = 0; i < s->nsinks; i++) {
         collect_env(&env, s->sinks[i].brokers);
         collect_env(&env, s->sinks[i].topic);
@@ -901,7 +908,7 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "quote", ch);
     tv_set_str(a, m, "null_text", so->null_text ? so->null_text : "");
     tv_set_int(a, m, "max_record", so->max_record);
-    static const char *const kind_c[] = {"PRT_SRC_FILE", "PRT_SRC_FOLDER", "PRT_SRC_POSTGRES", "PRT_SRC_POSTGRES_CDC", "PRT_SRC_KAFKA"};
+    static const char *const kind_c[] = {"PRT_SRC_FILE", "PRT_SRC_FOLDER", "PRT_SRC_POSTGRES", "PRT_SRC_POSTGRES_CDC", "PRT_SRC_KAFKA", "PRT_SRC_HTTP"};
     tv_set_str(a, m, "source_kind_c", kind_c[so->kind]);
     TVal *src = tv_map(a);
     tv_set_str(a, src, "path", so->path);
@@ -927,6 +934,12 @@ static TVal *build_model(Emitter *em) {
     tv_set(a, src, "topics", c_string_list(a, so->topics, so->ntopics));
     tv_set(a, src, "props", c_string_list(a, so->props, 2 * so->nprops));
     tv_set_int(a, src, "nprops", so->nprops);
+    tv_set_bool(a, src, "http", so->kind == SRC_HTTP);
+    tv_set_str(a, src, "url_c", c_str_or_null(a, so->url));
+    tv_set(a, src, "headers", c_string_list(a, so->headers, 2 * so->nheaders));
+    tv_set_int(a, src, "nheaders", so->nheaders);
+    tv_set_int(a, src, "timeout_us", so->timeout_us);
+    tv_set_str(a, src, "every_c", c_str_or_null(a, so->every_text));
     tv_set(a, m, "source", src);
 
     TVal *rules = tv_list(a);
@@ -965,6 +978,7 @@ static TVal *build_model(Emitter *em) {
     tv_set_str(a, m, "checkpoint_path_c", c_str_or_null(a, s->checkpoint_path));
     tv_set_bool(a, m, "postgres", s->uses_postgres);
     tv_set_bool(a, m, "kafka", s->uses_kafka);
+    tv_set_bool(a, m, "http", s->uses_http);
     tv_set_bool(a, m, "metrics", s->metrics_listen != NULL);
     tv_set_str(a, m, "metrics_listen_c", c_str_or_null(a, s->metrics_listen));
     tv_set_str(a, m, "metrics_tls_cert_c", c_str_or_null(a, s->metrics_tls_cert));

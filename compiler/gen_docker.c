@@ -24,7 +24,7 @@ static const struct {
     {"-lcrypt", "libcrypt1", "libcrypt-dev"},
     {"-lzstd", "libzstd1", "libzstd-dev"},
     {"-lsnappy", "libsnappy1v5", "libsnappy-dev"},
-    {"-lcurl", "libcurl4", "libcurl4-openssl-dev"},
+    {"-lcurl", "libcurl3-gnutls", "libcurl4-gnutls-dev"},
     {"-lm", "libc6", NULL},
 };
 #define NLIBS (int)(sizeof LIBS / sizeof LIBS[0])

@@ -125,7 +125,7 @@ static const char *generate(Arena *a, const Ir *ir, const char *dir, bool lines)
 /* What the binary links, from the spec (build_link_libs turns it into -l flags). */
 static BuildOptions link_facts(const Spec *s) {
     return (BuildOptions){.postgres = s->uses_postgres, .kafka = s->uses_kafka, .metrics = s->metrics_listen != NULL,
-                          .parquet = s->uses_parquet};
+                          .parquet = s->uses_parquet, .http = s->uses_http};
 }
 
 static int cmd_gen(int argc, char **argv) {

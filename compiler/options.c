@@ -53,7 +53,7 @@ const OptDef sink_common_opts[] = {
 };
 
 const OptDef source_common_opts[] = {
-    {"format", OPT_MAP, false, NULL, NULL, "how records are encoded: one format key, such as `csv: {header: true}` or `json: {}` (file, folder and kafka sources)"},
+    {"format", OPT_MAP, false, NULL, NULL, "how records are encoded: one format key, such as `csv: {header: true}` or `json: {}` (file, folder and kafka sources; http answers are json)"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -159,9 +159,11 @@ static const OptDef cdc_source_opts[] = {
 };
 
 static const OptDef http_source_opts[] = {
-    {"url", OPT_STRING, true, NULL, NULL, "the URL to poll"},
-    {"every", OPT_DURATION, false, "1s", NULL, "poll interval"},
-    {"headers", OPT_MAP, false, NULL, NULL, "request headers"},
+    {"url", OPT_STRING, true, NULL, NULL, "the http:// or https:// URL to GET; may hold ${VAR}"},
+    {"every", OPT_STRING, false, "1s", NULL, "poll interval, from the start of one request to the start of the next: a duration such as 1s or 500ms, or ${VAR:-1s} read at start-up"},
+    {"headers", OPT_MAP, false, NULL, NULL, "request headers: name -> value (values may hold ${VAR}, such as a token)"},
+    {"timeout", OPT_DURATION, false, "10s", NULL, "a request that takes longer fails (and is retried)"},
+    {"max_record", OPT_SIZE, false, "16MiB", NULL, "a longer answer body goes to the dead letter"},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -171,7 +173,7 @@ const ConnDef source_conns[] = {
     {"kafka", true, kafka_source_opts, "a Kafka consumer group: each message's value is one record; offsets are kept in the checkpoint"},
     {"postgres", true, postgres_source_opts, "incremental polling of a PostgreSQL table or query, in cursor order"},
     {"postgres_cdc", true, cdc_source_opts, "PostgreSQL logical replication (pgoutput): inserts, updates and deletes in commit order, with _op and _lsn"},
-    {"http", false, http_source_opts, "an HTTP API polled periodically"},
+    {"http", true, http_source_opts, "an HTTP API polled with GET every `every`: an answer that is a JSON object is one record, an array one record per element"},
     {NULL, false, NULL, NULL},
 };
 

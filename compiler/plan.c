@@ -262,6 +262,18 @@ static const char *encoding_name(Encoding e) {
 
 static void explain_source(const Spec *s, FILE *out) {
     const SourceSpec *so = &s->source;
+    if (so->kind == SRC_HTTP) {
+        if (so->every_text) fprintf(out, "source: http GET %s every %s (read at start-up)", so->url, so->every_text);
+        else fprintf(out, "source: http GET %s every %lld ms", so->url, (long long)(so->poll_us / 1000));
+        fprintf(out, ", measured from the start of one request to the start of the next; timeout %lld ms", (long long)(so->timeout_us / 1000));
+        for (int i = 0; i < so->nheaders; i++) fprintf(out, "%s%s", i ? ", " : ", headers ", so->headers[2 * i]);
+        fprintf(out, "; a failed request (no connection, a timeout, an answer not 2xx) is counted and retried after 0.1 s, "
+                     "doubling up to the interval; runs until SIGTERM, --once polls once\n");
+        fprintf(out, "format: JSON answers of up to %lld bytes: an object is one record, an array one record per element; "
+                     "an answer that is not JSON or an element that is not an object goes to the dead letter\n",
+                (long long)so->max_record);
+        return;
+    }
     if (so->kind == SRC_POSTGRES_CDC) {
         fprintf(out, "source: PostgreSQL %s, logical replication (pgoutput) of publication %s through slot %s%s; "
                 "the LSN is confirmed after each commit\n", so->dsn, so->publication, so->slot,
@@ -492,8 +504,12 @@ void plan_explain(const Ir *ir, FILE *out) {
     if (s->memory_limit)
         fprintf(out, "memory: at most %lld MiB resident; beyond it the run stops before a commit, naming the windows' open groups\n",
                 (long long)(s->memory_limit >> 20));
-    fprintf(out, "guarantee: %s%s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once",
-            s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
+    if (s->source.kind == SRC_HTTP)
+        fprintf(out, "guarantee: no replay: each poll's records are committed before the next poll; a crash loses those of "
+                     "the poll in hand (the server is not asked for them again)\n");
+    else
+        fprintf(out, "guarantee: %s%s\n", s->guarantee == GUARANTEE_EXACTLY_ONCE ? "exactly once" : "at least once",
+                s->guarantee == GUARANTEE_EXACTLY_ONCE ? " (file sinks are truncated to the checkpoint's committed lengths on restart)" : "");
     fprintf(out, "fingerprint: %016llx\n", (unsigned long long)ir->fingerprint);
 }
 

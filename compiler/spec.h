@@ -9,7 +9,7 @@
 #include "types.h"
 #include "yaml.h"
 
-typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC, SRC_KAFKA } SourceKind;
+typedef enum { SRC_FILE, SRC_FOLDER, SRC_POSTGRES, SRC_POSTGRES_CDC, SRC_KAFKA, SRC_HTTP } SourceKind;
 typedef enum { FMT_CSV, FMT_JSON, FMT_DEBEZIUM } FormatKind;   /* debezium: JSON change events */
 typedef enum { SINK_FILE, SINK_STDOUT, SINK_SQLITE, SINK_POSTGRES, SINK_KAFKA, SINK_PARQUET } SinkKind;
 /* A parquet sink's page compression (the runtime's PRT_COMPRESS_* in this order). */
@@ -46,6 +46,11 @@ typedef struct SourceSpec {
     bool start_latest;         /* kafka: start: latest */
     const char **props;        /* kafka: librdkafka settings, key and value as written, in pairs */
     int nprops;
+    const char *url;           /* http: as written (may hold ${VAR}); poll_us is `every` */
+    const char **headers;      /* http: name and value as written, in pairs */
+    int nheaders;
+    int64_t timeout_us;        /* http: a request's time limit */
+    const char *every_text;    /* http: `every` when it holds ${VAR} (poll_us is then its default, or 0) */
 } SourceSpec;
 
 typedef struct SchemaField {
@@ -228,6 +233,7 @@ typedef struct Spec {
     bool uses_parquet;             /* a parquet sink: the binary links libzstd and libsnappy */
     bool uses_postgres;            /* a postgres source, sink or dead letter: the binary links libpq */
     bool uses_kafka;               /* a kafka source: the binary links librdkafka */
+    bool uses_http;                /* an http source: the binary links libcurl */
     const char *metrics_listen;    /* the metrics endpoint's host:port as written, or NULL (none) */
     const char *metrics_tls_cert, *metrics_tls_key;   /* PEM files, or NULL (plain HTTP) */
     const char *metrics_user, *metrics_password, *metrics_password_file;   /* basic auth, or NULL */

@@ -87,7 +87,7 @@ Spec *test_variant(Arena *a, const Spec *orig) {
     s->db_checkpoint = false;
     s->kafka_shared = false;
     s->unshared_why = "it runs a test";
-    s->uses_parquet = s->uses_postgres = s->uses_kafka = false;
+    s->uses_parquet = s->uses_postgres = s->uses_kafka = s->uses_http = false;
     s->metrics_listen = s->metrics_tls_cert = s->metrics_tls_key = NULL;
     s->metrics_user = s->metrics_password = s->metrics_password_file = NULL;
     s->guarantee = GUARANTEE_AT_LEAST_ONCE;

@@ -182,7 +182,7 @@ int prt_debezium_row(const prt_json_val *jv, int nfields, int op_field, prt_aren
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors: what a generated program declares about its pipeline.                           */
 
-typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES, PRT_SRC_POSTGRES_CDC, PRT_SRC_KAFKA } prt_source_kind;
+typedef enum { PRT_SRC_FILE, PRT_SRC_FOLDER, PRT_SRC_POSTGRES, PRT_SRC_POSTGRES_CDC, PRT_SRC_KAFKA, PRT_SRC_HTTP } prt_source_kind;
 typedef enum { PRT_FMT_CSV, PRT_FMT_JSON } prt_format_kind;
 typedef enum { PRT_SINK_FILE, PRT_SINK_STDOUT, PRT_SINK_SQLITE, PRT_SINK_POSTGRES, PRT_SINK_KAFKA, PRT_SINK_PARQUET } prt_sink_kind;
 /* PRT_ENC_ROWS: typed binary rows (prt_row_* below) for database sinks. */
@@ -227,6 +227,15 @@ typedef struct prt_source_desc {
     bool kafka_latest;         /* a partition without a committed offset starts at its end */
     const char *const *props;
     int nprops;
+    /* http (ABI 7): GET `url` every poll_us, or every http_every (a duration holding ${VAR},
+     * expanded at start-up) when it is not NULL; url and header values may hold ${VAR}; headers
+     * are name, value, ... (nheaders pairs); a request fails after http_timeout_us (0 = 10 s);
+     * max_record bounds an answer's body */
+    const char *url;
+    const char *const *headers;
+    int nheaders;
+    int64_t http_timeout_us;
+    const char *http_every;
 } prt_source_desc;
 
 typedef struct prt_sink_desc {
@@ -380,6 +389,8 @@ void prt_use_metrics(void);
 /* The same for pipelines with a parquet sink: links rt_pqsink.c, the Parquet writer and libzstd,
  * libsnappy. */
 void prt_use_parquet(void);
+/* The same for pipelines with an http source (ABI 7): links rt_http.c and libcurl. */
+void prt_use_http(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The run, as generated code sees it (rt_main.c owns it).                                      */

@@ -27,6 +27,7 @@ prt_env_status prt_env_expand(const char *in, char **out, char *name, size_t nam
 int prt_signal_setup(void);
 bool prt_signal_stop_requested(void);
 void prt_signal_sleep(int64_t us);   /* returns early when a stop arrives */
+int prt_signal_fd(void);   /* readable once a stop arrived (for poll loops of their own); -1 before setup */
 void prt_signal_teardown(void);
 
 /* ---- rt_reader.c --------------------------------------------------------------------------- */
@@ -327,6 +328,24 @@ int64_t prt_kafka_lag(const prt_kafka *k) PRT_WEAK;
 const char *prt_kafka_where(const prt_kafka *k) PRT_WEAK;   /* the bootstrap brokers */
 void prt_kafka_close(prt_kafka *k) PRT_WEAK;
 
+/* ---- rt_http.c (the http source; linked by prt_use_http) ------------------------------------ */
+typedef struct prt_http prt_http;
+/* url, headers (name, value, ..., NULL) and the interval expanded. NULL after logging, with
+ * *exit_code 2 for a URL that cannot be polled, else 1. */
+prt_http *prt_http_open(const prt_source_desc *d, const char *url, char *const *headers, int64_t every_us,
+                        bool once, int *exit_code) PRT_WEAK;
+/* Up to max records of the current answer (valid until the next call) with their positions; when
+ * it is handed out, 0 once (commit now), then the next poll when it is due (prt_http_wait_us):
+ * its records, or 0 (a failed request, counted and retried; an empty answer; a stop). What is
+ * not a record (a body that is not JSON, an element that is not an object, a body too long)
+ * goes to `dead` at once, counted in *rejected (the caller counts them in and dead). -1: with
+ * --once, the one request failed. */
+int prt_http_next(prt_http *h, prt_rec *recs, int max, const char *const **positions, prt_deadq *dead,
+                  uint64_t *rejected) PRT_WEAK;
+int64_t prt_http_wait_us(const prt_http *h) PRT_WEAK;   /* until the next request is due */
+uint64_t prt_http_errors(const prt_http *h) PRT_WEAK;   /* failed requests so far */
+void prt_http_close(prt_http *h) PRT_WEAK;
+
 /* ---- rt_pqsink.c (the parquet sink; linked by prt_use_parquet) ------------------------------ */
 typedef struct prt_pqsink prt_pqsink;
 /* Opens the sink's folder `root` (created): redoes the renames `ck` lists under it where the temp
@@ -471,6 +490,7 @@ typedef struct prt_metrics_snapshot {
     int nwindows;
     const char *const *window_names;
     const prt_window_stats *windows;
+    uint64_t source_errors;    /* failed source requests (http), shown as pipec_source_errors_total */
 } prt_metrics_snapshot;
 /* Where and how to serve, expanded: listen "host:port" (port 0: any free one, logged); PEM files
  * for HTTPS or NULL; basic auth (user and password, or a file holding it) or NULL. */

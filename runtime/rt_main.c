@@ -11,6 +11,7 @@
  * windows), before the final commit. Flagged records (unterminated quote, too long) never reach
  * process_batch; they go to the dead letter here. */
 #include "rt_internal.h"
+#include "rt_expr.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -57,6 +58,10 @@ typedef struct driver {
     char *dead_kafka_brokers, *dead_kafka_topic;   /* a kafka dead letter, expanded */
     char **dead_kafka_props;
     prt_kafka *kafka;          /* the kafka source, or NULL */
+    char *http_url;            /* the http source's expanded url */
+    char **http_headers;       /* its headers: name, expanded value, ..., NULL */
+    int64_t http_every_us;     /* its interval (expanded when it holds ${VAR}) */
+    prt_http *http;            /* the http source, or NULL */
     int dead_host;             /* the postgres sink whose transaction the dead letter joins, or -1 */
     char *metrics_listen;      /* expanded, or NULL */
     char *metrics_tls_cert, *metrics_tls_key, *metrics_user, *metrics_password, *metrics_password_file;
@@ -222,6 +227,30 @@ static int expand_all(driver *d) {
         }
         if (expand_props(p, "source", p->source.props, p->source.nprops, &d->kafka_props)) return 2;
         if (p->memory_limit) d->kafka_props = prt_limits_kafka_props(p->memory_limit, d->kafka_props);
+    }
+    if (p->source.kind == PRT_SRC_HTTP) {
+        if (expand(p, "source.url", p->source.url ? p->source.url : "", &d->http_url)) return 2;
+        d->http_every_us = p->source.poll_us;
+        if (p->source.http_every) {
+            char *every;
+            if (expand(p, "source.every", p->source.http_every, &every)) return 2;
+            bool ok = prt_str_to_interval((prt_str){every, (uint32_t)strlen(every)}, &d->http_every_us) && d->http_every_us > 0;
+            if (!ok) fprintf(stderr, "%s: error: source.every: '%s' is not a positive duration such as 1s or 500ms\n", p->name, every);
+            free(every);
+            if (!ok) return 2;
+        }
+        d->http_headers = calloc((size_t)p->source.nheaders * 2 + 1, sizeof *d->http_headers);
+        if (!d->http_headers) abort();
+        for (int i = 0; i < p->source.nheaders; i++) {
+            snprintf(label, sizeof label, "source.headers.%s", p->source.headers[2 * i]);
+            if (expand(p, label, p->source.headers[2 * i + 1], &d->http_headers[2 * i + 1])) return 2;
+            d->http_headers[2 * i] = strdup(p->source.headers[2 * i]);
+            if (!d->http_headers[2 * i]) abort();
+            if (strpbrk(d->http_headers[2 * i + 1], "\r\n")) {
+                fprintf(stderr, "%s: error: %s holds a line break\n", p->name, label);
+                return 2;
+            }
+        }
     }
     d->sink_paths = calloc((size_t)(p->nsinks > 0 ? p->nsinks : 1), sizeof *d->sink_paths);
     if (!d->sink_paths) abort();
@@ -462,7 +491,8 @@ static void publish_metrics(driver *d, bool force) {
     prt_metrics_snapshot s = {.in = d->run.stats.in, .out = d->run.stats.out, .dead = d->run.stats.dead,
                               .dropped = d->run.stats.dropped, .nsinks = p->nsinks, .sink_names = d->metric_names,
                               .sink_rows = d->metric_rows, .last_commit_us = d->committed_us, .pending = d->dirty,
-                              .batch = &d->batch_hist, .commit = &d->commit_hist, .sink_flush = d->flush_hist};
+                              .batch = &d->batch_hist, .commit = &d->commit_hist, .sink_flush = d->flush_hist,
+                              .source_errors = d->http ? prt_http_errors(d->http) : 0};
     s.nreasons = prt_deadq_reasons(d->dead, &s.reasons, &s.reason_counts);
     if (d->kafka) s.lag_kind = "kafka", s.lag = prt_kafka_lag(d->kafka);
     else if (d->cdc) s.lag_kind = "postgres_cdc", s.lag = prt_cdc_lag(d->cdc);
@@ -901,6 +931,10 @@ static void summary(driver *d) {
         n = snprintf(t, sizeof t, " div_zero=%" PRIu64, st->div_zero);
         prt_buf_put(&b, t, (size_t)n);
     }
+    if (d->http && prt_http_errors(d->http)) {
+        n = snprintf(t, sizeof t, " http_errors=%" PRIu64, prt_http_errors(d->http));
+        prt_buf_put(&b, t, (size_t)n);
+    }
     prt_log_info("%.*s", (int)b.len, b.data);
     prt_buf_free(&b);
     if (st->in != st->out + st->dead + st->dropped) {
@@ -1049,6 +1083,15 @@ static int open_all(driver *d) {
         d->pgsrc = prt_pgsrc_open(&p->source, d->src_dsn, have_ck ? &d->ck : NULL);
         return d->pgsrc ? 0 : 1;
     }
+    if (p->source.kind == PRT_SRC_HTTP) {
+        if (!prt_http_open) {
+            prt_log_error("source: this binary was built without HTTP (its pipeline does not call prt_use_http)");
+            return 1;
+        }
+        int rc;
+        d->http = prt_http_open(&p->source, d->http_url, d->http_headers, d->http_every_us, d->once, &rc);
+        return d->http ? 0 : rc;
+    }
     if (p->source.kind == PRT_SRC_KAFKA) {
         if (!prt_kafka_open) {
             prt_log_error("source: this binary was built without Kafka (its pipeline does not call prt_use_kafka)");
@@ -1075,18 +1118,25 @@ static int open_all(driver *d) {
     return 0;
 }
 
-/* The postgres, postgres_cdc and kafka sources: batches of new rows until a stop, or (--once)
- * until caught up; while quiet the run commits (a poll source also sleeps until its next poll).
- * 0, or -1 on an error. */
+/* The postgres, postgres_cdc, kafka and http sources: batches of new rows until a stop, or
+ * (--once) until caught up; while quiet the run commits (a poll source also sleeps until its
+ * next poll: an http source's own schedule). 0, or -1 on an error. */
 static int read_rows(driver *d, bool *ended) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     while (!prt_signal_stop_requested()) {
         const char *const *pos = NULL;
         bool caught_up = false;
+        uint64_t rejected = 0;
         int n = d->kafka ? prt_kafka_next(d->kafka, d->batch, BATCH_MAX, &pos, TICK_US, &caught_up)
               : d->cdc ? prt_cdc_next(d->cdc, d->batch, BATCH_MAX, &pos, &caught_up)
+              : d->http ? prt_http_next(d->http, d->batch, BATCH_MAX, &pos, d->dead, &rejected)
                        : prt_pgsrc_next(d->pgsrc, d->batch, BATCH_MAX, &pos);
         if (n < 0) return -1;
+        if (rejected) {   /* http: answers or elements that are no record went to the dead letter */
+            d->run.stats.in += rejected;
+            d->run.stats.dead += rejected;
+            d->dirty = true;
+        }
         if (n == 0) {
             if (prt_signal_stop_requested()) break;
             bool stream = d->cdc || d->kafka;
@@ -1102,7 +1152,7 @@ static int read_rows(driver *d, bool *ended) {
             }
             if (d->dirty && commit(d) != 0) return -1;
             publish_metrics(d, false);
-            if (idle_sleep(d, poll_us) != 0) return -1;
+            if (idle_sleep(d, d->http ? prt_http_wait_us(d->http) : poll_us) != 0) return -1;
             continue;
         }
         d->ri.rec_base = d->batch;
@@ -1119,7 +1169,7 @@ static void run_loop(driver *d) {
     int64_t poll_us = d->p->source.poll_us > 0 ? d->p->source.poll_us : DEFAULT_POLL_US;
     bool ended = false;        /* the source ended (or --once drained it), not a stop */
     d->last_commit_us = prt_now_us();
-    bool rows = d->pgsrc || d->cdc || d->kafka;   /* a database or kafka source, not files */
+    bool rows = d->pgsrc || d->cdc || d->kafka || d->http;   /* a database, kafka or http source, not files */
     if (rows && read_rows(d, &ended) != 0) {
         d->rc = 1;
         return;
@@ -1233,6 +1283,13 @@ static void close_all(driver *d) {
     if (d->pgsrc) prt_pgsrc_close(d->pgsrc);
     if (d->cdc) prt_cdc_close(d->cdc);
     if (d->kafka) prt_kafka_close(d->kafka);
+    if (d->http) prt_http_close(d->http);
+    free(d->http_url);
+    for (int i = 0; d->http_headers && d->http_headers[i]; i++) {
+        explicit_bzero(d->http_headers[i], strlen(d->http_headers[i]));   /* may hold a token */
+        free(d->http_headers[i]);
+    }
+    free(d->http_headers);
     free(d->kafka_brokers);
     free(d->kafka_group);
     free_props(d->kafka_props);

@@ -166,6 +166,8 @@ void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool for
     put_head(b, "pipec_dead_letters_total", "counter", "Dead letters by reason (also window rows a sink refused).");
     for (int i = 0; i < s->nreasons; i++)
         put_u64(b, m, "pipec_dead_letters_total", "reason", s->reasons[i], s->reason_counts[i]);
+    put_head(b, "pipec_source_errors_total", "counter", "Failed requests of the source (http: no connection, timeouts, non-2xx answers).");
+    put_u64(b, m, "pipec_source_errors_total", NULL, NULL, s->source_errors);
     put_head(b, "pipec_batch_seconds", "histogram", "Time to decode, check and route one batch of records (windows included).");
     put_hist(b, m, "pipec_batch_seconds", NULL, NULL, s->batch);
     put_head(b, "pipec_commit_seconds", "histogram", "Time of one commit: every sink made durable, then the checkpoint.");

@@ -51,6 +51,8 @@ void prt_signal_sleep(int64_t us) {
     poll(&pfd, 1, ms);   /* EINTR or a wake byte: either way back to the driver */
 }
 
+int prt_signal_fd(void) { return wake_pipe[0]; }
+
 /* The handlers stay installed: a stop that arrives while the process is already on its way out
  * (everything committed, the summary printed) must not turn a clean exit into death by signal.
  * With the pipe closed the handler only sets the flag. */

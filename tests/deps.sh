@@ -11,8 +11,9 @@ sh "$(dirname "$0")/oracle/install.sh"
 # (runtime/rt_pq_encode.c). libmicrohttpd-dev: the metrics endpoint (runtime/rt_metrics.c);
 # prometheus: its promtool checks the endpoint's output in the suite. python3-jsonschema: a JSON
 # Schema validator we did not write, checking the schema of `pipec schema` (tests/suite_schema.py).
-# clang: libFuzzer for `make fuzz` (tests/fuzz/).
-PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka python3-jsonschema libzstd-dev libsnappy-dev libmicrohttpd-dev prometheus clang"
+# clang: libFuzzer for `make fuzz` (tests/fuzz/). libcurl4-gnutls-dev: the http source
+# (runtime/rt_http.c; GnuTLS, as the metrics endpoint).
+PKGS="build-essential libyaml-dev libsqlite3-dev sqlite3 tzdata python3-jinja2 postgresql-15 postgresql-client-15 libpq-dev librdkafka-dev kcat python3-confluent-kafka python3-jsonschema libzstd-dev libsnappy-dev libmicrohttpd-dev prometheus clang libcurl4-gnutls-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -18,7 +18,7 @@ _BUILT = {}
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
           "-Wmissing-prototypes", "-D_GNU_SOURCE", "-O2", "-g"]
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
-LIBS = ["-lsqlite3", "-lpq", "-lrdkafka", "-lzstd", "-lsnappy", "-lmicrohttpd", "-lgnutls", "-lcrypt", "-lm"]
+LIBS = ["-lsqlite3", "-lpq", "-lrdkafka", "-lzstd", "-lsnappy", "-lmicrohttpd", "-lgnutls", "-lcrypt", "-lcurl", "-lm"]
 PG_INC = "-I/usr/include/postgresql"   # libpq-fe.h, for rt_postgres.c   # what runtime/*.c links against (as the Makefile and pipec build do)
 
 

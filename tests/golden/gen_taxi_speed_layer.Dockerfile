@@ -21,7 +21,7 @@
 
 FROM debian:12 AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential libyaml-dev libsqlite3-dev libpq-dev librdkafka-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libzstd-dev libsnappy-dev libcurl4-openssl-dev \
+ && apt-get install -y --no-install-recommends build-essential libyaml-dev libsqlite3-dev libpq-dev librdkafka-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libzstd-dev libsnappy-dev libcurl4-gnutls-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src/pipec
 COPY --from=pipec Makefile ./
