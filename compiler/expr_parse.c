@@ -7,17 +7,31 @@
  * `date` and `interval`, which are literal prefixes only when a string follows (so fields may
  * carry those common names). The first syntax error is reported and parsing stops (NULL):
  * later syntax errors would mostly be echoes of the first. A unary minus on a number literal is
- * folded into the literal, so -2147483648 is an int32 and -9223372036854775808 an int64. */
+ * folded into the literal, so -2147483648 is an int32 and -9223372036854775808 an int64.
+ * Depth is bounded, so no expression can exhaust the C stack of this parser or of the checker
+ * and emitter that recurse over the tree: parentheses, `not` and unary signs nest at most
+ * MAX_NESTING deep, and the whole tree (long operator chains included) at most MAX_DEPTH. */
 #include "expr_internal.h"
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+enum { MAX_NESTING = 200, MAX_DEPTH = 1000 };
 
 typedef struct Parser {
     Arena *a;
     const YNode *sc;
     Token *t;
     int pos;
+    int nesting;               /* open parentheses, `not`s and unary signs around this point */
 } Parser;
+
+/* Enters one level of nesting; false (reported) beyond MAX_NESTING. */
+static bool nest(Parser *p, const Token *t) {
+    if (++p->nesting <= MAX_NESTING) return true;
+    diag_error(yaml_scalar_loc(p->sc, t->off), "expression nested deeper than %d levels", MAX_NESTING);
+    return false;
+}
 
 static const char *const reserved[] = {
     "and", "or", "not", "is", "null", "in", "between", "case", "when", "then", "else", "end",
@@ -280,7 +294,9 @@ static Expr *parse_unary(Parser *p) {
             e->end = n->off + n->len;
             return e;
         }
+        if (!nest(p, t)) return NULL;
         Expr *x = parse_unary(p);
+        p->nesting--;
         if (!x) return NULL;
         if (t->kind == TK_PLUS) return x;
         if (x->kind == EX_LIT && (x->lit == T_INT32 || x->lit == T_INT64) && x->ival != INT64_MIN) {
@@ -412,7 +428,9 @@ static Expr *parse_not(Parser *p) {
     Token *t = peek(p);
     if (is_kw(t, "not")) {
         p->pos++;
+        if (!nest(p, t)) return NULL;
         Expr *x = parse_not(p);
+        p->nesting--;
         if (!x) return NULL;
         Expr *e = node(p, EX_NOT, t->off, 1);
         e->kids[0] = x;
@@ -434,6 +452,7 @@ static Expr *parse_and(Parser *p) {
 }
 
 static Expr *parse_expr(Parser *p) {
+    if (!nest(p, peek(p))) return NULL;
     Expr *l = parse_and(p);
     while (l && is_kw(peek(p), "or")) {
         Token *t = next(p);
@@ -441,7 +460,29 @@ static Expr *parse_expr(Parser *p) {
         if (!r) return NULL;
         l = binary(p, EX_OR, OP_EQ, t->off, l, r);
     }
+    p->nesting--;
     return l;
+}
+
+/* The deepest node below e, counted without recursion; NULL when within MAX_DEPTH. */
+static const Expr *too_deep(const Expr *e) {
+    typedef struct { const Expr *e; int depth; } Item;
+    size_t n = 0, cap = 64;
+    Item *stack = malloc(sizeof *stack * cap);
+    if (!stack) abort();
+    stack[n++] = (Item){e, 1};
+    const Expr *deep = NULL;
+    while (n && !deep) {
+        Item it = stack[--n];
+        if (it.depth > MAX_DEPTH) deep = it.e;
+        for (int i = 0; i < it.e->nkids && !deep; i++) {
+            if (!it.e->kids[i]) continue;
+            if (n == cap && !(stack = realloc(stack, sizeof *stack * (cap *= 2)))) abort();
+            stack[n++] = (Item){it.e->kids[i], it.depth + 1};
+        }
+    }
+    free(stack);
+    return deep;
 }
 
 Expr *expr_parse(Arena *a, const YNode *scalar) {
@@ -460,6 +501,11 @@ Expr *expr_parse(Arena *a, const YNode *scalar) {
             diag_error(yaml_scalar_loc(scalar, t->off), "unmatched ')'");
         else
             fail(&p, t, "an operator or end of expression");
+        return NULL;
+    }
+    const Expr *deep = too_deep(e);
+    if (deep) {
+        diag_error(yaml_scalar_loc(scalar, deep->off), "expression deeper than %d levels (split it with derive)", MAX_DEPTH);
         return NULL;
     }
     return e;

@@ -138,8 +138,11 @@ static size_t utf8_char_len(const char *s) {
     return k;
 }
 
+/* The characters of s as strings, split as utf8_char_len steps (so stray continuation bytes at
+ * the start join their run, and the count cannot disagree with the split). */
 static TVal **string_chars(Arena *a, const char *s, int *n) {
-    int count = (int)tmpl_utf8_len(s, strlen(s));
+    int count = 0;
+    for (const char *c = s; *c; c += utf8_char_len(c)) count++;
     TVal **chars = arena_alloc(a, sizeof *chars * (size_t)(count ? count : 1));
     int i = 0;
     for (const char *c = s; *c; c += utf8_char_len(c)) {

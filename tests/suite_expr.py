@@ -75,3 +75,26 @@ def test_emitted_expressions(ctx):
     if failures:
         raise AssertionError("%d of %d cases failed:\n%s" % (len(failures), len(cases), "\n".join(failures)))
 
+
+
+def test_expression_depth_is_bounded(ctx):
+    """Deep nesting is an error at its place, not a stack overflow of the parser, checker or
+    emitter (found by tests/fuzz/fuzz_expr.c): 300 parentheses, 300 `not`s, 300 minus signs,
+    and a chain of 1500 additions."""
+    import re
+    import subprocess
+    cases = [("(" * 300 + "x" + ")" * 300 + " > 0", "nested deeper than 200 levels"),
+             ("not " * 300 + "x > 0", "nested deeper than 200 levels"),
+             ("- " * 300 + "x > 0", "nested deeper than 200 levels"),
+             (" + ".join(["x"] * 1500) + " > 0", "deeper than 1000 levels"),
+             ("(" * 150 + "x" + ")" * 150 + " + " + " + ".join(["x"] * 500) + " > 0", None)]
+    for expr, msg in cases:
+        path = os.path.join(ctx.tmp, "deep.yaml")
+        with open(path, "w") as f:
+            f.write('pipeline: deep\nsource:\n  file: {path: in.csv}\n  format:\n    csv: {}\n'
+                    'schema:\n  x: int64\nrules:\n  r: "%s"\nsinks:\n  out:\n    file: {path: out.jsonl, format: jsonl}\n' % expr)
+        r = subprocess.run([ctx.pipec, "check", path], capture_output=True, text=True, timeout=60)
+        if msg is None:
+            assert r.returncode == 0, r.stderr[-2000:]
+        else:
+            assert r.returncode == 1 and re.search(r"deep\.yaml:\d+:\d+: error: expression " + msg, r.stderr), r.stderr[-2000:]
