@@ -502,6 +502,9 @@ prt_metrics *prt_metrics_start(const prt_metrics_conf *conf, const char *pipelin
 /* Hands over the counters (at most ten times a second unless force). m may be NULL. */
 void prt_metrics_publish(prt_metrics *m, const prt_metrics_snapshot *s, bool force) PRT_WEAK;
 void prt_metrics_stop(prt_metrics *m) PRT_WEAK;
+/* Logs where it serves; called after the first publish, so a scrape prompted by the line never
+ * finds the counters missing. */
+void prt_metrics_announce(const prt_metrics *m) PRT_WEAK;
 
 /* ---- rt_progress.c (the progress line on a terminal) ----------------------------------------- */
 /* bounded: the run ends by itself (a file, or --once); the line is drawn only on a terminal. */

@@ -1263,6 +1263,7 @@ static int start_metrics(driver *d) {
     if (d->metrics_password) explicit_bzero(d->metrics_password, strlen(d->metrics_password));   /* copied */
     if (!d->metrics) return 1;
     publish_metrics(d, true);
+    prt_metrics_announce(d->metrics);
     return 0;
 }
 

@@ -55,6 +55,7 @@ struct prt_metrics {
     int nwindows;              /* their watermarks, for the delay at a scrape */
     const char *const *window_names;
     int64_t *watermarks;
+    char shown[300];           /* the address served, with the port bound */
 };
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
@@ -461,11 +462,13 @@ prt_metrics *prt_metrics_start(const prt_metrics_conf *conf, const char *pipelin
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    char shown[300];
-    snprintf(shown, sizeof shown, "%.*s:%u", (int)(strrchr(listen, ':') - listen), listen, info ? info->port : 0);
-    prt_log_info("metrics: listening on %s://%s (/metrics, /health, /ready)%s", m->tls_cert ? "https" : "http", shown,
-                 m->auth ? ", basic auth" : "");
+    snprintf(m->shown, sizeof m->shown, "%.*s:%u", (int)(strrchr(listen, ':') - listen), listen, info ? info->port : 0);
     return m;
+}
+
+void prt_metrics_announce(const prt_metrics *m) {
+    prt_log_info("metrics: listening on %s://%s (/metrics, /health, /ready)%s", m->tls_cert ? "https" : "http", m->shown,
+                 m->auth ? ", basic auth" : "");
 }
 
 void prt_metrics_stop(prt_metrics *m) {

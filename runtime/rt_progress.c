@@ -15,7 +15,7 @@
 static struct {
     bool on, shown;
     const char *name;
-    int64_t start_us, drawn_us;
+    int64_t start_us, drawn_us, redraw_us;
     uint64_t total;            /* the input's bytes, 0 = unknown */
     uint64_t before;           /* bytes of the files finished before the open one */
     uint64_t file_size;        /* the open file's size (added to `before` at the next one) */
@@ -24,6 +24,8 @@ static struct {
 void prt_progress_begin(const char *pipeline, bool bounded, bool json_log) {
     const char *env = getenv("PIPEC_PROGRESS");
     bar.on = bounded && !json_log && isatty(2) && !(env && strcmp(env, "0") == 0);
+    const char *ms = getenv("PIPEC_PROGRESS_MS");   /* the redraw interval, for tests */
+    bar.redraw_us = ms && atoi(ms) > 0 ? (int64_t)atoi(ms) * 1000 : REDRAW_US;
     bar.name = pipeline;
     bar.start_us = bar.drawn_us = prt_now_us();   /* the first line after REDRAW_US */
 }
@@ -53,7 +55,7 @@ void prt_progress_erase(void) {
 void prt_progress_tick(uint64_t records, uint64_t file_offset) {
     if (!bar.on) return;
     int64_t now = prt_now_us();
-    if (now - bar.drawn_us < REDRAW_US) return;
+    if (now - bar.drawn_us < bar.redraw_us) return;
     bar.drawn_us = now;
     double secs = (double)(now - bar.start_us) / 1e6;
     if (secs <= 0) return;

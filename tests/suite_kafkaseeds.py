@@ -509,7 +509,8 @@ def test_orders_lake_debezium(ctx):
 # -- the specs ----------------------------------------------------------------------------------
 
 # What each pipelines/ copy changes in its seed (as its comments say): (seed text, copy text),
-# applied to the seed's lines without comments; anything else that differs fails the test.
+# applied to the seed's lines without comments; anything else that differs fails the test. Every
+# copy also ends with its inline tests (`tests:`, run by `pipec test`), which are not compared.
 SEED_CHANGES = {
     "bitcoin_to_kafka.yaml": [("topic: bitcoin_prices,", 'topic: "${TOPIC:-bitcoin_prices}",')],
     "taxi_speed_layer.yaml": [("topic: taxi_events, group: taxi-speed}",
@@ -522,7 +523,10 @@ SEED_CHANGES = {
 
 def _spec_lines(path):
     with open(path, encoding="utf-8") as f:
-        return "".join(l for l in f if l.strip() and not l.lstrip().startswith("#"))
+        text = f.read()
+    if text.startswith("tests:") or "\ntests:" in text:   # the copy's inline tests, always last
+        text = text[:text.index("tests:") if text.startswith("tests:") else text.index("\ntests:") + 1]
+    return "".join(l + "\n" for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#"))
 
 
 def test_seed_copies_and_specs(ctx):

@@ -47,7 +47,8 @@ def test_progress_line_on_a_terminal_only(ctx):
     data = _input(ctx)
     out_dir = os.path.join(ctx.tmp, "out")
     os.makedirs(out_dir)
-    env = dict(os.environ, INPUT=data, OUT=out_dir)
+    # redrawn every 10 ms (the default, 200 ms, can be longer than the whole run of 2M rows)
+    env = dict(os.environ, INPUT=data, OUT=out_dir, PIPEC_PROGRESS_MS="10")
     env.pop("PIPEC_PROGRESS", None)
     if ctx.san:   # slower: a smaller share per redraw, the same checks
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "detect_leaks=1")
