@@ -1,75 +1,49 @@
 #!/usr/bin/python3
-"""run.py - the benchmarks behind `make bench`: compiled pipelines against baselines run in the
-same invocation, on the same file, on the same core.
+"""run.py - the benchmarks behind `make bench` (the suite of issue 8): compiled pipelines against
+baselines run in the same invocation, on the same file, on the same core. Every case prints its
+table, the done-when targets of issue 8 with met or MISSED (informational: nothing fails) and
+appends to bench/results.csv; the run ends with a summary table of every target. bench/README.md
+says what each contender does exactly; docs/performance.md keeps the numbers.
 
-Case 1, rowpath: generate bench/data/events.csv (5M shop events, a few bad rows,
-tests/gen_events.py), build bench/rowpath.yaml with bin/pipec (timed), then run each contender
---repeat times:
-  pipeline  the compiled bench/rowpath.yaml (CSV -> rules -> derive -> filter -> JSON lines)
-  wc -l     reading the file once: the floor of any line-oriented tool
-  awk       the same job in awk: split fields, check the field count, event_type and price,
-            compute revenue, filter, print JSON lines (less validation than the pipeline: no
-            timestamp, integer range or UTF-8 checks, no CSV quoting)
-Case 2, window_tumbling: generate bench/data/windows.csv with DuckDB (5M readings of 1000
-devices over 3 days, in time order up to 2 s of jitter), then
-  pipeline      bench/window_tumbling.yaml: 1-minute tumbling windows per device, count, sum,
-                avg, rows to a CSV file (lateness 5 s: nothing is late)
-  duckdb        node bench/duckdb_bench.mjs, DuckDB threads=1: the same GROUP BY
-                time_bucket('1 minute'), device over read_csv of the same file, COPY to a CSV file;
-                the whole node process
-  duckdb query  the same runs, the COPY statement alone as timed inside node
-Case 3, window_hopping: the same input, windows of 1 hour every minute:
-  pipeline      bench/window_hopping.yaml
-  tumbling      the case 2 pipeline (its pipe/x is the hopping/tumbling cost ratio)
-  duckdb, duckdb query  per-minute panes, then a 60-pane moving sum per device (see README)
-Case 6, rows -> PostgreSQL: generate bench/data/pg_events.csv (--pg-rows valid shop events, no
-bad or awkward rows, no BOM, unique event ids: tests/gen_events.py), start a throwaway
-PostgreSQL 15 server (tests/pgserver.py), then run each contender on a fresh empty table
-(dropped and created again before every run, untimed, then CHECKPOINT):
-  pipeline insert  bench/pg_insert.yaml: CSV -> typed fields -> postgres sink, mode insert (COPY)
-  psql \copy       psql -c "\copy events FROM FILE WITH (FORMAT csv, HEADER true)" into a table of
-                   the same column types
-  pipeline upsert  bench/pg_upsert.yaml: the same, mode upsert on event_id (primary key)
-  hand upsert      one psql session: CREATE TEMP TABLE stage, \copy stage, INSERT INTO events
-                   SELECT DISTINCT ON (event_id) ... ON CONFLICT (event_id) DO UPDATE SET ...
-Wall is the whole client process (the server's work is in it, its CPU is not: the backend's CPU
-is noted apart, from the postmaster's reaped-children times). After every run the table must
-hold --pg-rows rows. --pg-batch N builds the specs with batch: {rows: N}.
-Case 7, Kafka -> window -> PostgreSQL: generate bench/data/kafka_readings.txt (--kafka-rows JSON
-readings of 1000 devices, about one a second each, keyed by device), start the Kafka test broker
-(tests/kafkaserver.py: librdkafka's mock cluster) and produce them into a fresh topic of 8
-partitions with kcat -P (untimed), start the PostgreSQL server (shared with case 6), then
-  pipeline  bench/kafka_window_pg.yaml --once: kafka source -> 1-minute tumbling windows by device
-            (count, sum, avg) -> postgres sink, checkpoint in PostgreSQL; each run with a fresh
-            consumer group and the tables dropped (untimed). Its wall is from the "kafka: assigned"
-            line on stderr to its exit: the group's first assignment (a fixed ~3 s in the mock) is
-            measured and printed apart, not counted
-  kcat -C   kcat -C -b BROKERS -t TOPIC -e -o beginning -q -f '%s\n' > /dev/null (no group: it
-            assigns the partitions itself), the whole process
-both with -X fetch.wait.max.ms=20 (the spec sets it too) and every --kafka-prop. After every
-pipeline run PostgreSQL must hold one row per device-minute of the data (counted in Python when
-generating) whose events add up to --kafka-rows, and the checkpoint every partition's end offset.
-Prints the pipeline's msg/s as a share of kcat's against the issue's target (>= 80%).
-Case 8, CSV -> Parquet: generate bench/data/parquet_events.csv (--parquet-rows valid events, as
-case 6), then
-  pipeline  bench/csv_parquet.yaml: every field typed, into Parquet files with zstd (the lake
-            directory removed before every run, untimed)
-  duckdb    node bench/duckdb_bench.mjs, DuckDB threads=1: COPY (SELECT * FROM read_csv(...)) TO
-            a Parquet file with zstd; the whole node process, and the COPY alone
-Afterwards DuckDB reads both outputs (count, distinct ids, sums, min/max time: equal), and the
-pipeline's files must be at most 1.2x DuckDB's in bytes and its wall at most DuckDB's COPY's.
+Case 1, rowpath: bench/data/events.csv (5M shop events, a few bad rows, tests/gen_events.py),
+  pipeline      bench/rowpath.yaml (CSV -> rules -> derive -> filter -> JSON lines)
+  wc -l         reading the file once: the floor of any line-oriented tool
+  awk           the same job in awk (less validation: no timestamp, integer range or UTF-8
+                checks, no CSV quoting)
+  duckdb        node bench/duckdb_bench.mjs, DuckDB threads=1: read_csv with the types, the rule and
+                one_of as WHERE, the derive, the filter, COPY TO json lines (ROWPATH_SQL); the
+                whole node process, and "duckdb query", the COPY alone
+Case 2, window_tumbling: bench/data/windows.csv made by DuckDB (5M readings of 1000 devices over
+  3 days, in time order up to 2 s of jitter); bench/window_tumbling.yaml (1-minute tumbling
+  windows per device, count, sum, avg) against DuckDB's GROUP BY time_bucket over read_csv.
+Case 3, window_json: the same rows as JSON lines (bench/data/windows.jsonl);
+  bench/window_json.yaml against the same GROUP BY over read_json.
+Case 4, window_hopping: the same CSV, windows of 1 hour every minute (bench/window_hopping.yaml)
+  against case 2's pipeline (the hopping/tumbling cost) and DuckDB by panes.
+Case 5, kafka_window_pg: --kafka-rows JSON readings produced into a topic of 8 partitions of the
+  Kafka test broker (tests/kafkaserver.py); bench/kafka_window_pg.yaml --once (windows into
+  PostgreSQL, its wall from its partition assignment) against kcat -C of the same topic.
+Case 6, pg_insert and pg_upsert: --pg-rows valid events into a throwaway PostgreSQL 15
+  (tests/pgserver.py), a fresh table each run: bench/pg_insert.yaml against psql \\copy,
+  bench/pg_upsert.yaml against a hand-written staging-table upsert in psql.
+Case 7, csv_parquet: --parquet-rows valid events; bench/csv_parquet.yaml (Parquet, zstd) against
+  DuckDB's COPY TO parquet threads=1; both files read back by DuckDB and compared.
+Case 8, startup: pipec build (and pipec gen) of every spec in pipelines/ (best of 3) against cc
+  on a hello world; start-up of the case 1 binary on an empty input and with --help against
+  /bin/true and awk (50 interleaved runs each, the median); VmRSS of pipelines/user_activity.yaml
+  idle for 1 s on an empty folder against sleep; peak RSS of bench/window_groups.yaml with 100,000
+  groups open in one window against the same binary with one.
 For each: best wall seconds, CPU seconds (user+sys of that child, os.wait4), peak RSS (ru_maxrss),
-rows/s and MB/s of input, and pipeline/contender ratios. Prints a table per case and appends one
-row per contender to bench/results.csv with a timestamp and the git commit. Window cases check
-that the pipeline and DuckDB output the same number of rows and that nothing was late.
+rows/s and MB/s of input, and pipeline/contender ratios; checks that both sides produced the same
+rows are printed under each table.
 
-Options: --rows N (default 5000000, both inputs), --repeat N (default 3), --budget S (no further
-run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep inputs made
-with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6,7,8),
---pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch rows; default the
-specs' own, 100000), --kafka-rows N (default 2000000, case 7), --kafka-prop KEY=VALUE (case 7,
-repeatable: a librdkafka property for both contenders, in a copy of the spec in bench/data and as
-kcat -X), --parquet-rows N (default 5000000, case 8).
+Options: --rows N (default 5000000, cases 1 to 4), --repeat N (default 3), --budget S (no
+further run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep
+inputs made with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default
+1,2,3,4,5,6,7,8), --pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch
+rows; default the specs' own, 100000), --kafka-rows N (default 2000000, case 5), --kafka-prop
+KEY=VALUE (case 5, repeatable: a librdkafka property for both contenders, in a copy of the spec
+in bench/data and as kcat -X), --parquet-rows N (default 5000000, case 7).
 """
 import argparse
 import csv
