@@ -859,7 +859,7 @@ def case_pg(ctx):
         print(ln)
     ri, ru = cp["wall"] / ins["wall"], hand["wall"] / ups["wall"]
     target(ctx, 6, "rows -> PostgreSQL (insert) against psql \\copy", "%.0fk rows/s" % (rows / ins["wall"] / 1e3),
-           "\\copy %.0fk rows/s" % (rows / cp["wall"] / 1e3), "%.0f%%" % (100 * ri), ">= 85%", ri >= 0.85)
+           "\\copy %.0fk rows/s" % (rows / cp["wall"] / 1e3), "%.1f%%" % (100 * ri), ">= 85%", ri >= 0.85)
     print("pipeline upsert / hand upsert rows/s (wall): %.3f; target >= 0.70: %s" % (ru, verdict(ru >= 0.70)))
     print("client + server cpu s: pipeline insert %.2f, psql \\copy %.2f, pipeline upsert %.2f, hand upsert %.2f" % (
         ins["cpu"] + ins["server_cpu"], cp["cpu"] + cp["server_cpu"], ups["cpu"] + ups["server_cpu"],
@@ -1121,7 +1121,7 @@ def case_kafka(ctx):
     print("check: messages read by kcat -C: %d: %s" % (kcount, "all" if kcount == rows else "DIFFERENT from %d" % rows))
     ratio = kc["wall"] / pipe["wall"]
     target(ctx, 5, "Kafka -> window -> PostgreSQL against kcat -C", "%.0fk msg/s" % (rows / pipe["wall"] / 1e3),
-           "kcat -C %.0fk msg/s" % (rows / kc["wall"] / 1e3), "%.0f%%" % (100 * ratio), ">= 80%", ratio >= 0.8)
+           "kcat -C %.0fk msg/s" % (rows / kc["wall"] / 1e3), "%.1f%%" % (100 * ratio), ">= 80%", ratio >= 0.8)
     bare = kc["wall"] - kempty["wall"]
     if bare > 0:
         print("without kcat's start-up (its wall minus the empty topic's): kcat -C %.0f msg/s, the pipeline "
@@ -1191,7 +1191,7 @@ def case_parquet(ctx):
     duck_bytes = os.path.getsize(duck_file)
     results = [pipe, duck, dq]
     print()
-    print(ctx.head("pipec Parquet benchmark (case 5)"))
+    print(ctx.head("pipec Parquet benchmark (case 7)"))
     print("input: %s, %d valid rows of 7 fields, %.1f MB; into Parquet with zstd; pipec build %.2f s; "
           "best of up to %d runs within %.0f s" % (os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s,
                                                    a.repeat, a.budget))
