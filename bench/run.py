@@ -1,75 +1,49 @@
 #!/usr/bin/python3
-"""run.py - the benchmarks behind `make bench`: compiled pipelines against baselines run in the
-same invocation, on the same file, on the same core.
+"""run.py - the benchmarks behind `make bench` (the suite of issue 8): compiled pipelines against
+baselines run in the same invocation, on the same file, on the same core. Every case prints its
+table, the done-when targets of issue 8 with met or MISSED (informational: nothing fails) and
+appends to bench/results.csv; the run ends with a summary table of every target. bench/README.md
+says what each contender does exactly; docs/performance.md keeps the numbers.
 
-Case 1, rowpath: generate bench/data/events.csv (5M shop events, a few bad rows,
-tests/gen_events.py), build bench/rowpath.yaml with bin/pipec (timed), then run each contender
---repeat times:
-  pipeline  the compiled bench/rowpath.yaml (CSV -> rules -> derive -> filter -> JSON lines)
-  wc -l     reading the file once: the floor of any line-oriented tool
-  awk       the same job in awk: split fields, check the field count, event_type and price,
-            compute revenue, filter, print JSON lines (less validation than the pipeline: no
-            timestamp, integer range or UTF-8 checks, no CSV quoting)
-Case 2, window_tumbling: generate bench/data/windows.csv with DuckDB (5M readings of 1000
-devices over 3 days, in time order up to 2 s of jitter), then
-  pipeline      bench/window_tumbling.yaml: 1-minute tumbling windows per device, count, sum,
-                avg, rows to a CSV file (lateness 5 s: nothing is late)
-  duckdb        node bench/duckdb_bench.mjs, DuckDB threads=1: the same GROUP BY
-                time_bucket('1 minute'), device over read_csv of the same file, COPY to a CSV file;
-                the whole node process
-  duckdb query  the same runs, the COPY statement alone as timed inside node
-Case 3, window_hopping: the same input, windows of 1 hour every minute:
-  pipeline      bench/window_hopping.yaml
-  tumbling      the case 2 pipeline (its pipe/x is the hopping/tumbling cost ratio)
-  duckdb, duckdb query  per-minute panes, then a 60-pane moving sum per device (see README)
-Case 6, rows -> PostgreSQL: generate bench/data/pg_events.csv (--pg-rows valid shop events, no
-bad or awkward rows, no BOM, unique event ids: tests/gen_events.py), start a throwaway
-PostgreSQL 15 server (tests/pgserver.py), then run each contender on a fresh empty table
-(dropped and created again before every run, untimed, then CHECKPOINT):
-  pipeline insert  bench/pg_insert.yaml: CSV -> typed fields -> postgres sink, mode insert (COPY)
-  psql \copy       psql -c "\copy events FROM FILE WITH (FORMAT csv, HEADER true)" into a table of
-                   the same column types
-  pipeline upsert  bench/pg_upsert.yaml: the same, mode upsert on event_id (primary key)
-  hand upsert      one psql session: CREATE TEMP TABLE stage, \copy stage, INSERT INTO events
-                   SELECT DISTINCT ON (event_id) ... ON CONFLICT (event_id) DO UPDATE SET ...
-Wall is the whole client process (the server's work is in it, its CPU is not: the backend's CPU
-is noted apart, from the postmaster's reaped-children times). After every run the table must
-hold --pg-rows rows. --pg-batch N builds the specs with batch: {rows: N}.
-Case 7, Kafka -> window -> PostgreSQL: generate bench/data/kafka_readings.txt (--kafka-rows JSON
-readings of 1000 devices, about one a second each, keyed by device), start the Kafka test broker
-(tests/kafkaserver.py: librdkafka's mock cluster) and produce them into a fresh topic of 8
-partitions with kcat -P (untimed), start the PostgreSQL server (shared with case 6), then
-  pipeline  bench/kafka_window_pg.yaml --once: kafka source -> 1-minute tumbling windows by device
-            (count, sum, avg) -> postgres sink, checkpoint in PostgreSQL; each run with a fresh
-            consumer group and the tables dropped (untimed). Its wall is from the "kafka: assigned"
-            line on stderr to its exit: the group's first assignment (a fixed ~3 s in the mock) is
-            measured and printed apart, not counted
-  kcat -C   kcat -C -b BROKERS -t TOPIC -e -o beginning -q -f '%s\n' > /dev/null (no group: it
-            assigns the partitions itself), the whole process
-both with -X fetch.wait.max.ms=20 (the spec sets it too) and every --kafka-prop. After every
-pipeline run PostgreSQL must hold one row per device-minute of the data (counted in Python when
-generating) whose events add up to --kafka-rows, and the checkpoint every partition's end offset.
-Prints the pipeline's msg/s as a share of kcat's against the issue's target (>= 80%).
-Case 8, CSV -> Parquet: generate bench/data/parquet_events.csv (--parquet-rows valid events, as
-case 6), then
-  pipeline  bench/csv_parquet.yaml: every field typed, into Parquet files with zstd (the lake
-            directory removed before every run, untimed)
-  duckdb    node bench/duckdb_bench.mjs, DuckDB threads=1: COPY (SELECT * FROM read_csv(...)) TO
-            a Parquet file with zstd; the whole node process, and the COPY alone
-Afterwards DuckDB reads both outputs (count, distinct ids, sums, min/max time: equal), and the
-pipeline's files must be at most 1.2x DuckDB's in bytes and its wall at most DuckDB's COPY's.
+Case 1, rowpath: bench/data/events.csv (5M shop events, a few bad rows, tests/gen_events.py),
+  pipeline      bench/rowpath.yaml (CSV -> rules -> derive -> filter -> JSON lines)
+  wc -l         reading the file once: the floor of any line-oriented tool
+  awk           the same job in awk (less validation: no timestamp, integer range or UTF-8
+                checks, no CSV quoting)
+  duckdb        node bench/duckdb_bench.mjs, DuckDB threads=1: read_csv with the types, the rule and
+                one_of as WHERE, the derive, the filter, COPY TO json lines (ROWPATH_SQL); the
+                whole node process, and "duckdb query", the COPY alone
+Case 2, window_tumbling: bench/data/windows.csv made by DuckDB (5M readings of 1000 devices over
+  3 days, in time order up to 2 s of jitter); bench/window_tumbling.yaml (1-minute tumbling
+  windows per device, count, sum, avg) against DuckDB's GROUP BY time_bucket over read_csv.
+Case 3, window_json: the same rows as JSON lines (bench/data/windows.jsonl);
+  bench/window_json.yaml against the same GROUP BY over read_json.
+Case 4, window_hopping: the same CSV, windows of 1 hour every minute (bench/window_hopping.yaml)
+  against case 2's pipeline (the hopping/tumbling cost) and DuckDB by panes.
+Case 5, kafka_window_pg: --kafka-rows JSON readings produced into a topic of 8 partitions of the
+  Kafka test broker (tests/kafkaserver.py); bench/kafka_window_pg.yaml --once (windows into
+  PostgreSQL, its wall from its partition assignment) against kcat -C of the same topic.
+Case 6, pg_insert and pg_upsert: --pg-rows valid events into a throwaway PostgreSQL 15
+  (tests/pgserver.py), a fresh table each run: bench/pg_insert.yaml against psql \\copy,
+  bench/pg_upsert.yaml against a hand-written staging-table upsert in psql.
+Case 7, csv_parquet: --parquet-rows valid events; bench/csv_parquet.yaml (Parquet, zstd) against
+  DuckDB's COPY TO parquet threads=1; both files read back by DuckDB and compared.
+Case 8, startup: pipec build (and pipec gen) of every spec in pipelines/ (best of 3) against cc
+  on a hello world; start-up of the case 1 binary on an empty input and with --help against
+  /bin/true and awk (50 interleaved runs each, the median); VmRSS of pipelines/user_activity.yaml
+  idle for 1 s on an empty folder against sleep; peak RSS of bench/window_groups.yaml with 100,000
+  groups open in one window against the same binary with one.
 For each: best wall seconds, CPU seconds (user+sys of that child, os.wait4), peak RSS (ru_maxrss),
-rows/s and MB/s of input, and pipeline/contender ratios. Prints a table per case and appends one
-row per contender to bench/results.csv with a timestamp and the git commit. Window cases check
-that the pipeline and DuckDB output the same number of rows and that nothing was late.
+rows/s and MB/s of input, and pipeline/contender ratios; checks that both sides produced the same
+rows are printed under each table.
 
-Options: --rows N (default 5000000, both inputs), --repeat N (default 3), --budget S (no further
-run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep inputs made
-with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default 1,2,3,6,7,8),
---pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch rows; default the
-specs' own, 100000), --kafka-rows N (default 2000000, case 7), --kafka-prop KEY=VALUE (case 7,
-repeatable: a librdkafka property for both contenders, in a copy of the spec in bench/data and as
-kcat -X), --parquet-rows N (default 5000000, case 8).
+Options: --rows N (default 5000000, cases 1 to 4), --repeat N (default 3), --budget S (no
+further run of a contender once its runs would pass S seconds, default 40), --reuse-data (keep
+inputs made with the same parameters), --no-pin (do not taskset -c 0), --cases LIST (default
+1,2,3,4,5,6,7,8), --pg-rows N (default 2000000, case 6), --pg-batch N (case 6: the sinks' batch
+rows; default the specs' own, 100000), --kafka-rows N (default 2000000, case 5), --kafka-prop
+KEY=VALUE (case 5, repeatable: a librdkafka property for both contenders, in a copy of the spec
+in bench/data and as kcat -X), --parquet-rows N (default 5000000, case 7).
 """
 import argparse
 import csv
@@ -137,6 +111,28 @@ COPY (
 ) TO {path} (HEADER, DELIMITER ',');
 """
 
+# Case 1 in DuckDB: bench/rowpath.yaml as one COPY. read_csv with the spec's seven types (no
+# sniffing; ignore_errors skips rows that do not cast, strict_mode off lets it go on after a bad
+# quote), the one_of and the rule as a WHERE, revenue as in the spec's derive, the spec's filter,
+# event_time printed as the pipeline prints it (RFC 3339 in UTC, no fraction when it is 0), JSON
+# lines out. No dead letter: a bad row is skipped, not written with its reason.
+ROWPATH_SQL = """SET threads = 1;
+COPY (
+  SELECT event_id,
+         strftime(event_time, '%Y-%m-%dT%H:%M:%S') ||
+           CASE WHEN microsecond(event_time) % 1000000 = 0 THEN 'Z'
+                ELSE rtrim(strftime(event_time, '.%f'), '0') || 'Z' END AS event_time,
+         user_id, event_type, product_id, price, quantity,
+         CASE WHEN event_type = 'purchase' THEN price * coalesce(quantity, 1) ELSE 0 END AS revenue
+  FROM read_csv({path}, header = true, auto_detect = false, ignore_errors = true, strict_mode = false,
+                columns = {{'event_id': 'VARCHAR', 'event_time': 'TIMESTAMPTZ', 'user_id': 'BIGINT',
+                            'event_type': 'VARCHAR', 'product_id': 'BIGINT', 'price': 'DOUBLE',
+                            'quantity': 'INTEGER'}})
+  WHERE event_type IN ('view', 'cart', 'purchase') AND price >= 0
+    AND (event_type <> 'view' OR price >= 500)
+) TO {out} (FORMAT json);
+"""
+
 READ_CSV = ("read_csv({path}, header = true, auto_detect = false,\n"
             "                columns = {{'ts': 'TIMESTAMP', 'device': 'VARCHAR', 'value': 'DOUBLE'}})")
 
@@ -152,7 +148,21 @@ COPY (
 ) TO {out} (HEADER, DELIMITER ',');
 """
 
-# Case 3 in DuckDB: hopping windows [e - 1h, e), e every minute, by panes: count and sum per
+# Case 3 in DuckDB: case 2's GROUP BY over the JSON-lines copy of the input, read_json with the
+# column types given.
+READ_JSON = ("read_json({path}, format = 'newline_delimited',\n"
+             "                columns = {{'ts': 'TIMESTAMP', 'device': 'VARCHAR', 'value': 'DOUBLE'}})")
+TUMBLE_JSON_SQL = TUMBLE_SQL.replace(READ_CSV, READ_JSON)
+
+# The JSON-lines copy of the window input: the same rows, ts as the same text.
+JSON_GEN_SQL = """SET threads = 1;
+COPY (SELECT ts, device, value
+      FROM read_csv({path}, header = true, auto_detect = false,
+                    columns = {{'ts': 'VARCHAR', 'device': 'VARCHAR', 'value': 'DOUBLE'}})
+) TO {out} (FORMAT json);
+"""
+
+# Case 4 in DuckDB: hopping windows [e - 1h, e), e every minute, by panes: count and sum per
 # device and minute, a grid of every device and minute (up to 59 minutes past the last), and a
 # moving sum over the last 60 minutes; windows without records are left out. The same rows as
 # joining every record to its 60 windows (unnest(generate_series(...))), without 60x the rows.
@@ -236,7 +246,7 @@ def best_of(n, argv, stdout_path=None, env=None, budget=None, keep_stdout=False,
     with "runs" (every wall) and "all" (every run). A further run is skipped when the runs so far
     plus one more of the last one's length would pass budget seconds. keep_stdout reads each run's
     stdout (written to stdout_path) into run["stdout"]. before() runs before each run and
-    after(run) after it, both untimed (case 6: a fresh table, then the table's check; case 7 also
+    after(run) after it, both untimed (case 6: a fresh table, then the table's check; case 5 also
     replaces the run's wall by the part after its stamp). stamp goes to measure."""
     runs = []
     total = 0.0
@@ -334,8 +344,9 @@ class Ctx:
         self.commit = git_commit()
         self.out_dir = os.path.join(DATA, "out")
         os.makedirs(self.out_dir, exist_ok=True)
-        self.tumbling = None   # the case 2 pipeline's result, for case 3
-        self.pg = None         # the PostgreSQL server of cases 6 and 7 (PgBench), started once
+        self.tumbling = None   # the case 2 pipeline's result, for case 4
+        self.summary = []      # one row per done-when target, printed at the end (see target())
+        self.pg = None         # the PostgreSQL server of cases 5 and 6 (PgBench), started once
 
     def pg_bench(self):
         if self.pg is None:
@@ -392,6 +403,7 @@ def append_results(ctx, benchmark, results, rows, nbytes, build_s):
 # ---- case 1: the row path ------------------------------------------------------------------------
 
 def case_rowpath(ctx):
+    check_duckdb()
     a = ctx.a
     data = os.path.join(DATA, "events.csv")
     make_data(data, a.rows, a.reuse_data)
@@ -423,27 +435,39 @@ def case_rowpath(ctx):
     r.update(name=awk_name, note="out=%s dead=%s dropped=%s" % am.groups() if am else "")
     results.append(r)
 
+    duck, dq = run_duckdb(ctx, ROWPATH_SQL, "rowpath", data, ext="jsonl")
+    results += [duck, dq]
+
     rows = nin
     print()
-    print(ctx.head("pipec row-path benchmark"))
-    print("input: %s, %d rows, %.1f MB; pipec build %.2f s; best of %d runs" % (
-        os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s, a.repeat))
+    print(ctx.head("pipec row-path benchmark (case 1)"))
+    print("input: %s, %d rows, %.1f MB; pipec build %.2f s; best of up to %d runs within %.0f s" % (
+        os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s, a.repeat, a.budget))
     table(ctx, results, rows, nbytes)
-    for r in results:
-        if r["note"]:
-            print("  %-8s %s   (walls: %s)" % (r["name"], r["note"], r["runs"]))
-    print("pipe/x < 1: the pipeline took less than x. awk validates less than the pipeline does.")
+    print_notes(results)
+    print("pipe/x < 1: the pipeline took less than x. awk validates less than the pipeline does; DuckDB "
+          "skips the rows it cannot cast and writes no dead letter (see bench/README.md).")
+    print("check: rows out: pipeline %d, %s %s, DuckDB %d (they differ by the odd rows each accepts)" % (
+        nout, awk_name, am.group(1) if am else "?", dq["nrows"]))
+    pipe = results[0]
+    target(ctx, 1, "CSV -> rules -> derive -> filter -> jsonl", "%.2fM rows/s" % (rows / pipe["wall"] / 1e6),
+           "-", "-", ">= 5M rows/s", rows / pipe["wall"] >= 5e6)
+    target(ctx, 1, "against DuckDB threads=1 (its COPY alone)", "%.3f s" % pipe["wall"], "%.3f s" % dq["wall"],
+           "%.2fx" % (dq["wall"] / pipe["wall"]), ">= 3x", dq["wall"] >= 3 * pipe["wall"])
+    aw = results[2]
+    target(ctx, 1, "against %s" % awk_name, "%.3f s" % pipe["wall"], "%.3f s" % aw["wall"],
+           "%.2fx" % (aw["wall"] / pipe["wall"]), ">= 3x", aw["wall"] >= 3 * pipe["wall"])
     if not GNU_TIME:
         print("note: /usr/bin/time (Debian package 'time') missing: RSS includes this script's ~25 MB")
     append_results(ctx, "rowpath", results, rows, nbytes, build_s)
 
 
-# ---- cases 2 and 3: event-time windows ------------------------------------------------------------
+# ---- cases 2, 3 and 4: event-time windows -------------------------------------------------------
 
 def check_duckdb():
     if not shutil.which("node") or not os.path.exists(DUCKDB_PKG):
-        sys.exit("bench: cases 2 and 3 need node and the DuckDB of tests/oracle "
-                 "(make deps, or sh tests/oracle/install.sh); or run --cases 1")
+        sys.exit("bench: cases 1, 2, 3, 4 and 7 need node and the DuckDB of tests/oracle "
+                 "(make deps, or sh tests/oracle/install.sh); or run --cases 5,6,8")
 
 
 def run_window_pipeline(ctx, spec, name, data):
@@ -490,6 +514,28 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
+def target(ctx, case, what, value, baseline, ratio, goal, ok):
+    """Prints one done-when target of issue 8 with its verdict (informational: nothing fails) and
+    keeps it for the summary table at the end of the run. ok None: a measure without a target."""
+    v = "-" if ok is None else verdict(ok)
+    print("target, case %s: %s: %s; baseline %s; ratio %s; target %s: %s" % (case, what, value, baseline, ratio,
+                                                                             goal, v))
+    ctx.summary.append((case, what, value, baseline, ratio, goal, v))
+
+
+def print_summary(ctx):
+    """The targets of this run as a markdown table (the shape of docs/performance.md's)."""
+    if not ctx.summary:
+        return
+    print()
+    print("summary  %s  commit %s  %s  %s" % (ctx.when, ctx.commit, platform.node(),
+                                            "pinned to core 0" if ctx.pin else "not pinned"))
+    print("| case | measure | value | baseline | ratio | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    for row in ctx.summary:
+        print("| %s |" % " | ".join(str(c) for c in row))
+
+
 def window_checks(pipe, duck):
     lines = []
     same = pipe["nrows"] == duck["nrows"]
@@ -506,6 +552,52 @@ def print_notes(results):
             print("  %-13s %s   (walls: %s)" % (r["name"], r["note"], r["runs"]))
 
 
+def make_window_json(csv_path, path, reuse):
+    """bench/data/windows.jsonl: the rows of windows.csv as JSON lines, written by DuckDB."""
+    stamp = path + ".params"
+    params = open(csv_path + ".params").read() + " json=%s" % hashlib.sha1(JSON_GEN_SQL.encode()).hexdigest()[:16]
+    if reuse and os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == params:
+        print("bench: reusing %s" % path)
+        return
+    sql_path = os.path.join(DATA, "gen_windows_json.sql")
+    with open(sql_path, "w") as f:
+        f.write(JSON_GEN_SQL.format(path=q(csv_path), out=q(path)))
+    t0 = time.time()
+    p = subprocess.run(["node", DUCKDB_JS, sql_path], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("bench: generating %s with DuckDB failed:\n%s" % (path, p.stderr[-2000:]))
+    with open(stamp, "w") as f:
+        f.write(params)
+    print("bench: generated %s with DuckDB: %.1f MB, in %.1f s" % (path, os.path.getsize(path) / 1e6,
+                                                                  time.time() - t0))
+
+
+def window_case(ctx, case, title, pipe, sql, name, data, what, goal):
+    """Cases 2 and 3: the pipeline against DuckDB's GROUP BY; the target is DuckDB's COPY alone
+    over the pipeline's wall, at least goal."""
+    rows, nbytes = pipe["nin"], os.path.getsize(data)
+    duck, dq = run_duckdb(ctx, sql, name, data)
+    results = [pipe, duck, dq]
+    print()
+    print(ctx.head("pipec %s benchmark (case %d)" % (title, case)))
+    print("input: %s, %d rows, %.1f MB, %d devices over 3 days; 1-minute tumbling windows; "
+          "pipec build %.2f s; best of up to %d runs within %.0f s" % (
+              os.path.relpath(data, ROOT), rows, nbytes / 1e6, WIN_GROUPS, pipe["build_s"], ctx.a.repeat,
+              ctx.a.budget))
+    table(ctx, results, rows, nbytes)
+    print_notes(results)
+    lines, _ = window_checks(pipe, duck)
+    for ln in lines:
+        print(ln)
+    print("DuckDB/pipeline wall: query only %.2fx, whole process %.2fx; cpu: query only %.2fx, "
+          "whole process %.2fx" % (1 / dq["ratio_wall"], 1 / duck["ratio_wall"], 1 / dq["ratio_cpu"],
+                                   1 / duck["ratio_cpu"]))
+    target(ctx, case, what, "%.3f s, %.2fM rows/s" % (pipe["wall"], rows / pipe["wall"] / 1e6),
+           "DuckDB COPY %.3f s" % dq["wall"], "%.2fx" % (dq["wall"] / pipe["wall"]), ">= %dx" % goal,
+           dq["wall"] >= goal * pipe["wall"])
+    append_results(ctx, name, results, rows, nbytes, pipe["build_s"])
+
+
 def case_windows(ctx, cases):
     check_duckdb()
     a = ctx.a
@@ -513,35 +605,28 @@ def case_windows(ctx, cases):
     make_window_data(data, a.rows, a.reuse_data)
     nbytes = os.path.getsize(data)
 
-    tumble = run_window_pipeline(ctx, "window_tumbling.yaml", "tumbling", data)
-    ctx.tumbling = tumble
-    rows = tumble["nin"]
+    if cases & {2, 4}:
+        tumble = run_window_pipeline(ctx, "window_tumbling.yaml", "tumbling", data)
+        ctx.tumbling = tumble
+        rows = tumble["nin"]
     if 2 in cases:
-        duck, dq = run_duckdb(ctx, TUMBLE_SQL, "tumbling", data)
-        results = [tumble, duck, dq]
-        print()
-        print(ctx.head("pipec tumbling-window benchmark (case 2)"))
-        print("input: %s, %d rows, %.1f MB, %d devices over 3 days; 1-minute tumbling windows; "
-              "pipec build %.2f s; best of %d runs" % (os.path.relpath(data, ROOT), rows, nbytes / 1e6,
-                                                      WIN_GROUPS, tumble["build_s"], a.repeat))
-        table(ctx, results, rows, nbytes)
-        print_notes(results)
-        lines, _ = window_checks(tumble, duck)
-        for ln in lines:
-            print(ln)
-        print("DuckDB/pipeline wall: query only %.2fx, whole process %.2fx; cpu: query only %.2fx, "
-              "whole process %.2fx; target >= 2x (query only, wall): %s" % (
-                  1 / dq["ratio_wall"], 1 / duck["ratio_wall"], 1 / dq["ratio_cpu"], 1 / duck["ratio_cpu"],
-                  verdict(1 / dq["ratio_wall"] >= 2)))
-        append_results(ctx, "window_tumbling", results, rows, nbytes, tumble["build_s"])
+        window_case(ctx, 2, "tumbling-window", tumble, TUMBLE_SQL, "window_tumbling", data,
+                    "CSV -> 1-minute tumbling window, 1000 groups, against DuckDB threads=1", 3)
 
     if 3 in cases:
+        jdata = os.path.join(DATA, "windows.jsonl")
+        make_window_json(data, jdata, a.reuse_data)
+        jpipe = run_window_pipeline(ctx, "window_json.yaml", "window_json", jdata)
+        window_case(ctx, 3, "JSON-lines window", jpipe, TUMBLE_JSON_SQL, "window_json", jdata,
+                    "JSON lines -> the same window, against DuckDB read_json threads=1", 2)
+
+    if 4 in cases:
         hop = run_window_pipeline(ctx, "window_hopping.yaml", "hopping", data)
         tum = dict(tumble, name="tumbling", note="the case 2 pipeline: pipe/x is hopping/tumbling")
         duck, dq = run_duckdb(ctx, HOP_SQL, "hopping", data)
         results = [hop, tum, duck, dq]
         print()
-        print(ctx.head("pipec hopping-window benchmark (case 3)"))
+        print(ctx.head("pipec hopping-window benchmark (case 4)"))
         print("input: %s, %d rows, %.1f MB; hopping windows of 1 hour every minute (60 per record); "
               "pipec build %.2f s; best of up to %d runs within %.0f s" % (
                   os.path.relpath(data, ROOT), rows, nbytes / 1e6, hop["build_s"], a.repeat, a.budget))
@@ -550,10 +635,12 @@ def case_windows(ctx, cases):
         lines, _ = window_checks(hop, duck)
         for ln in lines:
             print(ln)
-        print("hopping/tumbling pipeline cost: wall %.2fx, cpu %.2fx; target <= 1.5x (wall): %s" % (
-            tum["ratio_wall"], tum["ratio_cpu"], verdict(tum["ratio_wall"] <= 1.5)))
+        print("hopping/tumbling pipeline cost: wall %.2fx, cpu %.2fx" % (tum["ratio_wall"], tum["ratio_cpu"]))
         print("DuckDB/pipeline wall: query only %.2fx, whole process %.2fx (DuckDB by panes: see bench/README.md)" % (
             1 / dq["ratio_wall"], 1 / duck["ratio_wall"]))
+        target(ctx, 4, "hopping (1 h every 1 min) against tumbling, same data", "%.3f s" % hop["wall"],
+               "tumbling %.3f s" % tum["wall"], "%.2fx" % tum["ratio_wall"], "<= 1.5x the cost",
+               tum["ratio_wall"] <= 1.5)
         append_results(ctx, "window_hopping", results, rows, nbytes, hop["build_s"])
 
 
@@ -611,7 +698,7 @@ class PgBench:
 
     def __init__(self, ctx):
         if not pgserver.available():
-            sys.exit("bench: cases 6 and 7 need PostgreSQL 15 (%s, %s: make deps); or run --cases 1,2,3" % (
+            sys.exit("bench: cases 5 and 6 need PostgreSQL 15 (%s, %s: make deps); or run --cases 1,2,3,4,7,8" % (
                 pgserver.BIN, pgserver.PSQL))
         t0 = time.time()
         self.srv = pgserver.server()
@@ -771,7 +858,8 @@ def case_pg(ctx):
     for ln in lines:
         print(ln)
     ri, ru = cp["wall"] / ins["wall"], hand["wall"] / ups["wall"]
-    print("pipeline insert / psql \\copy rows/s (wall): %.3f; target >= 0.85: %s" % (ri, verdict(ri >= 0.85)))
+    target(ctx, 6, "rows -> PostgreSQL (insert) against psql \\copy", "%.0fk rows/s" % (rows / ins["wall"] / 1e3),
+           "\\copy %.0fk rows/s" % (rows / cp["wall"] / 1e3), "%.1f%%" % (100 * ri), ">= 85%", ri >= 0.85)
     print("pipeline upsert / hand upsert rows/s (wall): %.3f; target >= 0.70: %s" % (ru, verdict(ru >= 0.70)))
     print("client + server cpu s: pipeline insert %.2f, psql \\copy %.2f, pipeline upsert %.2f, hand upsert %.2f" % (
         ins["cpu"] + ins["server_cpu"], cp["cpu"] + cp["server_cpu"], ups["cpu"] + ups["server_cpu"],
@@ -780,7 +868,7 @@ def case_pg(ctx):
     append_results(ctx, "pg_upsert", [ups, hand], rows, nbytes, ups["build_s"])
 
 
-# ---- case 7: Kafka -> window -> PostgreSQL ---------------------------------------------------------
+# ---- case 5: Kafka -> window -> PostgreSQL ---------------------------------------------------------
 
 # The Kafka input: message i is a reading at KAFKA_START + i ms, moved later by up to 2 s of
 # pseudo-random jitter, of a device out of KAFKA_DEVICES (about one reading a second each), with a
@@ -848,7 +936,7 @@ def make_kafka_data(path, rows, reuse):
 
 
 def kafka_spec(props):
-    """The spec of case 7 to build: bench/kafka_window_pg.yaml, or with --kafka-prop a copy in
+    """The spec of case 5 to build: bench/kafka_window_pg.yaml, or with --kafka-prop a copy in
     bench/data with those librdkafka properties added to its source's."""
     path = os.path.join(BENCH, "kafka_window_pg.yaml")
     if not props:
@@ -891,8 +979,8 @@ def checkpoint_offsets(srv, db):
 def case_kafka(ctx):
     a = ctx.a
     if not kafkaserver.available():
-        sys.exit("bench: case 7 needs the Kafka test broker (cc, librdkafka's rdkafka_mock.h, %s, "
-                 "python3-confluent-kafka: make deps); or run --cases 1,2,3,6" % kafkaserver.KCAT)
+        sys.exit("bench: case 5 needs the Kafka test broker (cc, librdkafka's rdkafka_mock.h, %s, "
+                 "python3-confluent-kafka: make deps); or run --cases 1,2,3,4,6,7,8" % kafkaserver.KCAT)
     data = os.path.join(DATA, "kafka_readings.txt")
     exp = make_kafka_data(data, a.kafka_rows, a.reuse_data)
     rows, nbytes = exp["rows"], exp["bytes"]
@@ -997,7 +1085,7 @@ def case_kafka(ctx):
                                        kc["broker_cpu"], KAFKA_PARTITIONS, kempty["wall"]))
 
     print()
-    print(ctx.head("pipec Kafka benchmark (case 7)"))
+    print(ctx.head("pipec Kafka benchmark (case 5)"))
     print("input: topic %s of the test broker (librdkafka %s mock cluster, 127.0.0.1), %d partitions, "
           "%d JSON messages keyed by device, %.1f MB of values (%.0f bytes each), %d devices over "
           "%.0f minutes of event time; produced with kcat -P in %.1f s (untimed); PostgreSQL %s; "
@@ -1032,8 +1120,8 @@ def case_kafka(ctx):
             ends, [r["offsets"] for r in runs])))
     print("check: messages read by kcat -C: %d: %s" % (kcount, "all" if kcount == rows else "DIFFERENT from %d" % rows))
     ratio = kc["wall"] / pipe["wall"]
-    print("kafka: pipeline consumed %.0f msg/s, kcat -C %.0f msg/s: %.0f%% (target >= 80%%): %s" % (
-        rows / pipe["wall"], rows / kc["wall"], 100 * ratio, verdict(ratio >= 0.8)))
+    target(ctx, 5, "Kafka -> window -> PostgreSQL against kcat -C", "%.0fk msg/s" % (rows / pipe["wall"] / 1e3),
+           "kcat -C %.0fk msg/s" % (rows / kc["wall"] / 1e3), "%.1f%%" % (100 * ratio), ">= 80%", ratio >= 0.8)
     bare = kc["wall"] - kempty["wall"]
     if bare > 0:
         print("without kcat's start-up (its wall minus the empty topic's): kcat -C %.0f msg/s, the pipeline "
@@ -1043,9 +1131,9 @@ def case_kafka(ctx):
     append_results(ctx, "kafka_window_pg", [pipe, kc], rows, nbytes, build_s)
 
 
-# ---- case 8: CSV -> Parquet ----------------------------------------------------------------------
+# ---- case 7: CSV -> Parquet ----------------------------------------------------------------------
 
-# DuckDB's side of case 8: the same columns and types as bench/csv_parquet.yaml (event_time as an
+# DuckDB's side of case 7: the same columns and types as bench/csv_parquet.yaml (event_time as an
 # instant: the pipeline writes TIMESTAMP(MICROS, UTC)), one thread, one zstd file.
 PARQUET_SQL = """SET threads = 1;
 SET TimeZone = 'UTC';
@@ -1103,7 +1191,7 @@ def case_parquet(ctx):
     duck_bytes = os.path.getsize(duck_file)
     results = [pipe, duck, dq]
     print()
-    print(ctx.head("pipec Parquet benchmark (case 8)"))
+    print(ctx.head("pipec Parquet benchmark (case 7)"))
     print("input: %s, %d valid rows of 7 fields, %.1f MB; into Parquet with zstd; pipec build %.2f s; "
           "best of up to %d runs within %.0f s" % (os.path.relpath(data, ROOT), rows, nbytes / 1e6, build_s,
                                                    a.repeat, a.budget))
@@ -1116,11 +1204,203 @@ def case_parquet(ctx):
     size = pipe_bytes / duck_bytes
     print("parquet: files %.1f MB (pipeline) against %.1f MB (DuckDB): %.2fx, target <= 1.2x: %s" % (
         pipe_bytes / 1e6, duck_bytes / 1e6, size, verdict(size <= 1.2)))
-    print("parquet: pipeline %.0f rows/s, DuckDB's COPY alone %.0f rows/s (whole process %.0f): %.2fx, "
-          "target >= 1x (the COPY alone, wall): %s" % (
-              rows / pipe["wall"], rows / dq["wall"], rows / duck["wall"], dq["wall"] / pipe["wall"],
-              verdict(dq["wall"] >= pipe["wall"] and same)))
+    print("parquet: pipeline %.0f rows/s, DuckDB's COPY alone %.0f rows/s (whole process %.0f)" % (
+        rows / pipe["wall"], rows / dq["wall"], rows / duck["wall"]))
+    target(ctx, 7, "CSV -> Parquet zstd against DuckDB COPY TO parquet threads=1",
+           "%.2fM rows/s" % (rows / pipe["wall"] / 1e6), "DuckDB COPY %.2fM rows/s" % (rows / dq["wall"] / 1e6),
+           "%.2fx" % (dq["wall"] / pipe["wall"]), ">= 1x (and the same rows)", dq["wall"] >= pipe["wall"] and same)
     append_results(ctx, "csv_parquet", results, rows, nbytes, build_s)
+
+
+# ---- case 8: build time, start-up, memory -------------------------------------------------------
+
+HELLO_C = "/* the baseline of pipec build in bench/run.py case 8 */\n#include <stdio.h>\n" \
+          "int main(void) { puts(\"hello\"); return 0; }\n"
+STARTUP_RUNS = 50
+GROUPS = 100000
+
+
+def spawn_wall(argv, env=None, cwd=None):
+    """Wall seconds of one run of argv, output to /dev/null, started with posix_spawn (no fork of
+    this process's memory, no taskset exec: the child inherits this process's CPU affinity)."""
+    null = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
+    here = os.getcwd()
+    if cwd:
+        os.chdir(cwd)
+    try:
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ, file_actions=null)
+        _, status = os.waitpid(pid, 0)
+        wall = time.perf_counter() - t0
+    finally:
+        os.chdir(here)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("bench: %s failed (exit %d)" % (" ".join(argv), os.waitstatus_to_exitcode(status)))
+    return wall
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def best_time(n, fn):
+    return min(fn() for _ in range(n))
+
+
+def make_groups_data(path, keys, rows):
+    """ROWS readings in the first 2000 s of 2024-05-01 (one window of an hour), key i % KEYS."""
+    if os.path.exists(path):
+        return
+    with open(path, "w") as f:
+        f.write("ts,key,value\n")
+        f.writelines("2024-05-01T00:%02d:%02d.%02dZ,k%06d,%d.%02d\n" % (
+            (i // 100) // 60, (i // 100) % 60, i % 100, i % keys, i % 1000, i % 100) for i in range(rows))
+
+
+def idle_rss(argv, env, cwd):
+    """VmRSS and VmHWM (kB) of a process after 1 s of idling, then SIGTERM."""
+    p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    st = {}
+    with open("/proc/%d/status" % p.pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            st[k] = v.strip()
+    p.terminate()
+    p.wait()
+    if p.returncode not in (0, -15):
+        sys.exit("bench: %s exited %d while idle" % (" ".join(argv), p.returncode))
+    return int(st["VmRSS"].split()[0]), int(st["VmHWM"].split()[0])
+
+
+def case_startup(ctx):
+    a = ctx.a
+    work = os.path.join(DATA, "startup")
+    shutil.rmtree(work, ignore_errors=True)
+    for d in ("bin", "gen", "inbox", "archive", "out"):
+        os.makedirs(os.path.join(work, d))
+    n = max(a.repeat, 3)
+
+    # pipec build of every spec in pipelines/, and the C compiler alone on a hello world
+    builds = []
+    for spec in sorted(f for f in os.listdir(os.path.join(ROOT, "pipelines")) if f.endswith(".yaml")):
+        path = os.path.join(ROOT, "pipelines", spec)
+        name = spec[:-5]
+        binary = os.path.join(work, "bin", name)
+        b = best_time(n, lambda: build(ctx.pipec, path, binary))
+        g = best_time(n, lambda: spawn_wall([ctx.pipec, "gen", path, "-o", os.path.join(work, "gen", name)]))
+        builds.append((name, b, g, os.path.getsize(binary)))
+    hello = os.path.join(work, "hello.c")
+    with open(hello, "w") as f:
+        f.write(HELLO_C)
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    ccs = best_time(n, lambda: spawn_wall([cc, "-O2", hello, "-o", os.path.join(work, "hello")]))
+
+    # start-up: a run of the case 1 binary on an empty input (header only), and --help; /bin/true
+    rowpath = os.path.join(work, "bin", "rowpath")
+    build(ctx.pipec, os.path.join(BENCH, "rowpath.yaml"), rowpath)
+    empty = os.path.join(work, "empty.csv")
+    with open(empty, "w") as f:
+        f.write("event_id,event_time,user_id,event_type,product_id,price,quantity\n")
+    env = dict(os.environ, INPUT=empty, OUT=os.path.join(work, "out"))
+    awk = shutil.which("mawk") or shutil.which("awk")
+    starts = [("pipeline, empty input", [rowpath]), ("pipeline --help", [rowpath, "--help"]),
+              ("/bin/true", [shutil.which("true")]), (os.path.basename(awk) + " 'BEGIN {}'", [awk, "BEGIN {}"])]
+    saved = os.sched_getaffinity(0)
+    if ctx.pin:
+        os.sched_setaffinity(0, {0})
+    try:
+        times = {}
+        for _ in range(STARTUP_RUNS):      # interleaved, so that load on the machine hits each alike
+            for label, argv in starts:
+                times.setdefault(label, []).append(spawn_wall(argv, env=env, cwd=work))
+    finally:
+        os.sched_setaffinity(0, saved)
+    # where the empty run's time goes: its fsyncs (the sinks' commit), by strace, untimed runs
+    syncs = []
+    if shutil.which("strace"):
+        for k in range(10):
+            so = os.path.join(work, "strace.txt")
+            subprocess.run(["strace", "-f", "-c", "-w", "-o", so, "-e", "trace=fsync,fdatasync", rowpath],
+                           env=env, cwd=work, capture_output=True)
+            m = re.search(r"^\s*[\d.]+\s+([\d.]+)\s+\d+\s+(\d+)\s+(?:\d+\s+)?total", open(so).read(), re.M)
+            if m:
+                syncs.append((float(m.group(1)), int(m.group(2))))
+
+    # idle RSS: a folder-source pipeline (pipelines/user_activity.yaml) on an empty folder
+    ienv = dict(os.environ, INBOX=os.path.join(work, "inbox"), ARCHIVE=os.path.join(work, "archive"),
+                OUT=os.path.join(work, "out"))
+    rss, hwm = idle_rss(ctx.pin + [os.path.join(work, "bin", "user_activity")], ienv, work)
+    srss, _ = idle_rss(ctx.pin + [shutil.which("sleep"), "5"], None, work)
+
+    # RSS with GROUPS open window groups, against the same binary with one group
+    gbin = os.path.join(work, "bin", "window_groups")
+    gbuild = build(ctx.pipec, os.path.join(BENCH, "window_groups.yaml"), gbin)
+    grss = {}
+    for keys in (GROUPS, 1):
+        data = os.path.join(DATA, "groups_%d.csv" % keys)
+        make_groups_data(data, keys, 2 * GROUPS)
+        genv = dict(os.environ, INPUT=data, OUT=os.path.join(work, "out"))
+        r = best_of(n, ctx.pin + [gbin], env=genv, budget=a.budget, label="groups %d" % keys)
+        sm = SINK_RE.findall(r["stderr"])
+        grss[keys] = (r["maxrss_kb"], int(sm[-1]) if sm else -1, r["wall"])
+
+    print()
+    print(ctx.head("pipec build, start-up and memory (case 8)"))
+    print("pipec build of each spec in pipelines/ (best of %d; gen: pipec gen alone, the C without compiling it); "
+          "cc -O2 of a hello world: %.3f s" % (n, ccs))
+    print("%-20s %9s %9s %11s" % ("pipeline", "build s", "gen s", "binary KiB"))
+    for name, b, g, size in builds:
+        print("%-20s %9.3f %9.3f %11.0f" % (name, b, g, size / 1024))
+    print("start-up: %d runs of each, interleaved, wall from posix_spawn to exit%s" % (
+        STARTUP_RUNS, ", pinned to core 0" if ctx.pin else ""))
+    print("%-24s %9s %9s %9s" % ("", "median ms", "min ms", "max ms"))
+    for label, _ in starts:
+        t = times[label]
+        print("%-24s %9.2f %9.2f %9.2f" % (label, 1e3 * median(t), 1e3 * min(t), 1e3 * max(t)))
+    if syncs:
+        print("the empty run's fsync/fdatasync calls (strace -c -w, 10 more runs): %d a run, median %.2f ms, "
+              "max %.2f ms a run" % (syncs[0][1], 1e3 * median([x[0] for x in syncs]), 1e3 * max(x[0] for x in syncs)))
+    print("idle RSS after 1 s: pipelines/user_activity.yaml on an empty folder VmRSS %.1f MiB (VmHWM %.1f); "
+          "sleep 5: %.1f MiB" % (rss / 1024, hwm / 1024, srss / 1024))
+    big, one = grss[GROUPS], grss[1]
+    per = (big[0] - one[0]) * 1024 / GROUPS
+    print("window groups: bench/window_groups.yaml (build %.2f s), %d rows; %d keys: peak RSS %.1f MiB, %d window "
+          "rows, %.3f s; 1 key: %.1f MiB, %d window rows, %.3f s; %.0f bytes per open group" % (
+              gbuild, 2 * GROUPS, GROUPS, big[0] / 1024, big[1], big[2], one[0] / 1024, one[1], one[2], per))
+    if big[1] != GROUPS or one[1] != 1:
+        print("check: window rows DIFFERENT from %d and 1" % GROUPS)
+    worst = max(builds, key=lambda b: b[1])
+    target(ctx, 8, "pipec build, slowest pipeline of %d (%s)" % (len(builds), worst[0]), "%.3f s" % worst[1],
+           "cc hello world %.3f s" % ccs, "%.1fx" % (worst[1] / ccs), "<= 1 s per pipeline",
+           all(b[1] <= 1.0 for b in builds))
+    st, tr = median(times["pipeline, empty input"]), median(times["/bin/true"])
+    target(ctx, 8, "start-up: a run on an empty input (median of %d)" % STARTUP_RUNS, "%.2f ms" % (1e3 * st),
+           "/bin/true %.2f ms" % (1e3 * tr), "%.1fx" % (st / tr), "<= 5 ms", st <= 0.005)
+    target(ctx, 8, "idle RSS, folder source on an empty folder", "%.1f MiB" % (rss / 1024),
+           "sleep %.1f MiB" % (srss / 1024), "%.1fx" % (rss / srss), "<= 10 MB", rss * 1024 <= 10e6)
+    target(ctx, 8, "peak RSS with %dk open window groups" % (GROUPS // 1000), "%.1f MiB" % (big[0] / 1024),
+           "1 group %.1f MiB" % (one[0] / 1024), "%.0f B/group" % per, "none", None)
+    path = os.path.join(BENCH, "results.csv")
+    rows = [("build " + name, b, "gen_s=%.4f binary_bytes=%d" % (g, size)) for name, b, g, size in builds]
+    rows.append(("build cc hello", ccs, ""))
+    rows += [("start-up " + label, median(times[label]), "median of %d; min %.5f" % (STARTUP_RUNS, min(times[label])))
+             for label, _ in starts]
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        for contender, wall, note in rows:
+            w.writerow([ctx.when, ctx.commit, platform.node(), "startup", contender, "", "", "%.5f" % wall, "", "", "",
+                        "", "", "", "", "", "yes" if ctx.pin else "no", "", note])
+        w.writerow([ctx.when, ctx.commit, platform.node(), "startup", "idle user_activity", "", "", "", "", "", "",
+                    rss, "", "", "", "", "yes" if ctx.pin else "no", "", "VmRSS after 1 s; VmHWM %d" % hwm])
+        for keys in (GROUPS, 1):
+            w.writerow([ctx.when, ctx.commit, platform.node(), "startup", "window groups %d" % keys, 2 * GROUPS, "",
+                        "%.4f" % grss[keys][2], "", "", "", grss[keys][0], "", "", "", "",
+                        "yes" if ctx.pin else "no", "%.3f" % gbuild, "window rows %d" % grss[keys][1]])
+    print("appended to %s" % os.path.relpath(path, ROOT))
 
 
 def main():
@@ -1131,24 +1411,25 @@ def main():
                     help="no further run of a contender once its runs would pass this many seconds")
     ap.add_argument("--reuse-data", action="store_true")
     ap.add_argument("--no-pin", action="store_true")
-    ap.add_argument("--cases", default="1,2,3,6,7,8",
-                    help="comma-separated: 1 rowpath, 2 tumbling, 3 hopping, 6 rows -> PostgreSQL, "
-                         "7 Kafka -> window -> PostgreSQL")
+    ap.add_argument("--cases", default="1,2,3,4,5,6,7,8",
+                    help="comma-separated: 1 rowpath, 2 tumbling, 3 JSON-lines window, 4 hopping, "
+                         "5 Kafka -> window -> PostgreSQL, 6 rows -> PostgreSQL, 7 CSV -> Parquet, "
+                         "8 build time, start-up and memory")
     ap.add_argument("--pg-rows", type=int, default=2000000, help="rows of the case 6 input")
     ap.add_argument("--pg-batch", type=int, default=None,
                     help="case 6: build the specs with batch: {rows: N} (default: theirs, 100000)")
-    ap.add_argument("--kafka-rows", type=int, default=2000000, help="messages of the case 7 input")
-    ap.add_argument("--parquet-rows", type=int, default=5000000, help="rows of the case 8 input")
+    ap.add_argument("--kafka-rows", type=int, default=2000000, help="messages of the case 5 input")
+    ap.add_argument("--parquet-rows", type=int, default=5000000, help="rows of the case 7 input")
     ap.add_argument("--kafka-prop", action="append", metavar="KEY=VALUE",
-                    help="case 7: a librdkafka property for both contenders (the spec's source "
+                    help="case 5: a librdkafka property for both contenders (the spec's source "
                          "properties, kcat -X); repeatable")
     a = ap.parse_args()
     try:
         cases = {int(c) for c in a.cases.split(",") if c.strip()}
     except ValueError:
-        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7, 8")
-    if not cases or cases - {1, 2, 3, 6, 7, 8}:
-        ap.error("--cases: a comma-separated list of 1, 2, 3, 6, 7, 8")
+        ap.error("--cases: a comma-separated list of 1 to 8")
+    if not cases or cases - set(range(1, 9)):
+        ap.error("--cases: a comma-separated list of 1 to 8")
     if a.pg_rows < 1 or (a.pg_batch is not None and a.pg_batch < 1):
         ap.error("--pg-rows and --pg-batch must be at least 1")
     if a.kafka_rows < 1:
@@ -1164,14 +1445,17 @@ def main():
     t0 = time.time()
     if 1 in cases:
         case_rowpath(ctx)
-    if cases & {2, 3}:
+    if cases & {2, 3, 4}:
         case_windows(ctx, cases)
+    if 5 in cases:
+        case_kafka(ctx)
     if 6 in cases:
         case_pg(ctx)
     if 7 in cases:
-        case_kafka(ctx)
-    if 8 in cases:
         case_parquet(ctx)
+    if 8 in cases:
+        case_startup(ctx)
+    print_summary(ctx)
     print("bench: done in %.0f s" % (time.time() - t0))
 
 
