@@ -360,7 +360,7 @@ def test_sigterm_phases(ctx):
     totals are exact."""
     r = fl.rng("sigterm_phases")
     d = _folder(ctx)
-    run = fl.Runner(ctx.build_pipeline(_spec("windows")), fl.env(**d), ctx.tmp)
+    run = fl.Runner(ctx.build_pipeline(_spec("windows")), fl.env(PIPEC_RT_CHUNK=65536, **d), ctx.tmp)
     out = d["OUT"]
     recs = []          # (id, grp, amount, at)
     nfile = [0]
@@ -392,21 +392,24 @@ def test_sigterm_phases(ctx):
         # reading: a large file, stopped once rows are coming out
         run.start()
         before = fl.file_size(rows)
-        drop(r.randint(200000, 300000), 100)
-        fl.wait_for(lambda: fl.file_size(rows) > before, 30, 0.001)
-        time.sleep(r.uniform(0, 0.05))
+        drop(r.randint(300000, 400000), 100)
+        assert fl.wait_for(lambda: fl.file_size(rows) > before, 30, 0.0005), "no rows came out"
+        time.sleep(r.uniform(0, 0.01))
         stop("while reading")
+        assert os.listdir(d["INBOX"]), "the large file was read whole before the stop"
         # committing: the moment the checkpoint's temp file exists
         run.start()
         drop(r.randint(50000, 100000), 100)
-        fl.wait_for(lambda: os.path.exists(os.path.join(out, "state", "checkpoint.tmp")), 30, 0.0002)
+        assert fl.wait_for(lambda: os.path.exists(os.path.join(out, "state", "checkpoint.tmp")), 30, 0.0002), \
+            "never saw a commit under way"
         stop("during a commit")
         # window close: a file whose records are past every open window, stopped as it lands
         run.start()
         fl.wait_for(lambda: not os.listdir(d["INBOX"]), 60)
         totals = fl.file_size(os.path.join(out, "totals.jsonl"))
         drop(r.randint(1, 50), 20000)
-        fl.wait_for(lambda: fl.file_size(os.path.join(out, "totals.jsonl")) > totals, 10, 0.0005)
+        assert fl.wait_for(lambda: fl.file_size(os.path.join(out, "totals.jsonl")) > totals, 10, 0.0005), \
+            "no window closed"
         stop("as windows close")
     run.run(args=["--once"])
     good = [x for x in recs if x[2] >= 0]
