@@ -123,12 +123,12 @@ class Runner:
 
     def kill_somewhen(self, r, delay=(0.01, 0.3), phase_file=None, phase_timeout=2.0):
         """SIGKILL after a random delay, or (half of the time, when phase_file is given) the moment
-        phase_file exists (polled every ~0.2 ms). Returns the exit status of the run."""
+        phase_file exists (polled every ~0.2 ms; after phase_timeout without it, then). Returns
+        the exit status of the run."""
         if phase_file and r.random() < 0.5:
             time.sleep(r.uniform(0, delay[1]))
-            if wait_for(lambda: os.path.exists(phase_file) or self.proc.poll() is not None, phase_timeout, 0.0002) \
-                    and self.proc.poll() is None:
-                self.signal(signal.SIGKILL, "in a commit")
+            hit = wait_for(lambda: os.path.exists(phase_file) or self.proc.poll() is not None, phase_timeout, 0.0002)
+            self.signal(signal.SIGKILL, "in a commit" if hit else "random")
         else:
             time.sleep(r.uniform(*delay))
             self.signal(signal.SIGKILL, "random")

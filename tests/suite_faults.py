@@ -92,6 +92,7 @@ def test_sinks_sigkill(ctx):
     run.run()
     assert sum(run.kills.values()) >= fl.rounds(), "only %r kills landed" % dict(run.kills)
     _check_sinks(ctx, srv, db, d, recs)
+    print("    sinks: %d records in %d files, kills %r" % (len(recs), nfile, dict(run.kills)))
 
 
 def test_sinks_pg_server_restart(ctx):
@@ -272,7 +273,9 @@ def test_pg_poll_sigkill_and_server_restart(ctx):
             fl.wait_for(lambda: len(fl.jsonl_ids(os.path.join(out, "rows.jsonl"))) >= len(good), 60, 0.1)
             run.signal(signal.SIGTERM, "stop")
             rc = run.wait()
-            assert rc == 0, "exit %r across the server restart\n%s" % (rc, run.stderr()[-3000:])
+            err = run.stderr()
+            assert rc == 0, "exit %r across the server restart\n%s" % (rc, err[-3000:])
+            assert "connected again" in err, "the outage was not noticed:\n" + err[-3000:]
         else:
             run.kill_somewhen(r, delay=(0.0, 0.3), phase_file=os.path.join(out, "state", "checkpoint.tmp"))
     run.run(args=["--once"])
