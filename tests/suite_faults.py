@@ -64,7 +64,7 @@ def _check_sinks(ctx, srv, db, d, recs):
     fl.exact([int(r[0]) for r in srv.psql("SELECT id FROM rows", db=db)], good, "postgres sink")
     fl.exact(fl.dead_ids(os.path.join(out, "dead.jsonl")), bad, "dead letter")
     assert os.listdir(d["INBOX"]) == [], os.listdir(d["INBOX"])
-    assert len(os.listdir(d["ARCHIVE"])) == len({r[0] // 1000 for r in recs}), "archive: %d files" % len(os.listdir(d["ARCHIVE"]))
+    assert len(os.listdir(d["ARCHIVE"])) == len({r[0] // 10000 for r in recs}), "archive: %d files" % len(os.listdir(d["ARCHIVE"]))
 
 
 def test_sinks_sigkill(ctx):
@@ -76,17 +76,17 @@ def test_sinks_sigkill(ctx):
     db = srv.new_db("faults_sinks")
     d = _folder(ctx)
     binary = ctx.build_pipeline(_spec("sinks"))
-    run = fl.Runner(binary, fl.env(PG_DSN=srv.dsn(db), **d), ctx.tmp, args=["--once"])
+    run = fl.Runner(binary, fl.env(PG_DSN=srv.dsn(db), PIPEC_RT_CHUNK=65536, **d), ctx.tmp, args=["--once"])
     recs = []
     nfile = 0
-    for k in range(fl.rounds() * 2):
+    for k in range(fl.rounds() * 4):
         for _ in range(r.randint(1, 3)):
-            new = fl.records(nfile * 1000, r.randint(200, 1000), r)
+            new = fl.records(nfile * 10000, r.randint(500, 8000), r)
             fl.drop_csv(d["INBOX"], "f%04d.csv" % nfile, new, ctx.tmp)
             recs += new
             nfile += 1
         run.start()
-        run.kill_somewhen(r, delay=(0.02, 0.6), phase_file=os.path.join(d["OUT"], "state", "checkpoint.tmp"))
+        run.kill_somewhen(r, delay=(0.01, 0.25), phase_file=os.path.join(d["OUT"], "state", "checkpoint.tmp"))
         if sum(run.kills.values()) >= fl.rounds() * 2:
             break
     run.run()
@@ -108,7 +108,7 @@ def test_sinks_pg_server_restart(ctx):
     run.start()
     try:
         for i in range(8):
-            new = fl.records(i * 1000, r.randint(300, 900), r)
+            new = fl.records(i * 10000, r.randint(300, 900), r)
             fl.drop_csv(d["INBOX"], "f%04d.csv" % i, new, ctx.tmp)
             recs += new
             time.sleep(r.uniform(0.05, 0.3))
