@@ -1,6 +1,6 @@
 """faultlib.py - shared helpers of the fault suite (tests/suite_faults.py, `make faults`).
 
-seed(), rounds(): FAULT_SEED (random when unset; printed by the suite) and FAULT_ROUNDS (kills
+env(): the environment without PG* variables (proc_util.env_without_pg). seed(), rounds(): FAULT_SEED (random when unset; printed by the suite) and FAULT_ROUNDS (kills
 per test, default 6), so a failing run can be repeated exactly. records(): input records
 (id, grp, amount) with some bad ones (amount < 0, which every fault spec's rule sends to the dead
 letter). Runner: starts a pipeline binary with its stderr in a log file per run, and kills it
@@ -18,7 +18,12 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proc_util import env_without_pg as env  # noqa: E402,F401  (the pipelines' environment)
+from proc_util import wait_handler  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPECS = os.path.join(HERE, "faults")
@@ -48,12 +53,6 @@ def rounds():
     return max(1, int(os.environ.get("FAULT_ROUNDS", "6")))
 
 
-def env(**kw):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    e.update({k: str(v) for k, v in kw.items()})
-    return e
-
-
 def records(first, n, r, bad_share=0.03):
     """n records from id `first` on: (id, grp, amount); about bad_share of them bad."""
     return [(i, "g%d" % (i % 5), -1 if r.random() < bad_share else i % 1000) for i in range(first, first + n)]
@@ -81,8 +80,8 @@ class Runner:
     """Starts `binary` again and again with the same environment; each run's stderr goes to
     TMP/runN.log. kills counts SIGKILLs that hit a live process, by how they were aimed."""
 
-    def __init__(self, binary, env, tmp, args=()):
-        self.binary, self.env, self.tmp, self.args = binary, env, tmp, list(args)
+    def __init__(self, binary, environ, tmp, args=()):
+        self.binary, self.env, self.tmp, self.args = binary, environ, tmp, list(args)
         self.n = 0
         self.kills = collections.Counter()
         self.proc = None
@@ -114,7 +113,6 @@ class Runner:
         if self.proc.poll() is not None:
             return False
         if sig == signal.SIGTERM:
-            from proc_util import wait_handler
             wait_handler(self.proc)
         self.proc.send_signal(sig)
         if sig == signal.SIGKILL:

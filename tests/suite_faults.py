@@ -15,6 +15,7 @@ our own (plain file reads, the sqlite3 program, psql, DuckDB for Parquet, conflu
 
 FAULT_SEED=N repeats a run (the seed is printed first), FAULT_ROUNDS=N sets the kills per test.
 """
+import datetime
 import json
 import os
 import signal
@@ -159,7 +160,7 @@ def test_kafka_sink_sigkill(ctx):
     print("    kafka sink: %d kills %r, %d duplicates (at least once)" % (sum(run.kills.values()), dict(run.kills), dups))
 
 
-def _produce(ks, topic, recs, tmp):
+def _produce(ks, topic, recs):
     return ks.produce(topic, [json.dumps({"id": i, "grp": g, "amount": a}) for i, g, a in recs])
 
 
@@ -171,7 +172,7 @@ def test_kafka_source_sigkill(ctx):
     topic = ks.new_topic("faults_src", 4)
     out = os.path.join(ctx.tmp, "out")
     recs = fl.records(0, 40000, r)
-    _produce(ks, topic, recs, ctx.tmp)
+    _produce(ks, topic, recs)
     binary = ctx.build_pipeline(_spec("kafka_source"))
     run = fl.Runner(binary, fl.env(OUT=out, KAFKA_BROKERS=ks.bootstrap(), TOPIC=topic, GROUP=topic + "_g"), ctx.tmp)
     for k in range(fl.rounds()):
@@ -180,7 +181,7 @@ def test_kafka_source_sigkill(ctx):
         fl.wait_for(lambda: fl.file_size(os.path.join(out, "rows.jsonl")) > 0 or run.proc.poll() is not None, 30)
         run.kill_somewhen(r, delay=(0.0, 0.5), phase_file=os.path.join(out, "state", "checkpoint.tmp"))
         new = fl.records(len(recs), r.randint(1000, 5000), r)
-        _produce(ks, topic, new, ctx.tmp)
+        _produce(ks, topic, new)
         recs += new
     run.run(args=["--once"])
     good, bad = fl.good_bad(recs)
@@ -199,7 +200,7 @@ def test_kafka_broker_down_and_up(ctx):
     ks = _kafka()
     src_topic, sink_topic = ks.new_topic("faults_down_src", 4), ks.new_topic("faults_down_sink", 4)
     recs = fl.records(0, 20000, r)
-    _produce(ks, src_topic, recs, ctx.tmp)
+    _produce(ks, src_topic, recs)
     src_out, sink_out = os.path.join(ctx.tmp, "src"), os.path.join(ctx.tmp, "sink")
     inp = os.path.join(ctx.tmp, "in.csv")
     sink_recs = fl.records(0, 200000, r)
@@ -225,7 +226,7 @@ def test_kafka_broker_down_and_up(ctx):
         ks.broker_down()
         outage()
         more = fl.records(len(recs), 3000, r)
-        _produce(ks, src_topic, more, ctx.tmp)
+        _produce(ks, src_topic, more)
         good, _ = fl.good_bad(recs + more)
         fl.wait_for(lambda: len(fl.jsonl_ids(os.path.join(src_out, "rows.jsonl"))) >= len(good), 120, 0.2)
         time.sleep(0.3)
@@ -441,7 +442,6 @@ def test_sigterm_phases(ctx):
         key = (t - t % 10, g)
         n, s = want.get(key, (0, 0))
         want[key] = (n + 1, s + a)
-    import datetime
     got = {}
     with open(os.path.join(out, "totals.jsonl")) as f:
         for line in f:
