@@ -7,7 +7,8 @@ our own (plain file reads, the sqlite3 program, psql, DuckDB for Parquet, conflu
   (kafka_source.yaml), PostgreSQL poll (pg_poll.yaml) and CDC (pg_cdc.yaml);
 - every sink: file, SQLite, Parquet and PostgreSQL in one pipeline (sinks.yaml), Kafka
   (kafka_sink.yaml, at least once: every record, duplicates allowed, as docs/delivery.md says);
-- the PostgreSQL server stopped and started mid-run, the test broker taken down and up mid-run;
+- the PostgreSQL server stopped and started mid-run (PostgreSQL sink, poll and CDC sources), the
+  test broker taken down and up mid-run (Kafka source and sink);
 - a full tmpfs under the file and the Parquet sink: ENOSPC with the path, exit 1, a restart
   with space resumes exactly;
 - SIGTERM while idle, while reading, during a commit and as windows close: exit 0, the restart
@@ -304,9 +305,9 @@ def test_pg_poll_sigkill_and_server_restart(ctx):
     assert run_summary(run.run(args=["--once"]))["in"] == 0, "a rerun read rows again"
 
 
-def test_pg_cdc_sigkill(ctx):
+def test_pg_cdc_sigkill_and_server_restart(ctx):
     """Logical replication of inserts into a file, SIGKILLed at random points (the snapshot taken
-    first, whole): every row once."""
+    first, whole), one run across a server restart: every row once."""
     r = fl.rng("pg_cdc")
     srv = _pg()
     db = srv.new_db("faults_cdc")
@@ -326,6 +327,20 @@ def test_pg_cdc_sigkill(ctx):
                 _insert_items(srv, db, new, 1714550400 + k)
                 recs += new
                 time.sleep(r.uniform(0, 0.05))
+            if k == fl.rounds() // 2:    # this run lives through a server restart and is stopped
+                srv.stop(mode=r.choice(["fast", "immediate"]))
+                time.sleep(r.uniform(0.5, 1.5))
+                srv.start()
+                new = fl.records(len(recs), 300, r)
+                _insert_items(srv, db, new, 1714550400 + k)
+                recs += new
+                good, _ = fl.good_bad(recs)
+                fl.wait_for(lambda: len(fl.jsonl_ids(os.path.join(out, "rows.jsonl"))) >= len(good), 60, 0.1)
+                run.signal(signal.SIGTERM, "stop")
+                rc, err = run.wait(), run.stderr()
+                assert rc == 0, "exit %r across the server restart\n%s" % (rc, err[-3000:])
+                assert "replication resumed" in err, "the outage was not noticed:\n" + err[-3000:]
+                continue
             run.kill_somewhen(r, delay=(0.0, 0.3), phase_file=os.path.join(out, "state", "checkpoint.tmp"))
         run.run(args=["--once"])
         good, bad = fl.good_bad(recs)
