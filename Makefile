@@ -36,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PIPELINE_SPECS := $(wildcard pipelines/*.yaml)
 
-.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs fuzz fuzz-smoke
+.PHONY: all deps test check san-check pipelines bench demo clean unit golden-update docs fuzz fuzz-smoke faults
 all: $(PIPEC) $(RUNTIME_LIB)
 
 $(BUILD)/%.o: %.c
@@ -85,6 +85,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 san-check: deps
 	$(Q)$(MAKE) --no-print-directory SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit
 	$(Q)ASAN_OPTIONS=detect_leaks=1 /usr/bin/python3 tests/run.py --san
+
+# The fault suite (tests/suite_faults.py, not part of `make test`): SIGKILL at random points,
+# servers stopped mid-run, full disks, SIGTERM in each phase, then exact counts. FAULT_SEED=N
+# repeats a run (each run prints its seed), FAULT_ROUNDS=N sets the kills per test (default 6).
+faults: deps all
+	$(Q)/usr/bin/python3 tests/run.py --faults
 
 bench: deps all pipelines
 	$(Q)/usr/bin/python3 bench/run.py

@@ -38,6 +38,9 @@ typedef struct kpart {
     int64_t next;              /* the offset after the last message handed out; -1 = none yet */
     int64_t committed;         /* the offset last committed to the group */
     int64_t stored;            /* shared group: the offset the database holds, -1 = none */
+    int64_t kept;              /* the offset the pipeline's own checkpoint holds after its last
+                                * commit, -1 = none: where a partition revoked and assigned again
+                                * to this process resumes (the group's offset may lag behind) */
     bool eof;                  /* at its end since the last message */
     bool assigned;
 } kpart;
@@ -88,6 +91,7 @@ static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool a
     p->next = -1;
     p->committed = -1;
     p->stored = -1;
+    p->kept = -1;
     return p;
 }
 
@@ -119,7 +123,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         for (int i = 0; i < list->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &list->elems[i];
             kpart *p = part_of(k, tp->topic, tp->partition, true);
-            int64_t at = offs ? offs[i].stored : p->next >= 0 ? p->next : checkpointed(k, tp->topic, tp->partition);
+            int64_t at = offs ? offs[i].stored : p->next >= 0 ? p->next : p->kept >= 0 ? p->kept
+                       : checkpointed(k, tp->topic, tp->partition);
             if (offs) p->stored = offs[i].stored;
             tp->offset = at >= 0 ? at : RD_KAFKA_OFFSET_STORED;
             p->assigned = true;
@@ -373,6 +378,8 @@ void prt_kafka_position(const prt_kafka *k, prt_ckpt *c) {
 }
 
 int prt_kafka_committed(prt_kafka *k, bool durable_elsewhere) {
+    for (int i = 0; durable_elsewhere && i < k->nparts; i++)
+        if (k->parts[i].next >= 0) k->parts[i].kept = k->parts[i].next;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(k->nparts > 0 ? k->nparts : 1);
     for (int i = 0; i < k->nparts; i++) {
         kpart *p = &k->parts[i];

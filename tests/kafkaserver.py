@@ -25,6 +25,8 @@ is stopped by its PID and the directory removed.
     k.watermarks(topic)                              # {partition: (low, high)}
     k.topics()                                       # {name: partitions}
     k.stop(); k.start()                              # a new, empty cluster on new ports
+    k.broker_down(); k.broker_up()                   # every broker drops its connections and
+                                                     #   refuses new ones / serves again, data kept
 
 produce() goes through kcat (an independent client) and checks that the topic's end offsets
 grew by as many messages; consume() reads with confluent_kafka in-process (by assignment, no
@@ -383,6 +385,17 @@ class KafkaServer:
                                          (line, self.log_tail()))
                 answer += chunk
             return answer.decode().strip()
+
+    def broker_down(self, up=False):
+        """Every broker drops its connections and refuses new ones (rd_kafka_mock_broker_set_down;
+        with up=True set_up): an outage that keeps the data and the ports."""
+        for b in range(1, self.brokers + 1):
+            answer = self._command("%s %d" % ("up" if up else "down", b))
+            if answer != "ok":
+                raise AssertionError("broker %d %s: %s" % (b, "up" if up else "down", answer))
+
+    def broker_up(self):
+        self.broker_down(up=True)
 
     def new_topic(self, prefix="t", partitions=8):
         """Creates a fresh topic named prefix_N (unique in this broker) with the given number of

@@ -6,7 +6,9 @@ tests/suite_*.py (functions named test_*, called with a Ctx), prints one line pe
 ends with the closing line `N passed, N failed`. Exit status 1 when anything failed.
 
 Options: --san (use the sanitizer build: build-san/ and bin/pipec-san), -k SUBSTR (only tests
-whose name contains SUBSTR), --update-golden (rewrite golden files instead of comparing).
+whose name contains SUBSTR), --update-golden (rewrite golden files instead of comparing),
+--faults (only the fault suite, tests/suite_faults.py, which a run without it skips: `make faults`).
+A test that raises an exception named SkipTest is reported as SKIP with its reason.
 """
 import importlib.util
 import os
@@ -51,11 +53,11 @@ class Ctx:
         return out
 
 
-def discover_suites():
+def discover_suites(faults=False):
     suites = []
     tests_dir = os.path.join(ROOT, "tests")
     for name in sorted(os.listdir(tests_dir)):
-        if name.startswith("suite_") and name.endswith(".py"):
+        if name.startswith("suite_") and name.endswith(".py") and (name == "suite_faults.py") == faults:
             spec = importlib.util.spec_from_file_location(name[:-3], os.path.join(tests_dir, name))
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
@@ -67,11 +69,12 @@ def main():
     args = sys.argv[1:]
     san = "--san" in args
     update = "--update-golden" in args
+    faults = "--faults" in args
     only = None
     if "-k" in args:
         only = args[args.index("-k") + 1]
     ctx = Ctx(san, update)
-    passed = failed = 0
+    passed = failed = skipped = 0
     failures = []
 
     def report(name, ok, secs, detail=""):
@@ -87,7 +90,7 @@ def main():
                 print("    " + detail.rstrip().replace("\n", "\n    "), flush=True)
 
     unit_dir = os.path.join(ctx.build, "tests")
-    if os.path.isdir(unit_dir):
+    if os.path.isdir(unit_dir) and not faults:
         for name in sorted(os.listdir(unit_dir)):
             path = os.path.join(unit_dir, name)
             if not name.startswith("test_") or not os.access(path, os.X_OK) or (only and only not in name):
@@ -98,7 +101,7 @@ def main():
             report("unit/" + name + " (" + tail + ")", p.returncode == 0, time.time() - t0,
                    p.stdout + p.stderr if p.returncode else "")
 
-    for mod in discover_suites():
+    for mod in discover_suites(faults):
         for fname in sorted(n for n in dir(mod) if n.startswith("test_")):
             name = mod.__name__[len("suite_"):] + "/" + fname[len("test_"):]
             if only and only not in name:
@@ -109,12 +112,16 @@ def main():
                 try:
                     getattr(mod, fname)(ctx)
                     report(name, True, time.time() - t0)
-                except Exception:
+                except Exception as e:
+                    if type(e).__name__ == "SkipTest":
+                        skipped += 1
+                        print("SKIP %-60s %6.2fs  %s" % (name, time.time() - t0, e), flush=True)
+                        continue
                     report(name, False, time.time() - t0, traceback.format_exc())
 
     if failures:
         print("\nfailed:\n  " + "\n  ".join(failures))
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed" % (passed, failed) + (", %d skipped" % skipped if skipped else ""))
     sys.exit(1 if failed else 0)
 
 

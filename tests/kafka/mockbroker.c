@@ -17,6 +17,8 @@
  * The mock has no CreateTopics (admin API): topics are created with a line protocol on stdin,
  * one answer line on stdout for each command line:
  *   topic NAME PARTITIONS   ->  "ok", or "error <reason>" (e.g. the topic exists)
+ *   down ID / up ID         ->  "ok": broker ID (1..N) drops its connections and refuses new
+ *                               ones / serves again, its data kept (tests/suite_faults.py)
  *   ping                    ->  "ok"
  * End of stdin ends the commands; the broker keeps serving, unless --exit-on-eof is given, in
  * which case end of stdin stops it as SIGTERM does (a harness that dies takes its broker along).
@@ -217,8 +219,17 @@ static void command(rd_kafka_mock_cluster_t *mc, char *line) {
             printf("error %s\n", rd_kafka_err2str(err));
         else
             printf("ok\n");
+    } else if (n == 2 && (!strcmp(words[0], "down") || !strcmp(words[0], "up"))) {
+        int id = parse_count(words[1], 1000);
+        rd_kafka_resp_err_t err = id < 1 ? RD_KAFKA_RESP_ERR__INVALID_ARG
+            : !strcmp(words[0], "down") ? rd_kafka_mock_broker_set_down(mc, id)
+                                        : rd_kafka_mock_broker_set_up(mc, id);
+        if (err)
+            printf("error %s\n", rd_kafka_err2str(err));
+        else
+            printf("ok\n");
     } else {
-        printf("error unknown command (expected: topic NAME PARTITIONS, ping)\n");
+        printf("error unknown command (expected: topic NAME PARTITIONS, down ID, up ID, ping)\n");
     }
     fflush(stdout);
 }
