@@ -81,14 +81,16 @@ def test_sinks_sigkill(ctx):
     run = fl.Runner(binary, fl.env(PG_DSN=srv.dsn(db), PIPEC_RT_CHUNK=65536, **d), ctx.tmp, args=["--once"])
     recs = []
     nfile = 0
-    for k in range(fl.rounds() * 4):
+    # a run of a few files can end within a few milliseconds on an idle machine: short delays,
+    # and as many attempts as it takes for the kills to land
+    for k in range(fl.rounds() * 10):
         for _ in range(r.randint(1, 3)):
             new = fl.records(nfile * 10000, r.randint(500, 8000), r)
             fl.drop_csv(d["INBOX"], "f%04d.csv" % nfile, new, ctx.tmp)
             recs += new
             nfile += 1
         run.start()
-        run.kill_somewhen(r, delay=(0.01, 0.25), phase_file=os.path.join(d["OUT"], "state", "checkpoint.tmp"))
+        run.kill_somewhen(r, delay=(0.002, 0.12), phase_file=os.path.join(d["OUT"], "state", "checkpoint.tmp"))
         if sum(run.kills.values()) >= fl.rounds() * 2:
             break
     run.run()
