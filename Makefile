@@ -122,6 +122,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE -I/usr/include/postgresql -iquote compiler -iquote runtime
 # the compiler (without main) and the runtime, compiled once for every target
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMPILER_LIB_SRC) $(RUNTIME_SRC))
+.SECONDARY: $(FUZZ_OBJ)
 build/fuzz/obj/%.o: %.c $(wildcard compiler/*.h runtime/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -c $< -o $@

@@ -19,11 +19,12 @@ int test_sink_columns(Arena *a, const Spec *s, int sink, const char ***out) {
         return (int)(sizeof dead_letter_columns / sizeof *dead_letter_columns);
     }
     const SinkSpec *sk = &s->sinks[sink];
-    int n = sk->ncolumns ? sk->ncolumns : sk->from_window >= 0 ? s->windows[sk->from_window].nout : s->nscope_fields;
+    /* a sink that failed its own checks may name no window that exists: its rows' columns then */
+    const WindowSpec *w = sk->from_window >= 0 && sk->from_window < s->nwindows ? &s->windows[sk->from_window] : NULL;
+    int n = sk->ncolumns ? sk->ncolumns : w ? w->nout : s->nscope_fields;
     const char **cols = arena_alloc(a, sizeof(char *) * (size_t)(n + sk->npartitions + 2));
     for (int j = 0; j < n; j++)
-        cols[j] = sk->ncolumns ? sk->columns[j].name
-                : sk->from_window >= 0 ? s->windows[sk->from_window].out_fields[j].name : s->scope_fields[j].name;
+        cols[j] = sk->ncolumns ? sk->columns[j].name : w ? w->out_fields[j].name : s->scope_fields[j].name;
     /* a parquet sink's partitions are columns too (plan.c's move_partitions puts them last) */
     for (int k = 0; k < sk->npartitions; k++) {
         bool dup = false;

@@ -151,7 +151,7 @@ static bool render_source(Arena *a, const TSource *src, const TVal *model, SBuf 
     TBlock *body = tmpl_parse(a, src, &toks);
     if (!body) return false;
     TScope top = {NULL, tv_map(a)};
-    TEval ev = {a, src, model, &top, out};
+    TEval ev = {.a = a, .src = src, .model = model, .scope = &top, .out = out};
     return tmpl_exec(&ev, body);
 }
 

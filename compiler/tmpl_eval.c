@@ -467,6 +467,12 @@ static bool bind_targets(TEval *ev, const TStmt *s, TVal *vars, TVal *item) {
 }
 
 /* Each iteration gets a fresh scope: a `set` in the body lasts until the iteration ends. */
+/* One more statement or loop iteration; false (reported) beyond TMPL_MAX_STEPS. */
+static bool step(TEval *ev, size_t pos) {
+    if (++ev->steps <= TMPL_MAX_STEPS) return true;
+    return tmpl_fail(ev, pos, "the template runs more than %ld statements and loop iterations", TMPL_MAX_STEPS);
+}
+
 static bool exec_for(TEval *ev, const TStmt *s) {
     const TVal *seq;
     TVal **items;
@@ -475,6 +481,7 @@ static bool exec_for(TEval *ev, const TStmt *s) {
     if (n == 0) return exec_block(ev, &s->orelse);
     TVal *loop = tv_map(ev->a);
     for (int i = 0; i < n; i++) {
+        if (!step(ev, s->pos)) return false;
         TScope iteration = {ev->scope, tv_map(ev->a)};
         set_loop_vars(ev, loop, i, n);
         tv_set(ev->a, iteration.vars, "loop", loop);
@@ -495,6 +502,9 @@ static bool exec_set(TEval *ev, const TStmt *s) {
 }
 
 static bool exec_stmt(TEval *ev, const TStmt *s) {
+    if (!step(ev, s->pos)) return false;
+    if (ev->out->len > TMPL_MAX_OUTPUT)
+        return tmpl_fail(ev, s->pos, "the template's output passes %zu MiB", TMPL_MAX_OUTPUT >> 20);
     switch (s->kind) {
     case ST_TEXT: sbuf_put(ev->out, s->text, s->len); return true;
     case ST_OUTPUT: return exec_output(ev, s);

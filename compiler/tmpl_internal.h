@@ -120,7 +120,13 @@ typedef struct TEval {
     const TVal *model;
     TScope *scope;              /* innermost */
     SBuf *out;
+    long steps;                 /* statements run and loop iterations, against TMPL_MAX_STEPS */
 } TEval;
+
+/* Bounds on one render, so no template can exhaust memory: pipeline.c.tmpl needs a small fraction
+ * of either (nested loops over long strings could otherwise grow without end). */
+#define TMPL_MAX_STEPS 1000000L
+#define TMPL_MAX_OUTPUT ((size_t)64 << 20)
 
 /* Reports an error at byte offset `pos` of the template; always returns false. */
 bool tmpl_fail(TEval *ev, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
