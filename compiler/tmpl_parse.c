@@ -4,17 +4,24 @@
  * so `a ~ b | upper` filters only b, and `not a == b` is `not (a == b)`. Chained comparisons
  * (`a < b < c`) mean `a < b and b < c` as in Python. Filters are resolved (and their argument
  * counts checked) here, so an unknown filter is a syntax error even in a branch never rendered.
- * The first syntax error stops the parse; it names the template's file:line:col. */
+ * The first syntax error stops the parse; it names the template's file:line:col.
+ * Depth is bounded, so no template can exhaust the C stack of this parser or of the evaluator:
+ * parentheses, unary `-`, `not` and blocks nest at most MAX_NESTING deep, and an expression's tree
+ * (long operator chains included) is at most MAX_DEPTH deep. */
 #include "tmpl_internal.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+enum { MAX_NESTING = 200, MAX_DEPTH = 1000 };
 
 typedef struct Parser {
     Arena *a;
     const TSource *src;
     const Token *toks;
     int i;
+    int nesting;                /* open expressions, unary operators and blocks around here */
 } Parser;
 
 static const Token *peek(const Parser *p) { return &p->toks[p->i]; }
@@ -47,6 +54,36 @@ static void parse_error(Parser *p, size_t pos, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     diag_error(tsrc_loc(p->src, pos), "%s", msg);
+}
+
+/* Enters one level of nesting; false (reported) beyond MAX_NESTING. */
+static bool nest(Parser *p, size_t pos) {
+    if (++p->nesting <= MAX_NESTING) return true;
+    parse_error(p, pos, "nested deeper than %d levels", MAX_NESTING);
+    return false;
+}
+
+/* True when e's tree is deeper than MAX_DEPTH, counted without recursion. */
+static bool too_deep(const TExpr *e) {
+    typedef struct { const TExpr *e; int depth; } Item;
+    size_t n = 0, cap = 64;
+    Item *stack = malloc(sizeof *stack * cap);
+    if (!stack) abort();
+    stack[n++] = (Item){e, 1};
+    bool deep = false;
+    while (n && !deep) {
+        Item it = stack[--n];
+        deep = it.depth > MAX_DEPTH;
+        const TExpr *kids[2] = {it.e->lhs, it.e->rhs};
+        for (int k = 0; k < 2 + it.e->nargs && !deep; k++) {
+            const TExpr *kid = k < 2 ? kids[k] : it.e->args[k - 2];
+            if (!kid) continue;
+            if (n == cap && !(stack = realloc(stack, sizeof *stack * (cap *= 2)))) abort();
+            stack[n++] = (Item){kid, it.depth + 1};
+        }
+    }
+    free(stack);
+    return deep;
 }
 
 static bool expect(Parser *p, TokKind kind, const char *text, const char *what) {
@@ -226,8 +263,10 @@ static TExpr *parse_unary(Parser *p, bool with_filters) {
     TExpr *e;
     if (at_op(p, "-")) {
         size_t pos = advance(p)->pos;
+        if (!nest(p, pos)) return NULL;
         e = new_expr(p, EX_NEG, pos);
         e->lhs = parse_unary(p, false);
+        p->nesting--;
         if (!e->lhs) return NULL;
     } else {
         e = parse_primary(p);
@@ -305,7 +344,9 @@ static TExpr *parse_compare(Parser *p) {
 static TExpr *parse_not(Parser *p) {
     if (!at_name(p, "not")) return parse_compare(p);
     TExpr *e = new_expr(p, EX_NOT, advance(p)->pos);
+    if (!nest(p, e->pos)) return NULL;
     e->lhs = parse_not(p);
+    p->nesting--;
     return e->lhs ? e : NULL;
 }
 
@@ -320,11 +361,18 @@ static TExpr *parse_and(Parser *p) {
 }
 
 static TExpr *parse_expr(Parser *p) {
+    size_t pos = peek(p)->pos;
+    if (!nest(p, pos)) return NULL;
     TExpr *e = parse_and(p);
     while (e && at_name(p, "or")) {
         p->i++;
         TExpr *rhs = parse_and(p);
         e = rhs ? new_binary(p, EX_OR, OP_EQ, e, rhs) : NULL;
+    }
+    p->nesting--;
+    if (e && p->nesting == 0 && too_deep(e)) {   /* the outermost expression: its whole tree */
+        parse_error(p, pos, "expression deeper than %d levels", MAX_DEPTH);
+        return NULL;
     }
     return e;
 }
@@ -338,6 +386,7 @@ typedef struct Ends {
 } Ends;
 
 static bool parse_block(Parser *p, const Ends *ends, TBlock *out);
+static bool parse_block_items(Parser *p, const Ends *ends, TBlock *out);
 
 static bool end_of_statement(Parser *p) {
     return expect(p, TK_BLOCK_END, NULL, "end of statement '%}'");
@@ -484,6 +533,13 @@ static TStmt *parse_text(Parser *p) {
 /* Statements up to one of ends' tags (left as the next token, just after its `{%`) or, when
  * ends is NULL, up to the end of the template. */
 static bool parse_block(Parser *p, const Ends *ends, TBlock *out) {
+    if (ends && !nest(p, ends->opener_pos)) return false;
+    bool ok = parse_block_items(p, ends, out);
+    if (ends) p->nesting--;
+    return ok;
+}
+
+static bool parse_block_items(Parser *p, const Ends *ends, TBlock *out) {
     PtrVec items = {0};
     for (;;) {
         const Token *t = peek(p);
@@ -513,7 +569,7 @@ static bool parse_block(Parser *p, const Ends *ends, TBlock *out) {
 }
 
 TBlock *tmpl_parse(Arena *a, const TSource *src, const TokVec *toks) {
-    Parser p = {a, src, toks->items, 0};
+    Parser p = {.a = a, .src = src, .toks = toks->items};
     TBlock *body = arena_alloc(a, sizeof *body);
     return parse_block(&p, NULL, body) ? body : NULL;
 }

@@ -412,6 +412,17 @@ YNode *yaml_load_string(Arena *a, const char *name, const char *text) {
     return load(a, src_add(name, copy, len));
 }
 
+void yaml_free_sources(void) {
+    diag_clear_sources();
+    for (int i = 0; i < nsrcs; i++) {
+        free(srcs[i]->name);
+        free(srcs[i]->text);
+        free(srcs[i]->line_start);
+        free(srcs[i]);
+    }
+    nsrcs = 0;
+}
+
 /* ---- queries ----------------------------------------------------------------------------- */
 
 YNode *yaml_get(const YNode *map, const char *key) {

@@ -39,6 +39,9 @@ struct YNode {
 YNode *yaml_load_file(Arena *a, const char *path);
 /* The same from memory (tests); `name` is used in locations. */
 YNode *yaml_load_string(Arena *a, const char *name, const char *text);
+/* Frees every text loaded so far (and forgets them in diag): for a caller that loads many texts
+ * in turn, once no node or location of them is used any more. */
+void yaml_free_sources(void);
 
 /* Map lookup by key; NULL when absent or when `map` is not a map. */
 YNode *yaml_get(const YNode *map, const char *key);

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         assert((s != NULL) == (diag_error_count() == 0));
     }
     arena_free(&a);
-    diag_clear_sources();
+    yaml_free_sources();
     free(text);
     return 0;
 }
