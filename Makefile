@@ -110,6 +110,7 @@ docs: all
 # from its seed corpus (tests/fuzz/corpus/NAME, new inputs go to build/fuzz/corpus/NAME); a crash
 # fails the run and leaves its input in build/fuzz/. A crash's input, once fixed, is added to the
 # seed corpus, so every later run (the smoke run of `make test` too) replays it first.
+# `make fuzz FUZZ_TARGETS="parquet gen_csv_events"` runs only those.
 SECONDS ?= 60
 # gen_NAME: the program `pipec gen` makes of tests/fuzz/specs/NAME.yaml, driven by tests/fuzz/gen/harness.c
 FUZZ_GEN_SPECS := $(wildcard tests/fuzz/specs/*.yaml)
