@@ -135,6 +135,7 @@ static prt_run_impl run_impl;
 static prt_sink *dead_sink;
 static uint64_t dead_rows_seen;
 static int stderr_fd, devnull_fd;
+static uint64_t *rows_before;   /* each sink's rows at the last check */
 
 static void setup(void) {
     run.p = &pipeline;
@@ -148,6 +149,7 @@ static void setup(void) {
     dead_sink = prt_deadq_sink(run_impl.dead);
     run_impl.position_name = "fuzz.input";
     run.impl = &run_impl;
+    rows_before = calloc((size_t)pipeline.nsinks + 1, sizeof *rows_before);
     /* a fixed clock, so a crash replays */
     run.batch_now_us = 1714557600000000LL;
     stderr_fd = dup(2);
@@ -183,8 +185,6 @@ static void check_sink(prt_sink *s, uint64_t rows) {
     s->buf.len = 0;
 }
 
-static uint64_t *rows_before;
-
 static void mark(void) {
     for (int i = 0; i < pipeline.nsinks; i++) rows_before[i] = run.sinks[i]->rows;
     dead_rows_seen = dead_sink->rows;
@@ -198,10 +198,7 @@ static void check_all(void) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!run.p) {
-        setup();
-        rows_before = calloc((size_t)pipeline.nsinks + 1, sizeof *rows_before);
-    }
+    if (!run.p) setup();
     if (size == 0) return 0;
     /* every input starts from the initial window state (watermarks included), so an input
      * replays alone as it ran */
