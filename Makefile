@@ -116,8 +116,12 @@ docs: all
 # from its seed corpus (tests/fuzz/corpus/NAME, new inputs go to build/fuzz/corpus/NAME); a crash
 # fails the run and leaves its input in build/fuzz/. A crash's input, once fixed, is added to the
 # seed corpus, so every later run (the smoke run of `make test` too) replays it first.
+# `make fuzz FUZZ_TARGETS="parquet gen_csv_events"` runs only those.
 SECONDS ?= 60
-FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# gen_NAME: the program `pipec gen` makes of tests/fuzz/specs/NAME.yaml, driven by tests/fuzz/gen/harness.c
+FUZZ_GEN_SPECS := $(wildcard tests/fuzz/specs/*.yaml)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)) \
+                $(patsubst tests/fuzz/specs/%.yaml,gen_%,$(FUZZ_GEN_SPECS))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE -I/usr/include/postgresql -iquote compiler -iquote runtime
 # the compiler (without main) and the runtime, compiled once for every target
@@ -128,6 +132,14 @@ build/fuzz/obj/%.o: %.c $(wildcard compiler/*.h runtime/*.h)
 	$(Q)clang $(FUZZ_CFLAGS) -c $< -o $@
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS) -lrdkafka -lcurl
+# kept between runs (make would delete them as intermediates of the pattern rules)
+.SECONDARY: $(FUZZ_OBJ) $(FUZZ_GEN_SPECS:tests/fuzz/specs/%.yaml=build/fuzz/gen/%.c)
+build/fuzz/gen/%.c: tests/fuzz/specs/%.yaml $(PIPEC)
+	@rm -rf build/fuzz/gen/$* && mkdir -p build/fuzz/gen
+	$(Q)$(PIPEC) gen $< -o build/fuzz/gen/$* && cp build/fuzz/gen/$*/*.c $@
+build/fuzz/gen_%: build/fuzz/gen/%.c tests/fuzz/gen/harness.c $(FUZZ_OBJ)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iruntime -DGEN_C='"$(CURDIR)/$<"' -Dmain=pipeline_main \
+	    -Wno-unused-function -o $@ tests/fuzz/gen/harness.c $(FUZZ_OBJ) $(LIBS) -lrdkafka -lcurl
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_TARGETS:%=build/fuzz/%)
 	$(Q)for t in $(FUZZ_TARGETS); do \

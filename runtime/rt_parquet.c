@@ -363,6 +363,8 @@ static int put_data_page(pq_writer *w, pq_chunk_meta *m, const pq_col *col, size
     if (index) {
         prt_buf_putc(&w->page, (char)width);
         pq_put_hybrid(&w->page, index + v, v_end - v, width);
+    } else if (v_end == v) {
+        /* a page of NULLs only: no values (and plain.data may be NULL: no pointer arithmetic) */
     } else if (col->type == PQ_BOOLEAN) {
         pq_put_bool_bits(&w->page, (const uint8_t *)col->plain.data + v, v_end - v);
     } else {
