@@ -581,6 +581,11 @@ static void ser_member(SBuf *save, SBuf *load, SerVars v, const char *ctype, con
     } else if (strcmp(ctype, "double") == 0) {
         sbuf_printf(save, "        prt_state_put_f64(b, %s%s);\n", v.save, name);
         sbuf_printf(load, "        %s%s = prt_state_get_f64(rd);\n", v.load, name);
+    } else if (strcmp(ctype, "__int128") == 0) {   /* high then low word */
+        sbuf_printf(save, "        prt_state_put_u64(b, (uint64_t)((unsigned __int128)%s%s >> 64));\n", v.save, name);
+        sbuf_printf(save, "        prt_state_put_u64(b, (uint64_t)%s%s);\n", v.save, name);
+        sbuf_printf(load, "        { uint64_t hi_ = prt_state_get_u64(rd); %s%s = (__int128)((unsigned __int128)hi_ << 64 | prt_state_get_u64(rd)); }\n",
+                    v.load, name);
     } else if (strcmp(ctype, "prt_dset *") == 0) {
         sbuf_printf(save, "        prt_state_put_dset(b, %s%s);\n", v.save, name);
         sbuf_printf(load, "        %s%s = prt_state_get_dset(rd);\n", v.load, name);
@@ -599,9 +604,8 @@ static void ser_aggregate(Arena *a, SBuf *save, SBuf *load, SerVars v, const Agg
         ser_member(save, load, v, "int64_t", c);
         break;
     case AGG_SUM:
-        ser_member(save, load, v, type_c_name(ag->type), c);
+        ser_member(save, load, v, ag->type == T_INT64 ? "__int128" : type_c_name(ag->type), c);
         ser_member(save, load, v, "int64_t", arena_printf(a, "%s_n", c));
-        ser_member(save, load, v, "bool", arena_printf(a, "%s_ovf", c));
         break;
     case AGG_AVG:
         ser_member(save, load, v, "double", c);

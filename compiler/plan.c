@@ -148,7 +148,10 @@ static void plan_window(Arena *a, Ir *ir, int wi, uint64_t *h) {
     *h = fnv1a(*h, num);
     *h = fnv1a(*h, w->timezone ? w->timezone : "UTC");
     *h = fnv1a(*h, w->where_text ? w->where_text : "");
-    for (int i = 0; i < w->naggs; i++) *h = fnv1a(*h, w->aggs[i].text);
+    for (int i = 0; i < w->naggs; i++) {
+        *h = fnv1a(*h, w->aggs[i].text);
+        if (w->aggs[i].kind == AGG_SUM) *h = fnv1a(*h, w->aggs[i].type == T_INT64 ? "sum/int128" : "sum/2");   /* the state's layout */
+    }
     for (int i = 0; i < w->ngroup; i++) *h = fnv1a(*h, ir->spec->scope_fields[w->group_by[i]].name);
     iw->out_null_words = nbits / 64 + 1;
     /* An entry: header (24), key null bits, keys and accumulators. A hopping window keeps per

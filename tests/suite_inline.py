@@ -31,9 +31,9 @@ def test_every_pipeline_passes_its_tests(ctx):
 
 
 def test_encodings_and_comparison(ctx):
-    p = _test(ctx, "tests/inline/encoding.yaml", "tests/inline/json_paths.yaml")
+    p = _test(ctx, "tests/inline/encoding.yaml", "tests/inline/json_paths.yaml", "tests/inline/int_sums.yaml")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert p.stdout.endswith("4 passed, 0 failed\n"), p.stdout
+    assert p.stdout.endswith("5 passed, 0 failed\n"), p.stdout
 
 
 MUTANTS = """

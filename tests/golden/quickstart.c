@@ -88,7 +88,6 @@ typedef struct w0_acc {
     int64_t a_events;
     double a_revenue;
     int64_t a_revenue_n;
-    bool a_revenue_ovf;
     double a_avg_price;
     int64_t a_avg_price_n;
 } w0_acc;
@@ -202,7 +201,7 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
     o.f_window_end = end;
     o.f_event_type = e->k_event_type;
     o.f_events = a->a_events;
-    if (a->a_revenue_n == 0 || a->a_revenue_ovf) o.nulls[0] |= (uint64_t)1 << 0;
+    if (a->a_revenue_n == 0) o.nulls[0] |= (uint64_t)1 << 0;
     else o.f_revenue = a->a_revenue;
     if (a->a_avg_price_n == 0) o.nulls[0] |= (uint64_t)1 << 1;
     else o.f_avg_price = a->a_avg_price / (double)a->a_avg_price_n;
@@ -232,11 +231,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 236 "quickstart.c"
+#line 235 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 240 "quickstart.c"
+#line 239 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -282,7 +281,6 @@ static void w0_save(prt_buf *b) {
         prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_events);
         prt_state_put_f64(b, e->a.a_revenue);
         prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_revenue_n);
-        prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_revenue_ovf);
         prt_state_put_f64(b, e->a.a_avg_price);
         prt_state_put_u64(b, (uint64_t)(int64_t)e->a.a_avg_price_n);
     }
@@ -302,7 +300,6 @@ static bool w0_load(prt_state_reader *rd) {
         e.a.a_events = (int64_t)(int64_t)prt_state_get_u64(rd);
         e.a.a_revenue = prt_state_get_f64(rd);
         e.a.a_revenue_n = (int64_t)(int64_t)prt_state_get_u64(rd);
-        e.a.a_revenue_ovf = (bool)(int64_t)prt_state_get_u64(rd);
         e.a.a_avg_price = prt_state_get_f64(rd);
         e.a.a_avg_price_n = (int64_t)(int64_t)prt_state_get_u64(rd);
         e.h.hash = w0_hash(&e);
@@ -445,7 +442,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 449 "quickstart.c"
+#line 446 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -482,7 +479,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 486 "quickstart.c"
+#line 483 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -530,7 +527,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 534 "quickstart.c"
+#line 531 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -539,7 +536,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 543 "quickstart.c"
+#line 540 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;
@@ -642,7 +639,7 @@ static const prt_pipeline pipeline = {
     .name = "quickstart",
     .spec_file = "pipelines/quickstart.yaml",
     .help = "quickstart: a pipeline built by pipec 0.1.0 from pipelines/quickstart.yaml\nShop events from a CSV file; revenue per minute and event type into SQLite and the terminal.\n\nUsage: quickstart [--once] [--log-format text|json] [--help] [--version]\n  --once        drain what the source has now, then exit\n  --log-format  log lines as text (default) or JSON\n\nSource: file ${INPUT:-pipelines/data/events.csv} (csv)\nFields: event_id string, event_time timestamp, user_id int64, event_type string, product_id int64, price float64, quantity int32, revenue float64\nRules: price_not_negative\nSinks:\n  summary_db: SQLite ${OUT:-out}/quickstart.db, table revenue_per_minute (upsert)\n  summary_terminal: standard output (table)\nDead letter: file ${OUT:-out}/quickstart.dead.jsonl (jsonl)\nGuarantee: at least once\n\nEnvironment (read at start-up):\n  OUT (default: out)\n  INPUT (default: pipelines/data/events.csv)\n",
-    .fingerprint = 0x085884237aa12a4dULL,
+    .fingerprint = 0xecd17617b4cbf870ULL,
     .source = {
         .kind = PRT_SRC_FILE,
         .path = "${INPUT:-pipelines/data/events.csv}",
