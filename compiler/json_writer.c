@@ -45,7 +45,7 @@ void jw_array_begin(JsonWriter *w) { begin_container(w, '[', false); }
 void jw_inline_array_begin(JsonWriter *w) { begin_container(w, '[', true); }
 void jw_array_end(JsonWriter *w) { end_container(w, ']'); }
 
-static void put_quoted(SBuf *b, const char *s, size_t n) {
+void jw_quote(SBuf *b, const char *s, size_t n) {
     sbuf_putc(b, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -53,6 +53,7 @@ static void put_quoted(SBuf *b, const char *s, size_t n) {
             sbuf_putc(b, '\\');
             sbuf_putc(b, (char)c);
         } else if (c == '\n') sbuf_puts(b, "\\n");
+        else if (c == '\r') sbuf_puts(b, "\\r");
         else if (c == '\t') sbuf_puts(b, "\\t");
         else if (c < 0x20) sbuf_printf(b, "\\u%04x", c);
         else sbuf_putc(b, (char)c);
@@ -62,14 +63,14 @@ static void put_quoted(SBuf *b, const char *s, size_t n) {
 
 void jw_key(JsonWriter *w, const char *key) {
     before_item(w);
-    put_quoted(w->out, key, strlen(key));
+    jw_quote(w->out, key, strlen(key));
     sbuf_puts(w->out, ": ");
     w->after_key = true;
 }
 
 void jw_string_n(JsonWriter *w, const char *s, size_t n) {
     before_item(w);
-    put_quoted(w->out, s, n);
+    jw_quote(w->out, s, n);
 }
 
 void jw_string(JsonWriter *w, const char *s) { jw_string_n(w, s, strlen(s)); }

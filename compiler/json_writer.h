@@ -22,6 +22,8 @@ void jw_array_begin(JsonWriter *w);
 void jw_inline_array_begin(JsonWriter *w);   /* for short scalars: [1, 2, 3] on one line */
 void jw_array_end(JsonWriter *w);
 void jw_key(JsonWriter *w, const char *key);
+/* Appends s[0..n) as a JSON string literal (quotes, backslashes and control characters escaped). */
+void jw_quote(SBuf *b, const char *s, size_t n);
 void jw_string(JsonWriter *w, const char *s);
 void jw_string_n(JsonWriter *w, const char *s, size_t n);
 void jw_int(JsonWriter *w, long long v);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "json_writer.h"
 #include "pipec_rt.h"
 #include "test_input.h"
 
@@ -250,7 +251,7 @@ static void put_text(SBuf *b, const char *s, size_t n, bool quote_always) {
              strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
     double d;
     q |= prt_parse_f64(s, n, &d);
-    if (q) test_json_string(b, s, n);
+    if (q) jw_quote(b, s, n);
     else sbuf_put(b, s, n);
 }
 

@@ -6,6 +6,7 @@
 #include "test_input.h"
 #include <stdlib.h>
 #include <string.h>
+#include "json_writer.h"
 #include "sbuf.h"
 #include "suggest.h"
 
@@ -30,22 +31,6 @@ static bool json_number(const char *s) {
     return *p == 0;
 }
 
-void test_json_string(SBuf *b, const char *s, size_t n) {
-    sbuf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            sbuf_putc(b, '\\');
-            sbuf_putc(b, (char)c);
-        } else if (c == '\n') sbuf_puts(b, "\\n");
-        else if (c == '\r') sbuf_puts(b, "\\r");
-        else if (c == '\t') sbuf_puts(b, "\\t");
-        else if (c < 0x20) sbuf_printf(b, "\\u%04x", c);
-        else sbuf_putc(b, (char)c);
-    }
-    sbuf_putc(b, '"');
-}
-
 /* A YAML node as JSON: maps become objects, lists arrays; a plain scalar is null, true, false
  * or a number when it reads as one, and every other scalar (and every quoted one) a string. */
 static void json_value(SBuf *b, const YNode *n) {
@@ -53,7 +38,7 @@ static void json_value(SBuf *b, const YNode *n) {
         sbuf_putc(b, '{');
         for (int i = 0; i < n->npairs; i++) {
             if (i) sbuf_putc(b, ',');
-            test_json_string(b, n->pairs[i].key->text, n->pairs[i].key->len);
+            jw_quote(b, n->pairs[i].key->text, n->pairs[i].key->len);
             sbuf_putc(b, ':');
             json_value(b, n->pairs[i].value);
         }
@@ -70,7 +55,7 @@ static void json_value(SBuf *b, const YNode *n) {
     } else if (n->style == YS_PLAIN && (strcmp(n->text, "true") == 0 || strcmp(n->text, "false") == 0 || json_number(n->text))) {
         sbuf_puts(b, n->text);
     } else {
-        test_json_string(b, n->text, n->len);
+        jw_quote(b, n->text, n->len);
     }
 }
 

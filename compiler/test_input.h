@@ -7,7 +7,5 @@
 /* The text of `input` (a block scalar as is, a list of maps encoded into the source's format),
  * or NULL after reporting its shape errors. */
 const char *test_input_text(Arena *a, const Spec *s, const YNode *input);
-/* Appends s[0..n) as a JSON string with its quotes. */
-void test_json_string(SBuf *b, const char *s, size_t n);
 
 #endif

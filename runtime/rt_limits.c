@@ -67,7 +67,7 @@ int prt_limits_check(const prt_pipeline *p, prt_window_stats *scratch) {
             len += (size_t)n;
         }
     }
-    prt_log_error("memory: %.0f MiB resident, beyond limits.memory (%.0f MiB)%s; stopping without a commit "
+    prt_log_error("memory: %.1f MiB resident, beyond limits.memory (%.0f MiB)%s; stopping without a commit "
                   "(nothing after the last one is lost: a restart with a larger limit, or windows with fewer "
                   "groups, resumes from it)",
                   (double)rss / MIB, (double)p->memory_limit / MIB, groups);
