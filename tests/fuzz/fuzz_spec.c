@@ -3,6 +3,7 @@
  * target checks that a spec is returned exactly when no error was reported. `make fuzz` runs it. */
 #include "arena.h"
 #include "diag.h"
+#include "fuzz_text.h"
 #include "spec.h"
 #include "yaml.h"
 #include <assert.h>
@@ -13,16 +14,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static FILE *devnull;
-    if (!devnull) {
-        devnull = fopen("/dev/null", "w");
-        diag_set_output(devnull);
-    }
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = 0;
+    char *text = fuzz_text(data, size);
     Arena a = {0};
-    diag_reset();
     YNode *root = yaml_load_string(&a, "fuzz.yaml", text);
     if (root) {
         Spec *s = check_spec(&a, root, "fuzz.yaml");

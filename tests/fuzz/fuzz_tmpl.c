@@ -4,6 +4,7 @@
  * an error and a successful one did not. `make fuzz` runs it. */
 #include "arena.h"
 #include "diag.h"
+#include "fuzz_text.h"
 #include "sbuf.h"
 #include "tmpl.h"
 #include <assert.h>
@@ -38,16 +39,8 @@ static TVal *model(Arena *a) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static FILE *devnull;
-    if (!devnull) {
-        devnull = fopen("/dev/null", "w");
-        diag_set_output(devnull);
-    }
     if (memchr(data, 0, size)) return 0;   /* template files are text: a NUL ends the string */
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = 0;
-    diag_reset();
+    char *text = fuzz_text(data, size);
     Arena a = {0};
     SBuf out = {0};
     bool ok = tmpl_render_string(&a, "fuzz.tmpl", text, model(&a), &out);
