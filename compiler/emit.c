@@ -555,6 +555,17 @@ static const char *cmp_code(Arena *a, Type t, const char *x, const char *y) {
     return arena_printf(a, "c = (%s > %s) - (%s < %s);", x, y, x, y);
 }
 
+/* C expression of a key's order prefix (prt_went_prefix: ordered like cmp_code wherever the
+ * prefixes differ), or NULL for floats, whose comparison is not a total order. */
+static const char *order_prefix_code(Arena *a, Type t, const char *val) {
+    switch (t) {
+    case T_STRING: return arena_printf(a, "prt_str_order_prefix(%s)", val);
+    case T_FLOAT64: return NULL;
+    case T_BOOL: return arena_printf(a, "(uint64_t)%s", val);
+    default: return arena_printf(a, "(uint64_t)(int64_t)%s ^ 0x8000000000000000ULL", val);
+    }
+}
+
 /* C that adds a value's bytes to a count_distinct set. */
 static const char *dset_add_code(Arena *a, Type t, const char *set, const char *val) {
     switch (t) {
@@ -655,6 +666,7 @@ static TVal *window_model(Emitter *em, int wi, const TVal *all_sinks) {
     else tv_set_bool(a, m, "where", false);
 
     TVal *keys = tv_list(a);
+    tv_set_str(a, m, "order_prefix", "");
     for (int i = 0; i < w->ngroup; i++) {
         const IrField *src = &ir->fields[w->group_by[i]];
         const IrField *out = &iw->out[2 + i];
@@ -673,6 +685,10 @@ static TVal *window_model(Emitter *em, int wi, const TVal *all_sinks) {
         Type kt = src->enum_array ? T_INT32 : src->type;
         tv_set_str(a, k, "hash", hash_code(a, kt, arena_printf(a, "e->%s", kc)));
         tv_set_str(a, k, "cmp", cmp_code(a, kt, arena_printf(a, "x->%s", kc), arena_printf(a, "y->%s", kc)));
+        if (i == 0) {
+            const char *prefix = order_prefix_code(a, kt, arena_printf(a, "x->%s", kc));
+            if (prefix) tv_set_str(a, m, "order_prefix", prefix);
+        }
         tv_set_str(a, k, "eq", kt == T_STRING ? arena_printf(a, "prt_str_eq(e->%s, k->%s)", kc, kc)
                                              : arena_printf(a, "e->%s == k->%s", kc, kc));
         tv_push(a, keys, k);

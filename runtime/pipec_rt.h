@@ -27,7 +27,7 @@
 
 /* Bumped whenever the descriptor layout or a function generated code calls changes;
  * generated files refuse to compile against a runtime of another ABI. */
-#define PRT_ABI_VERSION 7
+#define PRT_ABI_VERSION 8
 #define PRT_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -38,6 +38,15 @@ typedef struct prt_str {
     const char *p;
     uint32_t n;
 } prt_str;
+
+/* The first 8 bytes of s as a big-endian number, zero-padded: where two of these differ, they
+ * order the strings as prt_str_cmp does (window output order, prt_went_sort). */
+static inline uint64_t prt_str_order_prefix(prt_str s) {
+    unsigned char b[8] = {0};
+    memcpy(b, s.p, s.n < 8 ? s.n : 8);
+    return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 | (uint64_t)b[3] << 32 |
+           (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 | (uint64_t)b[6] << 8 | b[7];
+}
 
 #define PRT_STR_LIT(s) ((prt_str){(s), (uint32_t)(sizeof(s) - 1)})
 
@@ -489,15 +498,26 @@ static inline size_t prt_wtab_home(const prt_wtab *t, uint64_t hash) {
 /* Call before inserting: grows (x2, rehash by stored hash) when count + 1 > cap * 0.7. Slot
  * indexes found before a reserve are stale after it. */
 void prt_wtab_reserve(prt_wtab *t);
+/* The output order of a window's rows (generated: by start, then group keys), and an optional
+ * order prefix of the keys: a function of an entry's keys alone such that prefix(x) < prefix(y)
+ * implies cmp(x, y) < 0 whenever x and y have the same start (the first key's leading bytes). */
+typedef int (*prt_went_cmp)(const void *, const void *);
+typedef uint64_t (*prt_went_prefix)(const void *);
+/* Sorts n contiguous entries of esize bytes by cmp (NULL: leaves them). With a prefix, cmp must
+ * order by start first: rows are radix-sorted by start and prefix, and only ties call cmp (a
+ * merge sort, as without a prefix). The sort orders (start, prefix, index) triples, then moves
+ * the rows once; not reentrant. */
+void prt_went_sort(void *rows, size_t n, size_t esize, prt_went_cmp cmp, prt_went_prefix prefix);
 /* Removes every entry with end <= watermark from the table (the rest are re-placed so probing
  * stays correct) and appends copies of them to `out` at out->len (keep out->len a multiple of 8,
- * normally 0; entries contiguous, esize bytes each), sorted by `cmp` (qsort; NULL = table order;
- * generated: by start, then group keys). Returns how many. O(cap) to look; leaves the table
- * untouched when nothing is closed. */
-size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, int (*cmp)(const void *, const void *),
-                            prt_buf *out);
+ * normally 0; entries contiguous, esize bytes each), sorted by `cmp` (prt_went_sort without a
+ * prefix; NULL = table order). Returns how many; *next_end (unless NULL) gets the smallest end
+ * of the entries left, INT64_MAX for none (what prt_wtab_min_end would say). One walk over the
+ * slots; leaves the table untouched when nothing is closed. */
+size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, prt_went_cmp cmp, prt_buf *out,
+                            int64_t *next_end);
 /* The same for every entry (end of a bounded source); the table is left empty. */
-size_t prt_wtab_take_all(prt_wtab *t, int (*cmp)(const void *, const void *), prt_buf *out);
+size_t prt_wtab_take_all(prt_wtab *t, prt_went_cmp cmp, prt_buf *out);
 /* The smallest end of any entry; INT64_MAX when empty (O(cap)). */
 int64_t prt_wtab_min_end(const prt_wtab *t);
 

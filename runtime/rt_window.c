@@ -76,54 +76,186 @@ static void emit_copy(prt_buf *out, const prt_wtab *t, const prt_went *e) {
     out->len += t->esize;
 }
 
-static void sort_out(prt_buf *out, size_t first, size_t n, size_t esize,
-                     int (*cmp)(const void *, const void *)) {
-    if (cmp && n > 1) qsort(out->data + first, n, esize, cmp);
+/* ---- sorting closed rows ---------------------------------------------------------------- */
+
+/* What the sort compares of one row: its window start (sign bit flipped: unsigned order) and
+ * order prefix when the caller has a prefix function, and where the row is. */
+typedef struct sort_key {
+    uint64_t start, prefix;
+    size_t idx;
+} sort_key;
+
+typedef struct sorter {
+    const char *rows;
+    size_t esize;
+    prt_went_cmp cmp;
+} sorter;
+
+static inline bool row_less(const sorter *s, const sort_key *x, const sort_key *y) {
+    return s->cmp(s->rows + x->idx * s->esize, s->rows + y->idx * s->esize) < 0;
 }
 
-/* Removes the entries with end <= watermark, re-placing the others in place. The walk starts
- * just after an empty slot e (one exists: load <= 0.7) and goes once around the ring; each
- * surviving entry is taken out and placed again from its home. Its old probe path (home .. its
- * slot) was full and cannot contain e, so its home lies in the part already walked and the new
- * probe ends at the latest in its own, just emptied, slot: every entry stays reachable. */
-size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, int (*cmp)(const void *, const void *),
-                            prt_buf *out) {
-    size_t closed = 0, empty = SIZE_MAX;
-    for (size_t i = 0; i < t->cap; i++) {
-        const prt_went *e = prt_wtab_at(t, i);
-        if (!e->hash) empty = i;
-        else if (e->end <= watermark) closed++;
+/* Insertion sort of k[lo..hi) by the rows' comparison. */
+static void insertion_sort(const sorter *s, sort_key *k, size_t lo, size_t hi) {
+    for (size_t i = lo + 1; i < hi; i++) {
+        sort_key v = k[i];
+        size_t j = i;
+        for (; j > lo && row_less(s, &v, &k[j - 1]); j--) k[j] = k[j - 1];
+        k[j] = v;
     }
-    if (closed == 0) return 0;
-    if (closed == t->count) return prt_wtab_take_all(t, cmp, out);
-    size_t first = out->len;
-    prt_buf_reserve(out, closed * t->esize);
-    char *tmp = NULL;
-    if (empty == SIZE_MAX) {
+}
+
+/* Bottom-up merge sort of k[0..n) by the rows' comparison, using tmp[0..n); returns the array
+ * holding the result. Runs of 8 are sorted by insertion first. */
+static sort_key *merge_sort(const sorter *s, sort_key *k, sort_key *tmp, size_t n) {
+    enum { RUN = 8 };
+    for (size_t lo = 0; lo < n; lo += RUN) insertion_sort(s, k, lo, lo + RUN < n ? lo + RUN : n);
+    sort_key *src = k, *dst = tmp;
+    for (size_t w = RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            if (mid == hi || !row_less(s, &src[mid], &src[mid - 1])) {   /* already in order */
+                memcpy(dst + lo, src + lo, (hi - lo) * sizeof *src);
+                continue;
+            }
+            while (i < mid && j < hi) dst[o++] = row_less(s, &src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid) dst[o++] = src[i++];
+            while (j < hi) dst[o++] = src[j++];
+        }
+        sort_key *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+/* Byte b (0 = least significant) of the 128-bit number start:prefix. */
+static inline unsigned key_byte(const sort_key *k, int b) {
+    return (unsigned)((b < 8 ? k->prefix >> (8 * b) : k->start >> (8 * (b - 8))) & 0xFF);
+}
+
+/* LSD radix sort of k[0..n) by start, then prefix, using tmp[0..n); bytes that are the same in
+ * every key get no pass (the start, mostly, and the prefix's padding). Stable.
+ * Returns the array holding the result. */
+static sort_key *radix_sort(sort_key *k, sort_key *tmp, size_t n) {
+    uint64_t differ_start = 0, differ_prefix = 0;   /* bits that are not the same in every key */
+    for (size_t i = 1; i < n; i++) {
+        differ_start |= k[i].start ^ k[0].start;
+        differ_prefix |= k[i].prefix ^ k[0].prefix;
+    }
+    sort_key *src = k, *dst = tmp;
+    for (int b = 0; b < 16; b++) {
+        if (!((b < 8 ? differ_prefix >> (8 * b) : differ_start >> (8 * (b - 8))) & 0xFF)) continue;
+        uint32_t count[256] = {0};
+        for (size_t i = 0; i < n; i++) count[key_byte(&src[i], b)]++;
+        uint32_t at = 0;
+        for (int v = 0; v < 256; v++) {
+            uint32_t c = count[v];
+            count[v] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) dst[count[key_byte(&src[i], b)]++] = src[i];
+        sort_key *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+void prt_went_sort(void *rows, size_t n, size_t esize, prt_went_cmp cmp, prt_went_prefix prefix) {
+    static sort_key *keys;
+    static char *moved;
+    static size_t keys_cap, moved_cap;
+    if (!cmp || n < 2) return;
+    if (keys_cap < 2 * n) {
+        keys_cap = 2 * n;
+        free(keys);
+        keys = xcalloc(keys_cap, sizeof *keys);
+    }
+    sorter s = {rows, esize, cmp};
+    const char *base = rows;
+    for (size_t i = 0; i < n; i++) {
+        const prt_went *e = (const prt_went *)(base + i * esize);
+        keys[i] = (sort_key){(uint64_t)e->start ^ 0x8000000000000000ULL, prefix ? prefix(e) : 0, i};
+    }
+    sort_key *sorted;
+    if (prefix) {
+        sorted = radix_sort(keys, keys + n, n);
+        /* equal start and prefix: the comparison decides */
+        for (size_t lo = 0, hi; lo < n; lo = hi) {
+            for (hi = lo + 1; hi < n && sorted[hi].start == sorted[lo].start && sorted[hi].prefix == sorted[lo].prefix; hi++) {}
+            if (hi - lo < 2) continue;
+            sort_key *other = sorted == keys ? keys + n : keys;
+            sort_key *run = merge_sort(&s, sorted + lo, other + lo, hi - lo);
+            if (run != sorted + lo) memcpy(sorted + lo, run, (hi - lo) * sizeof *run);
+        }
+    } else {
+        sorted = merge_sort(&s, keys, keys + n, n);
+    }
+    size_t i = 0;
+    while (i < n && sorted[i].idx == i) i++;
+    if (i == n) return;   /* in order already */
+    if (moved_cap < n * esize) {
+        moved_cap = n * esize;
+        free(moved);
+        moved = xrealloc(NULL, moved_cap);
+    }
+    for (size_t r = 0; r < n; r++) memcpy(moved + r * esize, base + sorted[r].idx * esize, esize);
+    memcpy(rows, moved, n * esize);
+}
+
+static void sort_out(prt_buf *out, size_t first, size_t n, size_t esize, prt_went_cmp cmp) {
+    prt_went_sort(out->data + first, n, esize, cmp, NULL);
+}
+
+/* Removes the entries with end <= watermark, re-placing the others in place, in one walk. The
+ * walk starts just after an empty slot e (one exists: load <= 0.7) and goes once around the ring;
+ * each surviving entry after the first removal is taken out and placed again from its home. Its
+ * old probe path (home .. its slot) was full and cannot contain e, so its home lies in the part
+ * already walked and the new probe ends at the latest in its own, just emptied, slot: every entry
+ * stays reachable. Before the first removal no slot was emptied, so nothing can move. */
+size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, prt_went_cmp cmp, prt_buf *out,
+                            int64_t *next_end) {
+    size_t closed = 0, empty = 0, first = out->len;
+    int64_t left_end = INT64_MAX;
+    while (empty < t->cap && prt_wtab_at(t, empty)->hash) empty++;
+    if (empty == t->cap) {
         /* a table that was never reserved into; cannot happen with generated code, but stay
          * correct: rebuild into fresh slots */
         char *ns = xcalloc(t->cap, t->esize);
         for (size_t i = 0; i < t->cap; i++) {
             const prt_went *e = prt_wtab_at(t, i);
-            if (e->end <= watermark) emit_copy(out, t, e);
-            else place(ns, t->cap, t->esize, e);
+            if (e->end <= watermark) {
+                prt_buf_reserve(out, t->esize);
+                emit_copy(out, t, e);
+                closed++;
+            } else {
+                if (e->end < left_end) left_end = e->end;
+                place(ns, t->cap, t->esize, e);
+            }
         }
         free(t->slots);
         t->slots = ns;
     } else {
-        tmp = xcalloc(1, t->esize);
+        char *tmp = NULL;
         size_t mask = t->cap - 1;
         for (size_t k = 1; k <= t->cap; k++) {
             size_t i = (empty + k) & mask;
             prt_went *e = prt_wtab_at(t, i);
             if (!e->hash) continue;
             if (e->end <= watermark) {
+                prt_buf_reserve(out, t->esize);
                 emit_copy(out, t, e);
                 e->hash = 0;
+                closed++;
                 continue;
             }
+            if (e->end < left_end) left_end = e->end;
+            if (closed == 0) continue;   /* nothing emptied yet */
             size_t h = (size_t)e->hash & mask;
             if (h == i) continue;   /* at home: nothing before it can move it */
+            if (!tmp) tmp = xcalloc(1, t->esize);
             memcpy(tmp, e, t->esize);
             e->hash = 0;
             place(t->slots, t->cap, t->esize, (const prt_went *)tmp);
@@ -131,11 +263,12 @@ size_t prt_wtab_take_closed(prt_wtab *t, int64_t watermark, int (*cmp)(const voi
         free(tmp);
     }
     t->count -= closed;
+    if (next_end) *next_end = left_end;
     sort_out(out, first, closed, t->esize, cmp);
     return closed;
 }
 
-size_t prt_wtab_take_all(prt_wtab *t, int (*cmp)(const void *, const void *), prt_buf *out) {
+size_t prt_wtab_take_all(prt_wtab *t, prt_went_cmp cmp, prt_buf *out) {
     if (t->count == 0) return 0;
     size_t first = out->len, n = 0;
     prt_buf_reserve(out, t->count * t->esize);

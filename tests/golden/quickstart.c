@@ -9,8 +9,8 @@
 #include <string.h>
 #include "pipec_rt.h"
 
-#if PRT_ABI_VERSION != 7
-#error "this file was generated for pipec runtime ABI 7; rebuild it with the matching pipec"
+#if PRT_ABI_VERSION != 8
+#error "this file was generated for pipec runtime ABI 8; rebuild it with the matching pipec"
 #endif
 
 /* The record: one fixed-width member per field, a bit per nullable field. */
@@ -142,6 +142,13 @@ static int w0_cmp(const void *a, const void *b) {
     return w0_cmp_keys(x, y);
 }
 
+/* The first group key's order prefix, for prt_went_sort: ties fall back to the comparison. */
+static uint64_t w0_order_prefix(const void *a) {
+    const w0_entry *x = a;
+    if (x->knulls & 1) return UINT64_MAX;   /* NULL keys last */
+    return (uint64_t)(int64_t)x->k_event_type ^ 0x8000000000000000ULL;
+}
+
 static uint64_t w0_hash(const w0_slot *e) {
     uint64_t h = prt_hash_u64((uint64_t)e->h.start, 0x9e3779b97f4a7c15ULL);
     h = prt_hash_u64(e->knulls, h);
@@ -231,11 +238,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 235 "quickstart.c"
+#line 242 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 239 "quickstart.c"
+#line 246 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -255,8 +262,10 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
 static void w0_close(prt_run *run, int64_t wm) {
     const size_t es = sizeof(w0_entry);
     w0_closed.len = 0;
-    size_t n = wm == INT64_MAX || wm == INT64_MIN ? prt_wtab_take_all(&w0_tab, w0_cmp, &w0_closed)
-                                                  : prt_wtab_take_closed(&w0_tab, wm, w0_cmp, &w0_closed);
+    int64_t next_end = INT64_MAX;
+    size_t n = wm == INT64_MAX || wm == INT64_MIN ? prt_wtab_take_all(&w0_tab, NULL, &w0_closed)
+                                                  : prt_wtab_take_closed(&w0_tab, wm, NULL, &w0_closed, &next_end);
+    prt_went_sort(w0_closed.data, n, es, w0_cmp, w0_order_prefix);
     for (size_t i = 0; i < n; i++) {
         w0_entry *e = (w0_entry *)(w0_closed.data + i * es);
         w0_emit(run, e, &e->a, e->h.start, e->h.end);
@@ -264,7 +273,7 @@ static void w0_close(prt_run *run, int64_t wm) {
         w0_release(e);
     }
     if (wm != INT64_MAX && wm > w0_done) w0_done = wm;
-    w0_next_close = prt_wtab_min_end(&w0_tab);
+    w0_next_close = next_end;
 }
 
 static void w0_save(prt_buf *b) {
@@ -442,7 +451,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 446 "quickstart.c"
+#line 455 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -479,7 +488,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 483 "quickstart.c"
+#line 492 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -527,7 +536,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 531 "quickstart.c"
+#line 540 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -536,7 +545,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 540 "quickstart.c"
+#line 549 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;

@@ -183,8 +183,10 @@ static void test_table_basics(void) {
         sorted = sorted && cmp_ent(out.data + (i - 1) * sizeof(ent), out.data + i * sizeof(ent)) < 0;
     CHECK(sorted);
     out.len = 0;
+    int64_t left_end = 0;
     CHECK_INT(prt_wtab_take_all(&t, cmp_ent, &out), 0);
-    CHECK_INT(prt_wtab_take_closed(&t, INT64_MAX, cmp_ent, &out), 0);
+    CHECK_INT(prt_wtab_take_closed(&t, INT64_MAX, cmp_ent, &out, &left_end), 0);
+    CHECK(left_end == INT64_MAX);
     CHECK_INT(out.len, 0);
     prt_buf_free(&out);
     prt_wtab_free(&t);
@@ -217,18 +219,20 @@ static void test_take_closed_random(void) {
                 ok = ok && table_matches(&t, &m);
                 ok = ok && prt_wtab_min_end(&t) == model_min_end(&m);
                 /* a watermark that closes nothing leaves the slots as they were */
-                int64_t me = prt_wtab_min_end(&t);
+                int64_t me = prt_wtab_min_end(&t), left_end = 0;
                 char *copy = malloc(t.cap * t.esize);
                 memcpy(copy, t.slots, t.cap * t.esize);
                 out.len = 0;
-                ok = ok && prt_wtab_take_closed(&t, me - 1, cmp_ent, &out) == 0 && out.len == 0;
+                ok = ok && prt_wtab_take_closed(&t, me - 1, cmp_ent, &out, &left_end) == 0 && out.len == 0;
+                ok = ok && left_end == me;
                 ok = ok && memcmp(copy, t.slots, t.cap * t.esize) == 0;
                 free(copy);
                 wm += 10 * (1 + (int64_t)(rnd() % 20));
                 out.len = 0;
                 size_t k = model_take(&m, wm, want);
-                size_t got = prt_wtab_take_closed(&t, wm, cmp_ent, &out);
+                size_t got = prt_wtab_take_closed(&t, wm, cmp_ent, &out, &left_end);
                 ok = ok && got == k && same_rows(&out, want, k);
+                ok = ok && left_end == prt_wtab_min_end(&t) && left_end == model_min_end(&m);
                 ok = ok && table_matches(&t, &m);
             }
             /* whatever is left comes out with take_all */
@@ -262,8 +266,9 @@ static void test_wraparound_cluster(void) {
     CHECK(wrapped);
     ent want[40];
     prt_buf out = {0};
+    int64_t left_end = 0;
     size_t k = model_take(&m, 10, want);
-    CHECK_INT(prt_wtab_take_closed(&t, 10, cmp_ent, &out), k);
+    CHECK_INT(prt_wtab_take_closed(&t, 10, cmp_ent, &out, &left_end), k);
     CHECK(same_rows(&out, want, k));
     CHECK(table_matches(&t, &m));
     /* reinsert closed keys into the next window, then take the rest */
@@ -274,12 +279,12 @@ static void test_wraparound_cluster(void) {
     CHECK(table_matches(&t, &m));
     out.len = 0;
     k = model_take(&m, 25, want);
-    CHECK_INT(prt_wtab_take_closed(&t, 25, cmp_ent, &out), k);
+    CHECK_INT(prt_wtab_take_closed(&t, 25, cmp_ent, &out, &left_end), k);
     CHECK(same_rows(&out, want, k));
     CHECK(table_matches(&t, &m));
     /* sorting with NULL cmp: table order, still every entry */
     out.len = 0;
-    CHECK_INT(prt_wtab_take_closed(&t, 30, NULL, &out), m.n);
+    CHECK_INT(prt_wtab_take_closed(&t, 30, NULL, &out, &left_end), m.n);
     CHECK_INT(t.count, 0);
     hash_mode = 0;
     model_free(&m);
@@ -512,8 +517,74 @@ static void test_state(void) {
     prt_dset_free(s2);
 }
 
+/* Rows as generated windows sort them: start, then a string key with NULL last. */
+typedef struct srow {
+    prt_went h;
+    uint64_t knulls;
+    prt_str k;
+    int64_t id;
+} srow;
+
+static int cmp_srow(const void *a, const void *b) {
+    const srow *x = a, *y = b;
+    if (x->h.start != y->h.start) return x->h.start < y->h.start ? -1 : 1;
+    int xn = (int)(x->knulls & 1), yn = (int)(y->knulls & 1);
+    if (xn != yn) return xn - yn;
+    return xn ? 0 : prt_str_cmp(x->k, y->k);
+}
+
+static uint64_t prefix_srow(const void *a) {
+    const srow *x = a;
+    return x->knulls & 1 ? UINT64_MAX : prt_str_order_prefix(x->k);
+}
+
+/* prt_went_sort with and without a prefix against qsort, on keys that share long prefixes, differ
+ * only in length, hold 0xFF and 0 bytes, are NULL, and on starts of both signs. */
+static void test_went_sort(void) {
+    static const char alphabet[] = {'a', 'b', 0, (char)0xFF};
+    char (*text)[12] = malloc(6000 * sizeof *text);
+    srow *rows = malloc(6000 * sizeof *rows), *want = malloc(6000 * sizeof *rows);
+    bool ok = true;
+    for (int round = 0; round < 200 && ok; round++) {
+        size_t n = round < 10 ? (size_t)round : 1 + rnd() % (round % 20 == 0 ? 6000 : 700);
+        int starts = 1 + (int)(rnd() % 3);
+        for (size_t i = 0; i < n; i++) {
+            srow *r = &rows[i];
+            memset(r, 0, sizeof *r);
+            r->h.start = ((int64_t)(rnd() % (uint64_t)starts) - 1) * 60000000;
+            r->h.end = r->h.start + 60000000;
+            r->h.hash = 1;
+            r->knulls = rnd() % 17 == 0;
+            uint32_t len = (uint32_t)(rnd() % 12);
+            for (uint32_t j = 0; j < len; j++)
+                text[i][j] = j < 9 && round % 2 ? 'p' : alphabet[rnd() % 4];   /* odd rounds: long ties */
+            r->k = (prt_str){text[i], len};
+            r->id = (int64_t)i;
+        }
+        for (int with_prefix = 0; with_prefix <= 1 && ok; with_prefix++) {
+            memcpy(want, rows, n * sizeof *rows);
+            if (n) qsort(want, n, sizeof *want, cmp_srow);
+            srow *got = malloc((n ? n : 1) * sizeof *got);
+            memcpy(got, rows, n * sizeof *rows);
+            prt_went_sort(got, n, sizeof *got, cmp_srow, with_prefix ? prefix_srow : NULL);
+            for (size_t i = 0; i < n && ok; i++) ok = cmp_srow(&got[i], &want[i]) == 0;
+            /* every row still there once: the ids */
+            int64_t sum = 0;
+            for (size_t i = 0; i < n; i++) sum += got[i].id;
+            ok = ok && sum == (int64_t)(n * (n ? n - 1 : 0) / 2);
+            if (!ok) fprintf(stderr, "went_sort mismatch: round %d, n %zu, prefix %d\n", round, n, with_prefix);
+            free(got);
+        }
+    }
+    CHECK(ok);
+    free(text);
+    free(rows);
+    free(want);
+}
+
 int main(void) {
     test_table_basics();
+    test_went_sort();
     test_take_closed_random();
     test_wraparound_cluster();
     test_hash();
