@@ -444,6 +444,21 @@ int32_t prt_days_from_civil(int64_t y, unsigned m, unsigned d) {
 }
 
 void prt_civil_from_days(int32_t days, int64_t *y, unsigned *m, unsigned *d) {
+    if (days >= -719468 && days <= 2932896) {
+        /* 0000-03-01 .. 9999-12-31: Neri and Schneider's Euclidean affine form of the same
+         * computation (2021), in 32-bit arithmetic: days since 0000-03-01, a year of March to
+         * February, century, year of century and day of year by multiply-and-shift. */
+        uint32_t n1 = 4 * (uint32_t)(days + 719468) + 3;
+        uint32_t century = n1 / 146097, n2 = n1 % 146097 | 3;   /* 4 * day of century + 3 */
+        uint64_t p2 = (uint64_t)2939745 * n2;
+        uint32_t year_of_century = (uint32_t)(p2 >> 32), day_of_year = (uint32_t)p2 / 2939745 / 4;
+        uint32_t n3 = 2141 * day_of_year + 197913;   /* month (from March = 3) and day, packed */
+        uint32_t jan_feb = day_of_year >= 306;
+        *y = (int64_t)(100 * century + year_of_century + jan_feb);
+        *m = (n3 >> 16) - 12 * jan_feb;
+        *d = (n3 & 0xFFFF) / 2141 + 1;
+        return;
+    }
     int64_t z = (int64_t)days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     unsigned doe = (unsigned)(z - era * 146097);

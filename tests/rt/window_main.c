@@ -137,14 +137,14 @@ static void process_batch(prt_run *run, const prt_batch *b) {
             watermark = t - late_us;
         }
     }
-    emit(run, prt_wtab_take_closed(&tab, watermark, cmp_went, &closed));
+    emit(run, prt_wtab_take_closed(&tab, watermark, cmp_went, &closed, NULL));
     if (slow_us) usleep((useconds_t)slow_us);
 }
 
 static void tick(prt_run *run) {
     ticks++;
     if (prt_wtab_min_end(&tab) <= watermark)   /* never true here: process_batch closed them */
-        emit(run, prt_wtab_take_closed(&tab, watermark, cmp_went, &closed));
+        emit(run, prt_wtab_take_closed(&tab, watermark, cmp_went, &closed, NULL));
 }
 
 static void finish(prt_run *run) { emit(run, prt_wtab_take_all(&tab, cmp_went, &closed)); }

@@ -1,8 +1,10 @@
 /* test_csv.c - unit tests of prt_csv_split (rt_csv.c): plain and quoted fields, doubled quotes,
- * delimiters and newlines inside quotes, lenient inner quotes, errors, counting past `max`.
+ * delimiters and newlines inside quotes, lenient inner quotes, errors, counting past `max`; random
+ * records against a byte-by-byte reference (the sixteen-byte path and the general one).
  * `bench` as argv[1] prints ns per record instead. */
 #include "pipec_rt.h"
 #include "check.h"
+#include <stdio.h>
 #include <time.h>
 
 static prt_arena A;
@@ -110,9 +112,86 @@ static void bench(void) {
     printf("%-34s %7.1f ns/record\n", "prt_csv_split (7 fields, quoted)", (now_ns() - t0) / N);
 }
 
+/* The splitter's rules restated byte by byte, as the reference for the random test: fields as
+ * (bytes, quoted), -1 for malformed quoting. */
+typedef struct ref_field {
+    char text[96];
+    uint32_t n;
+    bool quoted;
+} ref_field;
+
+static int ref_split(const char *rec, size_t n, char delim, char quote, ref_field *out, int max) {
+    size_t p = 0;
+    int count = 0;
+    for (;;) {
+        ref_field f = {{0}, 0, false};
+        bool last;
+        size_t next = 0;
+        if (p < n && rec[p] == quote) {
+            size_t q = p + 1;
+            f.quoted = true;
+            for (;;) {
+                while (q < n && rec[q] != quote) f.text[f.n++] = rec[q++];
+                if (q == n) return -1;
+                if (q + 1 < n && rec[q + 1] == quote) {
+                    f.text[f.n++] = quote;
+                    q += 2;
+                    continue;
+                }
+                break;
+            }
+            if (q + 1 == n) last = true;
+            else if (rec[q + 1] == delim) last = false, next = q + 2;
+            else return -1;
+        } else {
+            size_t d = p;
+            while (d < n && rec[d] != delim) f.text[f.n++] = rec[d++];
+            last = d == n;
+            next = d + 1;
+        }
+        if (count < max) out[count] = f;
+        count++;
+        if (last) return count;
+        p = next;
+    }
+}
+
+/* Random records over a small alphabet (delimiter, quote, NUL, letters; long runs without quotes
+ * too, for the sixteen-byte path) against the reference, with every `max` from 0 to 9. */
+static void test_split_random(void) {
+    static const char delims[] = {',', ';', '\t', '|'};
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    bool ok = true;
+    for (int round = 0; round < 200000 && ok; round++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char delim = delims[x % 4], quote = (x >> 2) % 3 ? '"' : '\'';
+        size_t n = (size_t)((x >> 8) % 90);
+        bool quotes = (x >> 16) % 4 == 0;
+        char rec[96];
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            unsigned r = (unsigned)(x % 16);
+            rec[i] = r < 3 ? delim : r < 5 && quotes ? quote : r == 5 ? 0 : (char)('a' + r);
+        }
+        int max = (int)((x >> 24) % 10);
+        ref_field want[10];
+        prt_field got[10];
+        prt_arena scratch = {0};
+        const char *err = NULL;
+        int nw = ref_split(rec, n, delim, quote, want, max);
+        int ng = prt_csv_split(rec, n, delim, quote, got, max, &scratch, &err);
+        ok = nw == ng && (ng >= 0 || err != NULL);
+        for (int i = 0; ok && i < ng && i < max; i++)
+            ok = got[i].n == want[i].n && got[i].quoted == want[i].quoted && memcmp(got[i].p, want[i].text, want[i].n) == 0;
+        if (!ok) fprintf(stderr, "split mismatch: round %d, %zu bytes, %d against %d fields\n", round, n, ng, nw);
+        prt_arena_free(&scratch);
+    }
+    CHECK(ok);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "bench") == 0) bench();
-    else test_split();
+    else test_split(), test_split_random();
     prt_arena_free(&A);
     return argc > 1 ? 0 : check_report();
 }
