@@ -10,6 +10,7 @@
 #include "emit.h"
 #include <string.h>
 #include "diag.h"
+#include "json_writer.h"
 #include "pipec_rt.h"
 #include "tmpl.h"
 
@@ -108,7 +109,8 @@ static void encode_value(Arena *a, SBuf *o, int ind, Encoding enc, const char *b
             sbuf_printf(o, "{ double x_ = %s; if (isfinite(x_)) prt_buf_put_f64(%s, x_);%s }\n", v.val, b, term);
         break;
     case T_STRING:
-        if (enc == ENC_JSONL) sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_json_str(%s, s_.p, s_.n); }\n", v.val, b);
+        if (enc == ENC_JSONL && v.json) sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put(%s, s_.p, s_.n); }\n", v.json, b);
+        else if (enc == ENC_JSONL) sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_json_str(%s, s_.p, s_.n); }\n", v.val, b);
         else if (enc == ENC_CSV) sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_csv_str(%s, s_.p, s_.n, ','); }\n", v.val, b);
         else sbuf_printf(o, "{ prt_str s_ = %s; prt_buf_put_cell_str(%s, s_.p, s_.n); }\n", v.val, b);
         break;
@@ -152,6 +154,7 @@ static CVal field_value_in(Emitter *em, const IrField *f, const char *var) {
     v.type = f->type;
     v.val = f->enum_array ? arena_printf(em->a, "%s[%s.%s]", f->enum_array, var, f->c_name)
                           : arena_printf(em->a, "%s.%s", var, f->c_name);
+    v.json = f->enum_array ? arena_printf(em->a, "%s_json[%s.%s]", f->enum_array, var, f->c_name) : NULL;
     v.isnull = f->null_bit < 0 ? "0" : arena_printf(em->a, "((%s.nulls[%d] >> %d) & 1)", var, f->null_bit / 64, f->null_bit % 64);
     return v;
 }
@@ -168,7 +171,7 @@ static const char *sink_code(Emitter *em, const IrSink *is, int ind) {
         const IrColumn *c = &is->cols[j];
         if (c->avg_part) {   /* a merge sink's hidden sum or count of an avg: the window's accumulator */
             const char *an = em->ir->spec->windows[w].aggs[c->avg_agg].name;
-            vals[j] = (CVal){arena_printf(em->a, "a->a_%s%s", an, c->avg_part == 2 ? "_n" : ""), "0", c->type};
+            vals[j] = (CVal){arena_printf(em->a, "a->a_%s%s", an, c->avg_part == 2 ? "_n" : ""), "0", c->type, NULL};
             continue;
         }
         vals[j] = c->field >= 0 ? field_value_in(em, &fields[c->field], w >= 0 ? "o" : "r") : emit_expr(em, &o, ind, c->expr);
@@ -327,14 +330,19 @@ static TVal *field_model(Emitter *em, const IrField *f, int index) {
     tv_set_str(a, m, "enum_array", f->enum_array ? f->enum_array : "");
     const SchemaField *sf = f->schema;
     if (!sf) return m;
-    TVal *one_of = tv_list(a);
+    TVal *one_of = tv_list(a), *one_of_json = tv_list(a);
     SBuf text = {0};
     for (int j = 0; j < sf->none_of; j++) {
         tv_push(a, one_of, tv_str(a, sf->one_of[j]));
+        SBuf quoted = {0};
+        jw_quote(&quoted, sf->one_of[j], strlen(sf->one_of[j]));
+        tv_push(a, one_of_json, tv_str(a, sbuf_cstr(&quoted)));
+        sbuf_free(&quoted);
         if (j) sbuf_puts(&text, ", ");
         sbuf_puts(&text, sf->one_of[j]);
     }
     tv_set(a, m, "one_of", one_of);
+    tv_set(a, m, "one_of_json", one_of_json);
     /* one_of_text lands inside a C string literal that is also a printf format. */
     const char *lit = c_str(a, sbuf_cstr(&text));
     SBuf fmt = {0};

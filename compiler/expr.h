@@ -64,6 +64,7 @@ typedef struct CVal {
     const char *val;
     const char *isnull;
     Type type;
+    const char *json;   /* a prt_str of the value already JSON-quoted (enum fields), or NULL */
 } CVal;
 
 /* Emits C statements computing `e` (checked) into ce->out and returns where the result is. */

@@ -55,7 +55,7 @@ static const char *zero(Type t) {
     return t == T_STRING ? "((prt_str){0, 0})" : t == T_BOOL ? "false" : "0";
 }
 
-static CVal cval(const char *v, const char *n, Type t) { return (CVal){v, n, t}; }
+static CVal cval(const char *v, const char *n, Type t) { return (CVal){v, n, t, NULL}; }
 static CVal null_of(Type t) { return cval(zero(t), "1", t); }
 
 static bool never_null(const char *n) { return strcmp(n, "0") == 0; }
@@ -436,7 +436,7 @@ static CVal emit_call(Em *m, const Expr *e) {
     if (has_null_kid(e)) return null_of(e->type);
     const char *R = RUN(m);
     int n = e->nkids;
-    CVal a[3] = {{"0", "1", T_NULL}, {"0", "1", T_NULL}, {"0", "1", T_NULL}};
+    CVal a[3] = {{"0", "1", T_NULL, NULL}, {"0", "1", T_NULL, NULL}, {"0", "1", T_NULL, NULL}};
     for (int i = 0; i < n && i < 3; i++) a[i] = emit(m, e->kids[i]);
     Type at = n ? a[0].type : T_NULL, t = e->type;
     switch (e->fn) {

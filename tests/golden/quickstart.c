@@ -31,6 +31,12 @@ static const prt_str enum_event_type[] = {
     {"cart", 4},
     {"purchase", 8},
 };
+/* The same, JSON-quoted (for JSON-lines sinks, when they write the field). */
+static const prt_str enum_event_type_json[] __attribute__((unused)) = {
+    {"\"view\"", 6},
+    {"\"cart\"", 6},
+    {"\"purchase\"", 10},
+};
 
 /* CSV columns: where each schema field is in the current file (-1 = not there). */
 static int col_event_id = -1;
@@ -238,11 +244,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 242 "quickstart.c"
+#line 248 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 246 "quickstart.c"
+#line 252 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -390,10 +396,6 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 prt_dead(run, in, "parse", "field 'event_type' is missing");
                 continue;
             } else {
-                if (!prt_utf8_valid(v->p, v->n)) {
-                    prt_dead(run, in, "parse", "field 'event_type': invalid UTF-8");
-                    continue;
-                }
                 prt_str s = {v->p, v->n};
                 if (prt_str_eq(s, enum_event_type[0])) r.f_event_type = 0;
                 else
@@ -402,6 +404,11 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 if (prt_str_eq(s, enum_event_type[2])) r.f_event_type = 2;
                 else
                 {
+                    /* a value of one_of is valid UTF-8: only other text needs the check */
+                    if (!prt_utf8_valid(v->p, v->n)) {
+                        prt_dead(run, in, "parse", "field 'event_type': invalid UTF-8");
+                        continue;
+                    }
                     prt_dead(run, in, "schema", "field 'event_type': '%.*s' is not one of view, cart, purchase", s.n > 64 ? 64 : (int)s.n, s.p);
                     continue;
                 }
@@ -451,7 +458,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 455 "quickstart.c"
+#line 462 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -488,7 +495,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 492 "quickstart.c"
+#line 499 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -536,7 +543,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 540 "quickstart.c"
+#line 547 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -545,7 +552,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 549 "quickstart.c"
+#line 556 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;

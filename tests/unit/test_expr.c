@@ -270,7 +270,7 @@ static const char *emit(const char *text, bool truth, bool lines, CVal *out) {
     CEmitter ce = {.out = &b, .indent = 1, .tmp = 0, .run = "run", .line_directives = lines};
     if (truth) {
         const char *c = expr_emit_c_truth(&arena, &ce, e);
-        if (out) *out = (CVal){c, "0", T_BOOL};
+        if (out) *out = (CVal){c, "0", T_BOOL, NULL};
     } else {
         CVal v = expr_emit_c(&arena, &ce, e);
         if (out) *out = v;
