@@ -60,6 +60,17 @@ static inline bool parse_mag(const char *p, size_t n, bool *neg, uint64_t *mag, 
                              uint64_t limit_neg) {
     size_t i = 0;
     *neg = false;
+    if (n - 1 < 18 && is_digit(p[0])) {   /* 1-18 digits, no sign: no overflow possible */
+        uint64_t v = (unsigned char)p[0] - '0';
+        for (i = 1; i < n; i++) {
+            unsigned d = (unsigned char)p[i] - '0';
+            if (d > 9) return false;
+            v = v * 10 + d;
+        }
+        if (v > limit_pos) return false;
+        *mag = v;
+        return true;
+    }
     if (n && (p[0] == '-' || p[0] == '+')) { *neg = p[0] == '-'; i = 1; }
     if (i == n) return false;
     while (i + 1 < n && p[i] == '0') i++;   /* leading zeros do not count toward the 19 digits */
@@ -518,29 +529,61 @@ bool prt_parse_date(const char *p, size_t n, int32_t *out_days) {
 
 #define US_PER_DAY 86400000000LL
 
-bool prt_parse_timestamp(const char *p, size_t n, int64_t *out_us) {
-    unsigned y, mo, d;
-    if (n < 10 || !parse_ymd(p, &y, &mo, &d)) return false;
-    int64_t days = days_fast(y, mo, d);
-    if (n == 10) { *out_us = days * US_PER_DAY; return true; }
-    if (n < 16 || !is_tsep(p[10]) || p[13] != ':') return false;
-    unsigned hh = dig2(p + 11), mm = dig2(p + 14), ss = 0;
-    if (hh > 23 || mm > 59) return false;
-    size_t i = 16;
+/* Eight bytes at p, the first one lowest. */
+static inline uint64_t load_le64(const char *p) {
+    uint64_t w = prt__load64(p);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+#define ASCII_ZEROS 0x3030303030303030ULL
+
+/* w's bytes minus '0' where mask is 0xFF (0 elsewhere), or ~0 when one of them is no digit. A
+ * byte passes when its value and value + 6 both stay below 0x10; a carry out of a byte above 0xF9
+ * only reaches a byte after one that already failed. */
+static inline uint64_t digits_at(uint64_t w, uint64_t mask) {
+    uint64_t x = (w ^ ASCII_ZEROS) & mask;
+    return (x | (x + 0x0606060606060606ULL)) & 0xF0F0F0F0F0F0F0F0ULL ? ~(uint64_t)0 : x;
+}
+
+/* Two-digit numbers from digit bytes: byte k of the result is 10 * byte k + byte k + 1. */
+static inline uint64_t digit_pairs_of(uint64_t x) { return x * 10 + (x >> 8); }
+
+/* The fixed head YYYY-MM-DD?HH:MM:SS of a timestamp (n >= 19; ? one of T, t, space), read as
+ * three overlapping words; false when it has another shape or a field is out of range, which the
+ * byte-wise parser then decides. */
+static inline bool parse_head19(const char *p, int64_t *days, unsigned *secs) {
+    const uint64_t date_digits = 0x00FFFF00FFFFFFFFULL, time_digits = 0xFFFF00FFFF00FFFFULL;
+    uint64_t a = load_le64(p), b = load_le64(p + 8), c = load_le64(p + 11);   /* YYYY-MM- DD?..., HH:MM:SS */
+    if ((a & ~date_digits) != ((uint64_t)'-' << 32 | (uint64_t)'-' << 56)) return false;
+    if ((c & ~time_digits) != ((uint64_t)':' << 16 | (uint64_t)':' << 40)) return false;
+    if (!is_tsep(p[10])) return false;
+    uint64_t da = digits_at(a, date_digits), db = digits_at(b, 0xFFFF), dc = digits_at(c, time_digits);
+    if (da == ~(uint64_t)0 || db == ~(uint64_t)0 || dc == ~(uint64_t)0) return false;
+    uint64_t ya = digit_pairs_of(da), tc = digit_pairs_of(dc);
+    unsigned y = (unsigned)(ya & 0xFF) * 100 + (unsigned)(ya >> 16 & 0xFF), mo = (unsigned)(ya >> 40 & 0xFF);
+    unsigned d = (unsigned)(digit_pairs_of(db) & 0xFF);
+    unsigned hh = (unsigned)(tc & 0xFF), mm = (unsigned)(tc >> 24 & 0xFF), ss = (unsigned)(tc >> 48 & 0xFF);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || hh > 23 || mm > 59 || ss > 59)
+        return false;
+    *days = days_fast(y, mo, d);
+    *secs = (hh * 60 + mm) * 60 + ss;
+    return true;
+}
+
+/* What may follow the time of a timestamp from p[i] on: a fraction of 1-9 digits (only after
+ * seconds), then Z or an offset [+-]HH[[:]MM], then nothing. Adds them to *us. */
+static bool parse_ts_tail(const char *p, size_t n, size_t i, bool after_seconds, int64_t *us) {
     int64_t frac = 0;
-    if (i < n && p[i] == ':') {
-        if (n < 19) return false;
-        ss = dig2(p + 17);
-        if (ss > 59) return false;   /* no leap seconds */
-        i = 19;
-        if (i < n && p[i] == '.') {
-            size_t f0 = ++i;
-            for (; i < n && is_digit(p[i]); i++)
-                if (i - f0 < 6) frac = frac * 10 + (p[i] - '0');
-            size_t nf = i - f0;
-            if (nf == 0 || nf > 9) return false;
-            for (; nf < 6; nf++) frac *= 10;
-        }
+    if (after_seconds && i < n && p[i] == '.') {
+        size_t f0 = ++i;
+        for (; i < n && is_digit(p[i]); i++)
+            if (i - f0 < 6) frac = frac * 10 + (p[i] - '0');
+        size_t nf = i - f0;
+        if (nf == 0 || nf > 9) return false;
+        for (; nf < 6; nf++) frac *= 10;
     }
     int64_t off = 0;
     if (i < n) {
@@ -565,7 +608,37 @@ bool prt_parse_timestamp(const char *p, size_t n, int64_t *out_us) {
         }
     }
     if (i != n) return false;
-    *out_us = days * US_PER_DAY + (int64_t)((hh * 60 + mm) * 60 + ss) * 1000000 + frac - off;
+    *us += frac - off;
+    return true;
+}
+
+bool prt_parse_timestamp(const char *p, size_t n, int64_t *out_us) {
+    int64_t days, us;
+    unsigned secs;
+    if (n >= 19 && parse_head19(p, &days, &secs)) {   /* the common shape, by words */
+        us = days * US_PER_DAY + (int64_t)secs * 1000000;
+        if (!parse_ts_tail(p, n, 19, true, &us)) return false;
+        *out_us = us;
+        return true;
+    }
+    unsigned y, mo, d;
+    if (n < 10 || !parse_ymd(p, &y, &mo, &d)) return false;
+    days = days_fast(y, mo, d);
+    if (n == 10) { *out_us = days * US_PER_DAY; return true; }
+    if (n < 16 || !is_tsep(p[10]) || p[13] != ':') return false;
+    unsigned hh = dig2(p + 11), mm = dig2(p + 14), ss = 0;
+    if (hh > 23 || mm > 59) return false;
+    size_t i = 16;
+    bool after_seconds = i < n && p[i] == ':';
+    if (after_seconds) {
+        if (n < 19) return false;
+        ss = dig2(p + 17);
+        if (ss > 59) return false;   /* no leap seconds */
+        i = 19;
+    }
+    us = days * US_PER_DAY + (int64_t)((hh * 60 + mm) * 60 + ss) * 1000000;
+    if (!parse_ts_tail(p, n, i, after_seconds, &us)) return false;
+    *out_us = us;
     return true;
 }
 

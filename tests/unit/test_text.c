@@ -261,6 +261,61 @@ static void test_calendar(void) {
     CHECK(now > utc(2020, 1, 1, 0, 0, 0) && now < utc(2200, 1, 1, 0, 0, 0));
 }
 
+/* The head YYYY-MM-DD?HH:MM:SS checked a byte at a time, its value by timegm: the reference for
+ * the parser's word-at-a-time head. */
+static bool ref_head19(const char *s, int64_t *us) {
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    int v[19];
+    for (int i = 0; i < 19; i++) {
+        char c = s[i];
+        if (shape[i] == 'd') {
+            if (c < '0' || c > '9') return false;
+            v[i] = c - '0';
+        } else if (shape[i] == 'T') {
+            if (c != 'T' && c != 't' && c != ' ') return false;
+        } else if (c != shape[i]) {
+            return false;
+        }
+    }
+    int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3], mo = v[5] * 10 + v[6], d = v[8] * 10 + v[9];
+    int hh = v[11] * 10 + v[12], mi = v[14] * 10 + v[15], ss = v[17] * 10 + v[18];
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    static const int dim[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > dim[mo] + (mo == 2 && leap) || hh > 23 || mi > 59 || ss > 59)
+        return false;
+    *us = utc(y, mo, d, hh, mi, ss);
+    return true;
+}
+
+/* Valid timestamps with one or two bytes of the head replaced (by digits, separators, letters,
+ * bytes near '0' and '9' and high bytes), with three tails: the parser against ref_head19. */
+static void test_timestamp_heads(void) {
+    static const char repl[] = "0123456789-:Tt ZzX/;@\x7f\xff\xfa";
+    static const char *const tails[] = {"Z", ".25Z", "+02:00"};
+    static const int64_t tail_us[] = {0, 250000, -7200000000LL};
+    int bad = 0;
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t us = (int64_t)(x % 315537897600ULL) * 1000000 - 62135596800000000LL;
+        char s[40];
+        memcpy(s, tss(us), 19);
+        for (int k = 0; k < 1 + (int)(x >> 40 & 1); k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (x >> 60 < 12) s[x % 19] = repl[(x >> 8) % (sizeof repl - 1)];
+        }
+        int t = (int)((x >> 20) % 3);
+        size_t n = 19 + strlen(tails[t]);
+        memcpy(s + 19, tails[t], strlen(tails[t]));
+        int64_t want, got;
+        bool want_ok = ref_head19(s, &want), got_ok = prt_parse_timestamp(s, n, &got);
+        if (want_ok != got_ok || (got_ok && got != want + tail_us[t])) {
+            if (bad++ < 3) fprintf(stderr, "  head %.*s: %d against %d\n", (int)n, s, got_ok, want_ok);
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
 static void test_timestamps(void) {
     CHECK(ok_ts("1970-01-01T00:00:00Z", 0));
     CHECK(ok_ts("2024-05-01T10:00:00Z", utc(2024, 5, 1, 10, 0, 0)));
@@ -504,6 +559,7 @@ int main(int argc, char **argv) {
     test_put_f64();
     test_calendar();
     test_timestamps();
+    test_timestamp_heads();
     test_utf8();
     test_put_strings();
     prt_buf_free(&B);
