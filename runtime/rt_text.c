@@ -178,7 +178,29 @@ static bool parse_f64_slow(const char *p, size_t n, bool neg, double *out) {
     return true;
 }
 
+/* Plain decimals ([+-]digits[.digits], 1-19 digits in all, no exponent; most inputs), in one
+ * pass: m / 10^k is correctly rounded when m <= 2^53 and k <= 22. False: the general parser. */
+static inline bool parse_f64_plain(const char *p, size_t n, double *out) {
+    size_t i = 0, point = SIZE_MAX;
+    bool neg = false;
+    if (n && (p[0] == '-' || p[0] == '+')) { neg = p[0] == '-'; i = 1; }
+    size_t first = i;
+    uint64_t m = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned char)p[i] - '0';
+        if (d <= 9) m = m * 10 + d;
+        else if (p[i] == '.' && point == SIZE_MAX) point = i;
+        else return false;
+    }
+    size_t ndig = n - first - (point != SIZE_MAX), k = point == SIZE_MAX ? 0 : n - point - 1;
+    if (ndig == 0 || ndig > 19 || k > 22 || m > (uint64_t)1 << 53) return false;
+    double v = (double)m / pow10_exact[k];
+    *out = neg ? -v : v;
+    return true;
+}
+
 bool prt_parse_f64(const char *p, size_t n, double *out) {
+    if (parse_f64_plain(p, n, out)) return true;
     size_t i = 0;
     bool neg = false;
     if (n && (p[0] == '-' || p[0] == '+')) { neg = p[0] == '-'; i = 1; }
