@@ -599,7 +599,14 @@ static inline bool parse_head19(const char *p, int64_t *days, unsigned *secs) {
  * seconds), then Z or an offset [+-]HH[[:]MM], then nothing. Adds them to *us. */
 static bool parse_ts_tail(const char *p, size_t n, size_t i, bool after_seconds, int64_t *us) {
     int64_t frac = 0;
-    if (after_seconds && i < n && p[i] == '.') {
+    uint64_t x;
+    if (after_seconds && n - i >= 8 && p[i] == '.' && !is_digit(p[i + 7]) &&
+        (x = digits_at(load_le64(p + i), 0x00FFFFFFFFFFFF00ULL)) != ~(uint64_t)0) {
+        /* exactly six digits (microseconds), by the word */
+        uint64_t pairs = digit_pairs_of(x >> 8);
+        frac = (int64_t)(pairs & 0xFF) * 10000 + (int64_t)(pairs >> 16 & 0xFF) * 100 + (int64_t)(pairs >> 32 & 0xFF);
+        i += 7;
+    } else if (after_seconds && i < n && p[i] == '.') {
         size_t f0 = ++i;
         for (; i < n && is_digit(p[i]); i++)
             if (i - f0 < 6) frac = frac * 10 + (p[i] - '0');

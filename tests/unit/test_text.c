@@ -288,11 +288,14 @@ static bool ref_head19(const char *s, int64_t *us) {
 }
 
 /* Valid timestamps with one or two bytes of the head replaced (by digits, separators, letters,
- * bytes near '0' and '9' and high bytes), with three tails: the parser against ref_head19. */
+ * bytes near '0' and '9' and high bytes), with fractions and offsets of every kind after them:
+ * the parser against ref_head19. */
 static void test_timestamp_heads(void) {
     static const char repl[] = "0123456789-:Tt ZzX/;@\x7f\xff\xfa";
-    static const char *const tails[] = {"Z", ".25Z", "+02:00"};
-    static const int64_t tail_us[] = {0, 250000, -7200000000LL};
+    static const char *const tails[] = {"Z", ".25Z", "+02:00", ".123456Z", ".1234567Z", ".000001+01:00",
+                                        ".987654", ".12345Z", ".12a456Z", ".123456ZZ", ".123456-00:30"};
+    static const int64_t tail_us[] = {0, 250000, -7200000000LL, 123456, 123456, 1 - 3600000000LL,
+                                      987654, 123450, -1, -1, 123456 + 1800000000LL};   /* -1: rejected */
     int bad = 0;
     uint64_t x = 88172645463325252ULL;
     for (int i = 0; i < 300000; i++) {
@@ -304,11 +307,11 @@ static void test_timestamp_heads(void) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             if (x >> 60 < 12) s[x % 19] = repl[(x >> 8) % (sizeof repl - 1)];
         }
-        int t = (int)((x >> 20) % 3);
+        int t = (int)((x >> 20) % (sizeof tails / sizeof *tails));
         size_t n = 19 + strlen(tails[t]);
         memcpy(s + 19, tails[t], strlen(tails[t]));
         int64_t want, got;
-        bool want_ok = ref_head19(s, &want), got_ok = prt_parse_timestamp(s, n, &got);
+        bool want_ok = ref_head19(s, &want) && tail_us[t] != -1, got_ok = prt_parse_timestamp(s, n, &got);
         if (want_ok != got_ok || (got_ok && got != want + tail_us[t])) {
             if (bad++ < 3) fprintf(stderr, "  head %.*s: %d against %d\n", (int)n, s, got_ok, want_ok);
         }
