@@ -50,10 +50,39 @@ void prt_reader_free(prt_reader *r) {
     r->buf = NULL;
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* The first '\n' in b[i..end) when no byte q comes before it: its index; -1 otherwise (no
+ * newline, or q first). Sixteen bytes at a time: records are short, so this beats memchr calls. */
+static inline long plain_newline(const char *b, size_t i, size_t end, char q) {
+    const __m128i vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8(q);
+    for (; i + 16 <= end; i += 16) {
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        unsigned mn = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, vn));
+        unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, vq));
+        if (!(mn | mq)) continue;
+        if (!mn || (mq && __builtin_ctz(mq) < __builtin_ctz(mn))) return -1;
+        return (long)(i + (size_t)__builtin_ctz(mn));
+    }
+    for (; i < end; i++) {
+        if (b[i] == '\n') return (long)i;
+        if (b[i] == q) return -1;
+    }
+    return -1;
+}
+#endif
+
 /* Scans buf[scan..end) for the end of the current record; returns its '\n' index or -1. */
 static long scan_to_end(prt_reader *r) {
     char *b = r->buf;
     size_t i = r->scan, end = r->end;
+#if defined(__SSE2__)
+    if (!r->csv || r->state == ST_FIELD_START || r->state == ST_UNQUOTED) {
+        long nl = plain_newline(b, i, end, r->csv ? r->quote : '\n');
+        if (nl >= 0) return nl;
+    }
+#endif
     if (!r->csv) {
         char *nl = memchr(b + i, '\n', end - i);
         if (!nl) {
