@@ -955,6 +955,16 @@ void prt_buf_put_json_str(prt_buf *b, const char *p, size_t n) {
     /* Worst case: every byte becomes \u00XX (6) or U+FFFD (3); reserve once for the common case. */
     prt_buf_reserve(b, n + 2);
     b->data[b->len++] = '"';
+    if (n <= 16) {   /* short (most keys and codes): copy while checking, no memcpy call */
+        char *o = b->data + b->len;
+        size_t k = 0;
+        while (k < n && !json_special(s[k])) o[k] = (char)s[k], k++;
+        if (k == n) {
+            o[n] = '"';
+            b->len += n + 1;
+            return;
+        }
+    }
     size_t i = 0;
     while (i < n) {
         size_t run = i;
