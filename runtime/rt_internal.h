@@ -313,11 +313,13 @@ void prt_kafka_set_assign_hook(prt_kafka *k, prt_kafka_assign_fn fn, void *ctx) 
 int prt_kafka_unstored(const prt_kafka *k, prt_kafka_offset **out) PRT_WEAK;
 /* A commit stored these offsets: they are the partitions' `stored` now. */
 void prt_kafka_mark_stored(prt_kafka *k, const prt_kafka_offset *offs, int n) PRT_WEAK;
-/* Up to max messages as records (valid until the next call) with their positions
- * ("topic/partition/offset"), waiting up to wait_us for the first; 0 when none came (*at_end:
- * every assigned partition is at its end). -1 on a fatal error (logged). */
-int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **positions, int64_t wait_us,
-                   bool *at_end) PRT_WEAK;
+/* Up to max messages as records (valid until the next call), waiting up to wait_us for the
+ * first; 0 when none came (*at_end: every assigned partition is at its end; said at once when the
+ * ends came with the last batch, the next call waits). -1 on a fatal error (logged). */
+int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, int64_t wait_us, bool *at_end) PRT_WEAK;
+/* The position ("topic/partition/offset") of record i of the last batch, written when asked
+ * (most records never need theirs); valid until the next call. k is a prt_kafka. */
+const char *prt_kafka_rec_position(void *k, int i) PRT_WEAK;
 void prt_kafka_position(const prt_kafka *k, prt_ckpt *c) PRT_WEAK;   /* per-partition offsets into c */
 /* After a commit: the offsets go to the group too (synchronously unless durable_elsewhere: then
  * the checkpoint is the position and the group's copy is for monitoring). 0 or -1. */
@@ -524,10 +526,15 @@ typedef struct prt_run_impl {
      * position of batch record rec_base + i, written without a line number */
     const prt_rec *rec_base;
     const char *const *rec_pos;
+    /* or a source that writes a record's position only when one is asked for (kafka): that of
+     * batch record rec_base + i, valid until the next call */
+    const char *(*rec_pos_fn)(void *src, int i);
+    void *rec_pos_src;
 } prt_run_impl;
 
 /* Where a record of the current batch came from: its own position, or the input's name. */
 static inline const char *prt_rec_position(const prt_run_impl *ri, const prt_rec *rec) {
+    if (ri->rec_pos_fn) return ri->rec_pos_fn(ri->rec_pos_src, (int)(rec - ri->rec_base));
     return ri->rec_pos ? ri->rec_pos[rec - ri->rec_base] : ri->position_name;
 }
 

@@ -8,6 +8,9 @@
 #include "rt_text_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { JSON_MAX_DEPTH = 64 };
 
@@ -112,7 +115,8 @@ static const char *fail(jparser *j, const char *msg, const char *p) {
 }
 
 static inline const char *skip_ws(const char *p, const char *e) {
-    if (p < e && (unsigned char)*p > ' ') return p;   /* the usual case: no whitespace */
+    if (p < e && (unsigned char)*p > ' ') return p;   /* the usual cases: no whitespace, */
+    if (e - p >= 2 && *p == ' ' && (unsigned char)p[1] > ' ') return p + 1;   /* or one space */
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
 }
@@ -140,6 +144,22 @@ static inline __attribute__((always_inline)) const char *scan_string(jparser *j,
     *esc = false;
     for (;;) {
         uint64_t mask = 0;
+#if defined(__SSE2__)
+        /* 16 bytes at a time where SSE2 is (x86-64 always): '"', '\\', and below 0x20 or from
+         * 0x80 (negative as signed bytes) in one compare */
+        while (e - (const char *)s >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                     _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+            mask = (unsigned)_mm_movemask_epi8(m);
+            if (mask) {
+                s += __builtin_ctzll(mask);
+                break;
+            }
+            s += 16;
+        }
+        if (!mask)
+#endif
         while ((const char *)s + 8 <= e) {   /* 8 bytes at a time to the next special byte */
             uint64_t w = prt__load64((const char *)s);
             mask = PRT__JSON_SPECIAL(w);
@@ -241,25 +261,50 @@ static prt_str unescape(jparser *j, const char *b, const char *be) {
 
 static inline bool is_digit(char c) { return (unsigned)((unsigned char)c - '0') <= 9; }
 
+/* The end of the run of digits at p: 8 bytes at a time (a byte is a digit when its high nibble
+ * is 3 and its low one at most 9), so a run's length costs no branch per digit. */
+static inline const char *skip_digits(const char *p, const char *e) {
+    while (e - p >= 8) {
+        uint64_t w = prt__load64(p);
+        uint64_t bad = ((w & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) |
+                       (((w & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0x1010101010101010ULL);
+        uint64_t nz = (((bad & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | bad) & PRT__HIGHS;
+        if (nz) return p + (__builtin_ctzll(nz) >> 3);   /* the first non-digit byte */
+        p += 8;
+    }
+    while (p < e && is_digit(*p)) p++;
+    return p;
+}
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static const char *scan_number(jparser *j, const char *p) {
+static inline const char *scan_number(jparser *j, const char *p) {
     const char *e = j->end, *p0 = p;
     if (p < e && *p == '-') p++;
     if (p < e && *p == '0') p++;
-    else if (p < e && is_digit(*p)) while (p < e && is_digit(*p)) p++;
+    else if (p < e && is_digit(*p)) p = skip_digits(p + 1, e);
     else return fail(j, "bad number", p0);
     if (p < e && *p == '.') {
         p++;
         if (p >= e || !is_digit(*p)) return fail(j, "bad number", p0);
-        while (p < e && is_digit(*p)) p++;
+        p = skip_digits(p + 1, e);
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         if (p < e && (*p == '+' || *p == '-')) p++;
         if (p >= e || !is_digit(*p)) return fail(j, "bad number", p0);
-        while (p < e && is_digit(*p)) p++;
+        p = skip_digits(p + 1, e);
     }
     return p;
+}
+
+/* Records a value found at trie node `node` in every slot of its path (member by member: a
+ * prt_json_val built in two halves and copied whole stalls on the store forwarding). */
+static inline void put_value(jparser *j, int node, prt_json_kind kind, const char *tp, uint32_t tn) {
+    for (int s = j->plan->nodes[node].slot; s >= 0; s = j->plan->slot_next[s]) {
+        j->out[s].kind = kind;
+        j->out[s].text.p = tp;
+        j->out[s].text.n = tn;
+    }
 }
 
 static const char *parse_value(jparser *j, const char *p, int node, int depth);
@@ -323,8 +368,26 @@ static const char *parse_object(jparser *j, const char *p, int node, int depth) 
                 }
             }
         }
-        p = parse_value(j, p, child, depth);
-        if (!p) return NULL;
+        /* strings and numbers here, as parse_value would take them; the rest there */
+        if (p < e && *p == '"') {
+            const char *b, *be;
+            bool esc;
+            const char *q = scan_string(j, p, &b, &be, &esc);
+            if (!q) return NULL;
+            if (child >= 0 && nodes[child].slot >= 0) {
+                prt_str t = esc ? unescape(j, b, be) : (prt_str){b, (uint32_t)(be - b)};
+                put_value(j, child, PRT_JSON_STRING, t.p, t.n);
+            }
+            p = q;
+        } else if (p < e && (*p == '-' || is_digit(*p))) {
+            const char *q = scan_number(j, p);
+            if (!q) return NULL;
+            if (child >= 0) put_value(j, child, PRT_JSON_NUMBER, p, (uint32_t)(q - p));
+            p = q;
+        } else {
+            p = parse_value(j, p, child, depth);
+            if (!p) return NULL;
+        }
         p = skip_ws(p, e);
         if (p < e && *p == ',') {
             p = skip_ws(p + 1, e);
@@ -394,7 +457,7 @@ static const char *parse_value(jparser *j, const char *p, int node, int depth) {
     if (!p) return NULL;
     if (node >= 0) {
         if (v.kind != PRT_JSON_STRING) v.text = (prt_str){start, (uint32_t)(p - start)};
-        for (int s = j->plan->nodes[node].slot; s >= 0; s = j->plan->slot_next[s]) j->out[s] = v;
+        put_value(j, node, v.kind, v.text.p, v.text.n);
     }
     return p;
 }

@@ -5,7 +5,9 @@
  * checkpoint ("kafka PARTITION OFFSET TOPIC" lines, rt_checkpoint.c) with the rows they produced,
  * and on assignment the consumer starts each partition at its checkpointed offset: exactly once
  * with a checkpoint (a database sink's transaction or the checkpoint dir). Partitions the
- * checkpoint does not name start at the group's committed offset, else at `start`. After each
+ * checkpoint does not name start at the group's committed offset, else at `start` (both looked
+ * up when the assignment comes: start_offsets). A record's position, "topic/partition/offset" for
+ * the dead letter, is written only when asked for (prt_kafka_rec_position). After each
  * durable commit the offsets are also committed to the group (what monitoring sees as lag);
  * without a checkpoint that is the only record of progress, so the run is at least once.
  *
@@ -24,15 +26,18 @@
  * but its one-second idle timer: a pipeline slower than the fetches read in bursts, a second
  * apart (fetch.queue.backoff.ms fixed that in later versions). So once the queue was half full,
  * the source wakes the broker threads when it has drained below that: any request to a broker
- * makes its thread look at its partitions again, and a watermark query is the cheapest one. */
+ * makes its thread look at its partitions again, and a watermark query is the cheapest one. The
+ * query waits for its answer (2-10 ms while the broker thread works through a fetch), so a
+ * thread of its own sends it (the waker, started at the first wake): the source goes on. */
 #include "rt_internal.h"
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 typedef struct kpart {
     char *topic;
-    size_t topic_len;
     const rd_kafka_topic_t *rkt;   /* the handle its messages carry, once one came; NULL before */
     int32_t partition;
     int64_t next;              /* the offset after the last message handed out; -1 = none yet */
@@ -52,23 +57,29 @@ struct prt_kafka {
     kpart *parts;
     int nparts, capparts;
     const prt_ckpt *ck;        /* the checkpoint resumed from (offsets to seek to), or NULL */
-    rd_kafka_message_t **msgs; /* the batch handed out, destroyed at the next call */
+    rd_kafka_message_t **msgs; /* the batch handed out (msgs[i]: record i), destroyed at the next call */
     int nmsgs;
-    char **pos;                /* "topic/partition/offset" per record of the batch */
-    size_t *pos_off;           /* where each one starts in posbuf (which may move while it grows) */
-    prt_buf posbuf;
+    prt_buf posbuf;            /* the last position asked for */
     int last;                  /* the partition of the last message: the next one is usually its */
     prt_kafka_revoke_fn revoke;
     void *revoke_ctx;
     prt_kafka_assign_fn assign;   /* shared group: looks the stored offsets up */
     void *assign_ctx;
     bool failed;               /* a fatal error or a failed revoke commit */
+    bool end_told;             /* at_end was said without waiting, and nothing came since */
     char brokers[256];         /* for messages */
     /* waking the fetcher (see the top): queue levels in messages and bytes, the mean value size
      * seen, whether the queue was full enough since the last wake, the partition to ask next */
     size_t low_msgs, low_bytes, mean_len;
     bool fetch_may_stall;
     int wake_next;
+    /* the waker thread: the partition to ask about (its topic is a kpart's, kept until close) */
+    pthread_t waker;
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    bool waker_on, wake_pending, wake_stop;
+    const char *wake_topic;
+    int32_t wake_partition;
 };
 
 static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool add) {
@@ -86,7 +97,6 @@ static kpart *part_of(prt_kafka *k, const char *topic, int32_t partition, bool a
     memset(p, 0, sizeof *p);
     p->topic = strdup(topic);
     if (!p->topic) abort();
-    p->topic_len = strlen(topic);
     p->partition = partition;
     p->next = -1;
     p->committed = -1;
@@ -109,6 +119,40 @@ static void release_batch(prt_kafka *k) {
     k->nmsgs = 0;
 }
 
+/* The partitions of an assignment that start at the group's committed offset (RD_KAFKA_OFFSET_STORED)
+ * get it now, and those without one the offset `start` means (the partition's first or next
+ * offset, asked for as a timestamp of -2 or -1: one request per leader). Assigned with a logical
+ * offset, librdkafka asks the same, but waits first: 100 ms (its offset-query backoff) when the
+ * group has no offset, 500 ms when the partition's leader is not known yet ("no current leader"),
+ * which is every partition of a topic the process had not used before. Whatever is not found
+ * stays as it was (OFFSET_STORED, or the logical offset of `start`): librdkafka resolves it. */
+static void start_offsets(prt_kafka *k, rd_kafka_topic_partition_list_t *list) {
+    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(list->cnt);
+    rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_new(list->cnt);
+    for (int i = 0; i < list->cnt; i++)
+        if (list->elems[i].offset == RD_KAFKA_OFFSET_STORED)
+            rd_kafka_topic_partition_list_add(q, list->elems[i].topic, list->elems[i].partition);
+    int64_t start = k->d->kafka_latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t e = rd_kafka_committed(k->rk, q, 5000);
+    for (int i = 0; !e && i < q->cnt; i++) {
+        const rd_kafka_topic_partition_t *c = &q->elems[i];
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, c->topic, c->partition);
+        if (c->err || !tp) continue;
+        tp->offset = c->offset >= 0 ? c->offset : start;
+        if (c->offset < 0) rd_kafka_topic_partition_list_add(ends, c->topic, c->partition)->offset = start;
+    }
+    /* BEGINNING and END are also the timestamps that ask for the first and the next offset */
+    if (ends->cnt && rd_kafka_offsets_for_times(k->rk, ends, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < ends->cnt; i++) {
+            const rd_kafka_topic_partition_t *c = &ends->elems[i];
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, c->topic, c->partition);
+            if (!c->err && c->offset >= 0 && tp) tp->offset = c->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+    rd_kafka_topic_partition_list_destroy(q);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list, void *opaque) {
     prt_kafka *k = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -120,6 +164,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 offs[i] = (prt_kafka_offset){list->elems[i].topic, list->elems[i].partition, -1, -1};
             if (k->assign(k->assign_ctx, offs, list->cnt) != 0) k->failed = true;
         }
+        int unknown = 0;   /* partitions to start at the group's committed offset, else at `start` */
         for (int i = 0; i < list->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &list->elems[i];
             kpart *p = part_of(k, tp->topic, tp->partition, true);
@@ -127,6 +172,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                        : checkpointed(k, tp->topic, tp->partition);
             if (offs) p->stored = offs[i].stored;
             tp->offset = at >= 0 ? at : RD_KAFKA_OFFSET_STORED;
+            unknown += at < 0;
             p->assigned = true;
             p->eof = false;
             p->rkt = NULL;   /* learnt again from its first message */
@@ -134,6 +180,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         }
         free(offs);
         prt_log_info("kafka: assigned %d partition%s", list->cnt, list->cnt == 1 ? "" : "s");
+        if (unknown) start_offsets(k, list);
         rd_kafka_assign(rk, list);
         return;
     }
@@ -165,6 +212,34 @@ static long long conf_number(rd_kafka_t *rk, const char *key, long long dflt) {
 /* After a batch: if the queue had filled to half the fetch thresholds and has drained below
  * them, a watermark query to the next assigned partition's leader wakes its broker thread (one
  * partition a time: with several brokers each is reached in turn). */
+static void *waker_main(void *arg) {
+    prt_kafka *k = arg;
+    pthread_mutex_lock(&k->wake_mu);
+    for (;;) {
+        while (!k->wake_pending && !k->wake_stop) pthread_cond_wait(&k->wake_cv, &k->wake_mu);
+        if (k->wake_stop) break;
+        const char *topic = k->wake_topic;
+        int32_t partition = k->wake_partition;
+        k->wake_pending = false;
+        pthread_mutex_unlock(&k->wake_mu);
+        int64_t lo, hi;
+        rd_kafka_query_watermark_offsets(k->rk, topic, partition, &lo, &hi, 1000);
+        pthread_mutex_lock(&k->wake_mu);
+    }
+    pthread_mutex_unlock(&k->wake_mu);
+    return NULL;
+}
+
+/* Starts the waker (signals blocked in it: they are the main thread's); false when it cannot. */
+static bool start_waker(prt_kafka *k) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    k->waker_on = pthread_create(&k->waker, NULL, waker_main, k) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return k->waker_on;
+}
+
 static void wake_fetcher(prt_kafka *k, size_t queued_before) {
     size_t queued = rd_kafka_queue_length(k->queue);
     if (queued_before >= k->low_msgs || queued_before * k->mean_len >= k->low_bytes) k->fetch_may_stall = true;
@@ -172,8 +247,17 @@ static void wake_fetcher(prt_kafka *k, size_t queued_before) {
     for (int tries = 0; tries < k->nparts; tries++) {
         const kpart *p = &k->parts[k->wake_next++ % k->nparts];
         if (!p->assigned || p->eof) continue;
-        int64_t lo, hi;
-        rd_kafka_query_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi, 1000);
+        if (k->waker_on || start_waker(k)) {
+            pthread_mutex_lock(&k->wake_mu);
+            k->wake_topic = p->topic;
+            k->wake_partition = p->partition;
+            k->wake_pending = true;
+            pthread_cond_signal(&k->wake_cv);
+            pthread_mutex_unlock(&k->wake_mu);
+        } else {
+            int64_t lo, hi;
+            rd_kafka_query_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi, 1000);
+        }
         break;
     }
     k->fetch_may_stall = false;
@@ -187,9 +271,9 @@ prt_kafka *prt_kafka_open(const prt_source_desc *d, const char *brokers, const c
     k->ck = ck && ck->nkafka ? ck : NULL;
     snprintf(k->brokers, sizeof k->brokers, "%s", brokers);
     k->msgs = malloc(sizeof *k->msgs * 4096);
-    k->pos = malloc(sizeof *k->pos * 4096);
-    k->pos_off = malloc(sizeof *k->pos_off * 4096);
-    if (!k->msgs || !k->pos || !k->pos_off) abort();
+    if (!k->msgs) abort();
+    pthread_mutex_init(&k->wake_mu, NULL);
+    pthread_cond_init(&k->wake_cv, NULL);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     bool ok = conf_set(conf, "bootstrap.servers", brokers) && conf_set(conf, "group.id", group) &&
               conf_set(conf, "enable.auto.commit", "false") && conf_set(conf, "enable.auto.offset.store", "false") &&
@@ -267,10 +351,8 @@ static bool caught_up(const prt_kafka *k) {
     return n > 0;
 }
 
-int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **positions, int64_t wait_us,
-                   bool *at_end) {
+int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, int64_t wait_us, bool *at_end) {
     release_batch(k);
-    k->posbuf.len = 0;
     *at_end = false;
     if (max > 4096) max = 4096;
     rd_kafka_message_t *got[4096];
@@ -278,6 +360,13 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
      * for a full batch or the whole timeout). */
     size_t queued_before = rd_kafka_queue_length(k->queue);
     ssize_t n = rd_kafka_consume_batch_queue(k->queue, 0, got, (size_t)max);
+    if (n == 0 && !k->end_told && !k->failed && caught_up(k)) {
+        /* Nothing queued and every partition at its end (the ends came with the last batch):
+         * said at once, not after a wait for more; the next call waits. */
+        k->end_told = true;
+        *at_end = true;
+        return 0;
+    }
     if (n == 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, (int)(wait_us / 1000));
         if (m) {
@@ -324,29 +413,36 @@ int prt_kafka_next(prt_kafka *k, prt_rec *recs, int max, const char *const **pos
         }
         p->next = m->offset + 1;
         p->eof = false;
+        k->end_told = false;
         k->msgs[k->nmsgs++] = m;
         recs[nr].p = m->payload ? (const char *)m->payload : "";
         recs[nr].n = (uint32_t)m->len;
         bytes += m->len;
         recs[nr].line = 0;   /* the position says it all */
-        k->pos_off[nr] = k->posbuf.len;
-        prt_buf_put(&k->posbuf, p->topic, p->topic_len);   /* topic/partition/offset, NUL */
-        prt_buf_putc(&k->posbuf, '/');
-        prt_buf_put_i64(&k->posbuf, m->partition);
-        prt_buf_putc(&k->posbuf, '/');
-        prt_buf_put_i64(&k->posbuf, m->offset);
-        prt_buf_putc(&k->posbuf, 0);
         nr++;
     }
-    for (int i = 0; i < nr; i++) k->pos[i] = k->posbuf.data + k->pos_off[i];
     if (nr > 0) {
         k->mean_len = (k->mean_len * 7 + bytes / (size_t)nr + 64) / 8;   /* + librdkafka's own share */
         wake_fetcher(k, queued_before);
     }
     if (k->failed) return -1;
-    *positions = (const char *const *)k->pos;
     if (nr == 0) *at_end = caught_up(k);
     return nr;
+}
+
+const char *prt_kafka_rec_position(void *src, int i) {
+    prt_kafka *k = src;
+    if (i < 0 || i >= k->nmsgs) return k->brokers;   /* not a record of the batch: cannot happen */
+    const rd_kafka_message_t *m = k->msgs[i];
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    k->posbuf.len = 0;
+    prt_buf_put(&k->posbuf, topic, strlen(topic));   /* topic/partition/offset, NUL */
+    prt_buf_putc(&k->posbuf, '/');
+    prt_buf_put_i64(&k->posbuf, m->partition);
+    prt_buf_putc(&k->posbuf, '/');
+    prt_buf_put_i64(&k->posbuf, m->offset);
+    prt_buf_putc(&k->posbuf, 0);
+    return k->posbuf.data;
 }
 
 void prt_kafka_position(const prt_kafka *k, prt_ckpt *c) {
@@ -425,6 +521,13 @@ int64_t prt_kafka_lag(const prt_kafka *k) {
 void prt_kafka_close(prt_kafka *k) {
     if (!k) return;
     release_batch(k);
+    if (k->waker_on) {   /* before the consumer goes: it may be asking it */
+        pthread_mutex_lock(&k->wake_mu);
+        k->wake_stop = true;
+        pthread_cond_signal(&k->wake_cv);
+        pthread_mutex_unlock(&k->wake_mu);
+        pthread_join(k->waker, NULL);
+    }
     if (k->rk) {
         k->revoke = NULL;   /* closing: the driver has committed (or is failing) already */
         rd_kafka_consumer_close(k->rk);
@@ -434,9 +537,9 @@ void prt_kafka_close(prt_kafka *k) {
     for (int i = 0; i < k->nparts; i++) free(k->parts[i].topic);
     free(k->parts);
     free(k->msgs);
-    free(k->pos);
-    free(k->pos_off);
     prt_buf_free(&k->posbuf);
+    pthread_mutex_destroy(&k->wake_mu);
+    pthread_cond_destroy(&k->wake_cv);
     free(k);
 }
 

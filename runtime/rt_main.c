@@ -1127,7 +1127,7 @@ static int read_rows(driver *d, bool *ended) {
         const char *const *pos = NULL;
         bool caught_up = false;
         uint64_t rejected = 0;
-        int n = d->kafka ? prt_kafka_next(d->kafka, d->batch, BATCH_MAX, &pos, TICK_US, &caught_up)
+        int n = d->kafka ? prt_kafka_next(d->kafka, d->batch, BATCH_MAX, TICK_US, &caught_up)
               : d->cdc ? prt_cdc_next(d->cdc, d->batch, BATCH_MAX, &pos, &caught_up)
               : d->http ? prt_http_next(d->http, d->batch, BATCH_MAX, &pos, d->dead, &rejected)
                        : prt_pgsrc_next(d->pgsrc, d->batch, BATCH_MAX, &pos);
@@ -1157,9 +1157,11 @@ static int read_rows(driver *d, bool *ended) {
         }
         d->ri.rec_base = d->batch;
         d->ri.rec_pos = pos;
+        if (d->kafka) d->ri.rec_pos_fn = prt_kafka_rec_position, d->ri.rec_pos_src = d->kafka;
         d->nbatch = n;
         run_batch(d);
         d->ri.rec_pos = NULL;
+        d->ri.rec_pos_fn = NULL;
         if (after_batch(d) != 0) return -1;
     }
     return 0;
