@@ -191,6 +191,7 @@ static w0_slot *w0_find(prt_wtab *t, w0_slot *k, bool *fresh) {
         i = (i + 1) & mask;
     }
     k->h.hash = h;
+    memset(&k->a, 0, sizeof k->a);
     *fresh = true;
     return w0_place(t, k);
 }
@@ -244,11 +245,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 248 "quickstart.c"
+#line 249 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 252 "quickstart.c"
+#line 253 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -458,7 +459,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 462 "quickstart.c"
+#line 463 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -495,7 +496,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 499 "quickstart.c"
+#line 500 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -527,10 +528,10 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         /* window per_minute: find or make the entry, update its accumulators */
         if (w0_in) {
             w0_slot k;
-            memset(&k, 0, sizeof k);
-            k.h.start = w0_start;
-            k.h.end = w0_end;
-            if (0) k.knulls |= (uint64_t)1 << 0;
+            /* the header and keys (what find reads); the accumulators are cleared only for a new entry */
+            k.h = (prt_went){0, w0_start, w0_end};
+            k.knulls = 0;
+            if (0) k.knulls |= (uint64_t)1 << 0, k.k_event_type = (int32_t){0};
             else k.k_event_type = r.f_event_type;
             bool fresh;
             w0_entry *te = w0_find(&w0_tab, &k, &fresh);
@@ -543,7 +544,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 547 "quickstart.c"
+#line 548 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -552,7 +553,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 556 "quickstart.c"
+#line 557 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;
