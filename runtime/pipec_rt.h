@@ -14,10 +14,11 @@
  *   (`dead`), or a filter drop (`dropped`); prt_main checks in = out + dead + dropped at exit.
  *
  * Module map (one .c per concern): rt_core.c (arena, buffers, run state), rt_text.c (parsing and
- * formatting of values), rt_csv.c, rt_json.c (decoding helpers), rt_reader.c (chunked reading and
- * record framing), rt_source.c (file and folder sources), rt_sink.c (file and stdout sinks),
- * rt_dead.c (dead letter), rt_checkpoint.c, rt_env.c, rt_log.c, rt_signal.c, rt_main.c (the
- * driver), rt_expr.c (support for generated expressions, declared in rt_expr.h). */
+ * formatting of values; rt_f64fmt.c the digits of floats), rt_csv.c, rt_json.c (decoding
+ * helpers), rt_reader.c (chunked reading and record framing), rt_source.c (file and folder
+ * sources), rt_sink.c (file and stdout sinks), rt_dead.c (dead letter), rt_checkpoint.c,
+ * rt_env.c, rt_log.c, rt_signal.c, rt_main.c (the driver), rt_expr.c (support for generated
+ * expressions, declared in rt_expr.h). */
 #ifndef PIPEC_RT_H
 #define PIPEC_RT_H
 #include <stdbool.h>

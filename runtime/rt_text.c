@@ -7,6 +7,7 @@
  * Gregorian, years 0001..9999 on input. */
 #include "pipec_rt.h"
 #include "rt_text_internal.h"
+#include "rt_f64fmt.h"
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -114,7 +115,7 @@ static const double pow10_exact[23] = {
 /* x87 extended precision (64-bit significand) gives exact products m * 10^k for m < 2^64 and
  * k <= 27 up to one rounding, and a double rounding through it is wrong only when the extended
  * result lies exactly halfway between two doubles, which we detect (the low 11 significand bits
- * are 10000000000b) and hand to the slow path. That makes 17-19 digit inputs and outputs fast. */
+ * are 10000000000b) and hand to the slow path. That makes 17-19 digit inputs fast. */
 #if defined(__x86_64__) && LDBL_MANT_DIG == 64
 #define PRT_HAVE_LD 1
 static const long double pow10_ld[28] = {
@@ -316,151 +317,57 @@ void prt_buf_put_i64(prt_buf *b, int64_t v) {
     b->len = (size_t)(end - b->data);
 }
 
-/* Appends 0.<digits> * 10^point (digits without leading or trailing zeros) the way ECMAScript's
- * Number::toString does: plain decimal for 1e-6 <= |v| < 1e21, else d[.ddd]e(+|-)x. */
+/* Appends 0.<digits> * 10^point (1 <= nd <= 17 digits without leading or trailing zeros) the
+ * way ECMAScript's Number::toString does: plain decimal for 1e-6 <= |v| < 1e21, else
+ * d[.ddd]e(+|-)x. The copies have fixed sizes (inline moves, no calls): dig is read up to
+ * dig[31], and bytes past the end of the number are written and then left beyond b->len. */
 static void put_decimal(prt_buf *b, bool neg, const char *dig, int nd, int point) {
-    prt_buf_reserve(b, 32 + (size_t)nd);
+    prt_buf_reserve(b, 64);
     char *o = b->data + b->len;
     if (neg) *o++ = '-';
     if (point >= nd && point <= 21) {            /* integer: digits then zeros */
-        memcpy(o, dig, (size_t)nd);
-        o += nd;
-        memset(o, '0', (size_t)(point - nd));
-        o += point - nd;
-    } else if (point > 0 && point <= 21) {       /* ddd.ddd */
-        memcpy(o, dig, (size_t)point);
+        memcpy(o, dig, 32);
+        memset(o + nd, '0', 24);                 /* point - nd <= 20 */
         o += point;
-        *o++ = '.';
-        memcpy(o, dig + point, (size_t)(nd - point));
-        o += nd - point;
+    } else if (point > 0 && point <= 21) {       /* ddd.ddd: point < nd <= 17 */
+        memcpy(o, dig, 16);
+        o[point] = '.';
+        memcpy(o + point + 1, dig + point, 16);
+        o += nd + 1;
     } else if (point > -6 && point <= 0) {       /* 0.000ddd */
-        *o++ = '0';
-        *o++ = '.';
-        memset(o, '0', (size_t)-point);
-        o += -point;
-        memcpy(o, dig, (size_t)nd);
+        memcpy(o, "0.000000", 8);
+        o += 2 - point;
+        memcpy(o, dig, 32);
         o += nd;
     } else {                                     /* d.ddde+x */
-        *o++ = dig[0];
-        if (nd > 1) {
-            *o++ = '.';
-            memcpy(o, dig + 1, (size_t)(nd - 1));
-            o += nd - 1;
-        }
+        o[0] = dig[0];
+        o[1] = '.';
+        memcpy(o + 2, dig + 1, 16);
+        o += nd > 1 ? nd + 1 : 1;
         int x = point - 1;
         *o++ = 'e';
         *o++ = x < 0 ? '-' : '+';
-        char tmp[8];
-        char *end = tmp + sizeof tmp, *s = put_u64_rev(end, (uint64_t)(x < 0 ? -x : x));
-        memcpy(o, s, (size_t)(end - s));
-        o += end - s;
+        unsigned ax = (unsigned)(x < 0 ? -x : x);   /* <= 324 */
+        if (ax >= 100) *o++ = (char)('0' + ax / 100), ax %= 100, memcpy(o, digit_pairs + 2 * ax, 2), o += 2;
+        else if (ax >= 10) memcpy(o, digit_pairs + 2 * ax, 2), o += 2;
+        else *o++ = (char)('0' + ax);
     }
     b->len = (size_t)(o - b->data);
 }
 
-/* Appends m * 10^-k (m > 0) in the common form. */
-static void put_scaled(prt_buf *b, bool neg, uint64_t m, int k) {
-    while (m % 10 == 0) { m /= 10; k--; }
-    char tmp[24];
-    char *end = tmp + sizeof tmp, *s = put_u64_rev(end, m);
-    int nd = (int)(end - s);
-    put_decimal(b, neg, s, nd, nd - k);
-}
-
-/* floor(log10(a)) for 1e-8 <= a < 1e21, from the binary exponent (log10(2) ~ 1233 / 4096) and
- * one comparison; the powers below 1 are rounded, so it may be off by one right at a power of
- * ten, where every use below is verified anyway. */
-static int decimal_exponent(double a) {
-    static const double pow10_from_m9[32] = {
-        1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
-        1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    };
-    uint64_t bits;
-    memcpy(&bits, &a, 8);
-    int e2 = (int)((bits >> 52) & 0x7FF) - 1023;
-    int e = (e2 * 1233) >> 12;   /* floor(e2 * log10(2)): floor(log10(a)) or one less */
-    if (e < -9) e = -9;
-    if (e + 10 < 32 && a >= pow10_from_m9[e + 10]) e++;
-    return e;
-}
-
+/* The digits come from rt_f64fmt.c (Schubfach), the layout from put_decimal. */
 void prt_buf_put_f64(prt_buf *b, double v) {
     bool neg = signbit(v);
     double a = fabs(v);
-    if (a < TWO53 && a == (double)(int64_t)a) {   /* integral: exact as an integer */
-        if (a == 0) {
-            if (neg) prt_buf_lit(b, "-0");
-            else prt_buf_putc(b, '0');
-            return;
-        }
-        put_scaled(b, neg, (uint64_t)a, 0);
+    if (a == 0) {
+        if (neg) prt_buf_lit(b, "-0");
+        else prt_buf_putc(b, '0');
         return;
     }
-    int e = a >= 1e-8 && a < 1e21 ? decimal_exponent(a) : 0;
-    /* Up to 15 significant digits, in one step: if v is the double nearest a decimal m * 10^-j of
-     * at most 15 digits, a * 10^k (k = 14 - e) rounds to m * 10^(k-j) exactly (both errors stay far
-     * below 0.5 at this size), and r / 10^k is correctly rounded, so equality proves the digits read
-     * back as v; 15-digit decimals are too far apart for two of them to read back as one double. */
-    if (a >= 1e-8 && a < 1e14) {
-        int k = 14 - e;
-        if (k >= 1 && k <= 22) {
-            double r = (double)llrint(a * pow10_exact[k]);
-            if (r != 0 && r / pow10_exact[k] == a) {
-                uint64_t m = (uint64_t)r;
-                while (k > 0 && m % 10 == 0) m /= 10, k--;
-                put_scaled(b, neg, m, k);
-                return;
-            }
-        }
-    }
-#if PRT_HAVE_LD
-    /* For 1e-7 <= |v| < 2^53 the shortest form now needs >= 16 digits (shorter ones fit
-     * m < 2^53 above); larger values may need fewer. Binary search on the digit count with
-     * extended precision, verified like the slow path; undecidable cases fall through.
-     * llrintl rounds in the current mode (to nearest) without switching the x87 control word. */
-    if (a >= 1e-7 && a < 1e21) {
-        int lo = a < TWO53 ? 16 : 1, hi = 17, found = 0;
-        uint64_t best = 0;
-        while (lo <= hi) {
-            int p = (lo + hi) / 2, s = p - 1 - e;
-            if (s < -27 || s > 27) break;
-            long double t = s < 0 ? (long double)a / pow10_ld[-s] : (long double)a * pow10_ld[s];
-            uint64_t m = (uint64_t)llrintl(t);
-            double back;
-            if (!ld_to_double(m, -s, &back)) { best = 0; break; }
-            if (back == a) { found = s; best = m; hi = p - 1; }
-            else lo = p + 1;
-        }
-        if (best) {
-            put_scaled(b, neg, best, found);
-            return;
-        }
-    }
-#endif
-    /* General case: the fewest significant digits (1..17) that read back; %.*e rounds correctly
-     * and a digit more never hurts, so binary search finds the shortest. */
-    char buf[40], best[40];
-    int lo = 1, hi = 17;
-    snprintf(best, sizeof best, "%.16e", a);
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(buf, sizeof buf, "%.*e", mid - 1, a);
-        if (strtod(buf, NULL) == a) {
-            memcpy(best, buf, sizeof buf);
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    /* best = d[<point>ddd]e(+|-)xx in whatever locale: keep the digits and the exponent. */
-    char dig[24];
-    int nd = 0;
-    const char *s = best;
-    for (; *s && *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9') dig[nd++] = *s;
-    int x = atoi(s + 1);
-    while (nd > 1 && dig[nd - 1] == '0') nd--;
-    put_decimal(b, neg, dig, nd, x + 1);
+    char buf[64];   /* the digits land in buf[0..16]; put_decimal reads 32 bytes from the first */
+    int nd, point;
+    const char *dig = prt__f64_digits(a, buf, &nd, &point);
+    put_decimal(b, neg, dig, nd, point);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -19,7 +19,7 @@ WARN = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes", "-Wmi
 SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
 COMPILER = ["expr_lex.c", "expr_parse.c", "expr_check.c", "expr_emit.c", "arena.c", "sbuf.c",
             "types.c", "yaml.c", "diag.c", "suggest.c"]
-RUNTIME = ["rt_core.c", "rt_text.c", "rt_expr.c"]
+RUNTIME = ["rt_core.c", "rt_text.c", "rt_f64fmt.c", "rt_expr.c"]
 
 
 def _cc(ctx, args):

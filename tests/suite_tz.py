@@ -44,7 +44,7 @@ def driver(ctx):
     out = os.path.join(out_dir, "tz_driver" + ("-san" if san else ""))
     rt = os.path.join(ctx.root, "runtime")
     srcs = [os.path.join(ctx.root, "tests", "tz", "tz_driver.c")] + \
-        [os.path.join(rt, f) for f in ("rt_tz.c", "rt_core.c", "rt_text.c")]
+        [os.path.join(rt, f) for f in ("rt_tz.c", "rt_core.c", "rt_text.c", "rt_f64fmt.c")]
     p = ctx.run(["cc"] + CFLAGS + (SAN if san else []) + ["-I" + rt, "-o", out] + srcs + ["-lm"])
     assert "warning" not in p.stderr, p.stderr
     _BUILT[san] = out
