@@ -7,9 +7,7 @@ For every decimal exponent e that the shortest-digits search of a double can nee
 holds g(e) = floor(10^e / 2^r) + 1 with r = floor(e * log2(10)) - 127, so 2^127 < g(e) <= 2^128 - 1:
 10^e = (g(e) - d) * 2^r for some 0 < d <= 1 (g is always an overestimate, by less than one unit).
 The script also checks, with exact integer arithmetic, the three integer logarithm formulas of
-rt_f64fmt.c over every binary exponent of a double, and that e stays inside the table. Last it
-lists the powers of two for which the printer rt_f64fmt.c replaced gave a longer output than the
-shortest (prt_pow2_keep: kept as they were), from exact emulations of both.
+rt_f64fmt.c over every binary exponent of a double, and that e stays inside the table.
 """
 from fractions import Fraction
 
@@ -49,62 +47,6 @@ def c_floor_log2_pow10(e):
     return (e * 1741647) >> 19
 
 
-def round_half_even(x):
-    n = x.__floor__()
-    r = x - n
-    if r > Fraction(1, 2) or (r == Fraction(1, 2) and n % 2 == 1):
-        n += 1
-    return n
-
-
-def strip(n, x):
-    while n % 10 == 0:
-        n //= 10
-        x += 1
-    return n, x
-
-
-def former_digits(v, lo_end, hi_end):
-    """What the former printer gave for v (its rounding interval [lo_end, hi_end], ends
-    included): a binary search on p in 1..17 for the fewest digits at which the p-digit decimal
-    nearest v (printf's %.*e: ties to even) lies in the interval (strtod reads it back as v)."""
-    e10 = floor_log10(v)
-
-    def nearest(p):
-        j = e10 - p + 1
-        return round_half_even(v / Fraction(10) ** j), j
-
-    def reads_back(p):
-        n, j = nearest(p)
-        return lo_end <= n * Fraction(10) ** j <= hi_end
-
-    lo, hi, best = 1, 17, nearest(17)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if reads_back(mid):
-            best, hi = nearest(mid), mid
-        else:
-            lo = mid + 1
-    return strip(*best)
-
-
-def schubfach_digits(v, lo_end, hi_end, k):
-    """What rt_f64fmt.c computes for v, k and the interval (ends included), exactly."""
-    unit = Fraction(10) ** k
-    s = (v / unit).__floor__()
-    sp10 = s // 10 * 10
-    tp10 = sp10 + 10
-    u10, w10 = lo_end <= sp10 * unit, tp10 * unit <= hi_end
-    if u10 != w10:
-        return strip(sp10 if u10 else tp10, k)
-    t = s + 1
-    u, w = lo_end <= s * unit, t * unit <= hi_end
-    if u != w:
-        return strip(s if u else t, k)
-    mid = (s + t) * unit / 2
-    return strip(s if v < mid or (v == mid and s % 2 == 0) else t, k)
-
-
 def main():
     exps = set()
     for q in range(Q_MIN, Q_MAX + 1):
@@ -136,29 +78,6 @@ def main():
     print("")
     print("static const uint64_t prt_pow10_g[%d][2] = {" % len(rows))
     print("\n".join(rows))
-    print("};")
-    # The powers of two 2^(q + 52), q > Q_MIN: the former printer tried only the nearest decimal
-    # of each length, which for these can lie below v outside the (narrow) lower half of the
-    # interval while a farther one of that length lies inside: it printed more digits than the
-    # shortest. Those outputs are kept as they were.
-    keep = []
-    for q in range(Q_MIN + 1, Q_MAX + 1):
-        v = Fraction(2) ** (q + 52)
-        lo_end, hi_end = v - Fraction(2) ** (q - 2), v + Fraction(2) ** (q - 1)
-        k = c_floor_log10_three_quarters_pow2(q)
-        old = former_digits(v, lo_end, hi_end)
-        new = schubfach_digits(v, lo_end, hi_end, k)
-        if old != new:
-            assert len(str(old[0])) > len(str(new[0])), q
-            keep.append((q + 1075, old[0], old[1]))
-    print("")
-    print("/* The powers of two whose former output had more digits than the shortest, kept as it")
-    print(" * was: {biased exponent, d, x} for 2^(biased exponent - 1023) printed as d * 10^x,")
-    print(" * ascending by exponent. */")
-    print("#define PRT_POW2_KEEP_N %d" % len(keep))
-    print("static const struct { uint16_t be; int16_t x; uint64_t d; } prt_pow2_keep[%d] = {" % len(keep))
-    for be, d, x in keep:
-        print("    {%d, %d, %dULL},   /* 2^%d */" % (be, x, d, be - 1023))
     print("};")
     print("")
     print("#endif")

@@ -15,11 +15,10 @@
  * integer unless it is one). A multiple of 10^(k+1) in the interval has fewer digits than any
  * other candidate; else the nearer of the two multiples of 10^k around a that is inside.
  *
- * One exception keeps the output of the printer this replaced (a search over %.*e and strtod),
- * which tried only the decimal nearest a at each length: for 46 powers of two that one lies just
- * below a's narrow lower half-gap while a farther one of the same length is inside, so it printed
- * a digit more than the shortest (2^-24 as 5.9604644775390625e-8, not 5.960464477539063e-8).
- * gen_pow10.py finds them exactly and lists them in prt_pow2_keep. */
+ * (The printer this replaced searched %.*e lengths with strtod, trying only the decimal nearest a
+ * at each length: for 46 powers of two, whose interval is narrower below, it printed a digit more
+ * than the shortest, 2^-24 as 5.9604644775390625e-8 for 5.960464477539063e-8. Those now print
+ * shortest, as Number::toString does.) */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "put_digits finds trailing zeros with little-endian word loads"
 #endif
@@ -128,15 +127,6 @@ const char *prt__f64_digits(double a, char *dig, int *nd, int *point) {
         k = floor_log10_pow2(q);
         cbl = cb - 2;
     } else {
-        /* a power of two: the outputs of the former printer that were longer than the shortest */
-        int lo = 0, hi = PRT_POW2_KEEP_N;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (prt_pow2_keep[mid].be < be) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo < PRT_POW2_KEEP_N && prt_pow2_keep[lo].be == be)
-            return put_digits(prt_pow2_keep[lo].d, prt_pow2_keep[lo].x, dig, nd, point);
         k = floor_log10_three_quarters_pow2(q);
         cbl = cb - 1;
     }

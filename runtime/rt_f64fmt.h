@@ -7,9 +7,8 @@
 /* For a finite a > 0: the significant digits (ASCII, no trailing zeros, 1..17 of them: *nd) of
  * the decimal with the fewest that reads back (round to nearest, ties to even) as a, and of those
  * the one closest to a (if two are equally close, the one with an even last digit), such that
- * a reads back from 0.<digits> * 10^*point; for 46 powers of two the former printer's one digit
- * longer form instead (rt_f64fmt.c). They are written somewhere in buf[0..16] (buf has room for
- * 17) and the first one is returned. */
+ * a reads back from 0.<digits> * 10^*point. They are written somewhere in buf[0..16] (buf has
+ * room for 17) and the first one is returned. */
 const char *prt__f64_digits(double a, char *buf, int *nd, int *point);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_f64fmt.c - prt_buf_put_f64 (and prt__f64_digits under it, rt_f64fmt.c) against a
  * reference: the fewest significant digits, found by a binary search over %.*e with strtod
- * reading each back (the printer's former slow path, kept here only), laid out by this file's own
+ * reading each candidate back (the nearest decimal of each length and its neighbours), laid out by this file's own
  * reading of ECMAScript's Number::toString. Every value is checked with both signs (the counts
  * printed are of magnitudes).
  *
@@ -18,30 +18,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The reference: digits (no trailing zeros) and point, a = 0.<digits> * 10^point. %.*e rounds
- * correctly and, a digit more never hurting, the search finds the fewest that read back. */
+/* Whether m * 10^e reads back as a. */
+static bool reads_back(double a, unsigned long long m, int e) {
+    char buf[48];
+    snprintf(buf, sizeof buf, "%llue%d", m, e);
+    return strtod(buf, NULL) == a;
+}
+
+/* The decimal of p significant digits that reads back as a and is closest to it, if there is one:
+ * the nearest (%.*e rounds correctly), else one of its two neighbours of that length (a's rounding
+ * interval is convex and holds a; below a power of two it is half as wide, so the nearest may lie
+ * outside while the one above lies inside). *m * 10^*e. */
+static bool at_length(double a, int p, unsigned long long *m, int *e) {
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.*e", p - 1, a);
+    unsigned long long d = 0;
+    const char *s = buf;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9') d = d * 10 + (unsigned long long)(*s - '0');
+    int x = atoi(s + 1) - (p - 1);
+    unsigned long long cand[3] = {d, d + 1, d - 1};
+    for (int i = 0; i < 3; i++) {
+        if (cand[i] == 0 || !reads_back(a, cand[i], x)) continue;
+        *m = cand[i];
+        *e = x;
+        return true;
+    }
+    return false;
+}
+
+/* The reference: digits (no trailing zeros) and point, a = 0.<digits> * 10^point, of the fewest
+ * significant digits that read back (a digit more never hurts: a binary search on the length). */
 static int ref_digits(double a, char *dig, int *point) {
-    char buf[40], best[40];
+    unsigned long long m = 0, bm;
+    int e = 0, be;
     int lo = 1, hi = 17;
-    snprintf(best, sizeof best, "%.16e", a);
+    if (!at_length(a, 17, &bm, &be)) abort();
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        snprintf(buf, sizeof buf, "%.*e", mid - 1, a);
-        if (strtod(buf, NULL) == a) {
-            memcpy(best, buf, sizeof buf);
+        if (at_length(a, mid, &m, &e)) {
+            bm = m, be = e;
             hi = mid;
         } else {
             lo = mid + 1;
         }
     }
-    int nd = 0;
-    const char *s = best;
-    for (; *s && *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9') dig[nd++] = *s;
-    int x = atoi(s + 1);
-    while (nd > 1 && dig[nd - 1] == '0') nd--;
-    dig[nd] = 0;
-    *point = x + 1;
+    while (bm % 10 == 0) bm /= 10, be++;
+    int nd = snprintf(dig, 24, "%llu", bm);
+    *point = nd + be;
     return nd;
 }
 

@@ -543,7 +543,7 @@ static void bench(void) {
     BENCH("prt_buf_put_i64", N, { b.len = 0; prt_buf_put_i64(&b, 1714557600LL + it_); });
     BENCH("prt_buf_put_f64 (short)", N, { b.len = 0; prt_buf_put_f64(&b, fv[it_ & 7]); });
     BENCH("prt_buf_put_f64 (1/3)", N, { b.len = 0; prt_buf_put_f64(&b, 1.0 / 3); });
-    BENCH("prt_buf_put_f64 (0.1+0.2, fallback)", N / 10, { b.len = 0; prt_buf_put_f64(&b, 0.1 + 0.2); });
+    BENCH("prt_buf_put_f64 (0.1+0.2, 17 digits)", N / 10, { b.len = 0; prt_buf_put_f64(&b, 0.1 + 0.2); });
     BENCH("prt_buf_put_timestamp", N, { b.len = 0; prt_buf_put_timestamp(&b, 1714557600000000LL + it_ * 1000000); });
     BENCH("prt_buf_put_json_str (24 B)", N, { b.len = 0; prt_buf_put_json_str(&b, "hello world, plain ascii", 24); });
     BENCH("prt_buf_put_csv_str (24 B)", N, { b.len = 0; prt_buf_put_csv_str(&b, "hello world, plain ascii", 24, ';'); });
