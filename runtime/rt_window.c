@@ -206,7 +206,7 @@ void prt_went_sort(void *rows, size_t n, size_t esize, prt_went_cmp cmp, prt_wen
 }
 
 static void sort_out(prt_buf *out, size_t first, size_t n, size_t esize, prt_went_cmp cmp) {
-    prt_went_sort(out->data + first, n, esize, cmp, NULL);
+    if (n > 1) prt_went_sort(out->data + first, n, esize, cmp, NULL);   /* data is NULL while empty */
 }
 
 /* Removes the entries with end <= watermark, re-placing the others in place, in one walk. The
