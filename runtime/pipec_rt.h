@@ -507,7 +507,7 @@ typedef uint64_t (*prt_went_prefix)(const void *);
 /* Sorts n contiguous entries of esize bytes by cmp (NULL: leaves them). With a prefix, cmp must
  * order by start first: rows are radix-sorted by start and prefix, and only ties call cmp (a
  * merge sort, as without a prefix). The sort orders (start, prefix, index) triples, then moves
- * the rows once; not reentrant. */
+ * the rows in place, a cycle at a time; not reentrant. */
 void prt_went_sort(void *rows, size_t n, size_t esize, prt_went_cmp cmp, prt_went_prefix prefix);
 /* Removes every entry with end <= watermark from the table (the rest are re-placed so probing
  * stays correct) and appends copies of them to `out` at out->len (keep out->len a multiple of 8,

@@ -165,8 +165,7 @@ static sort_key *radix_sort(sort_key *k, sort_key *tmp, size_t n) {
 
 void prt_went_sort(void *rows, size_t n, size_t esize, prt_went_cmp cmp, prt_went_prefix prefix) {
     static sort_key *keys;
-    static char *moved;
-    static size_t keys_cap, moved_cap;
+    static size_t keys_cap;
     if (!cmp || n < 2) return;
     if (keys_cap < 2 * n) {
         keys_cap = 2 * n;
@@ -193,16 +192,26 @@ void prt_went_sort(void *rows, size_t n, size_t esize, prt_went_cmp cmp, prt_wen
     } else {
         sorted = merge_sort(&s, keys, keys + n, n);
     }
-    size_t i = 0;
-    while (i < n && sorted[i].idx == i) i++;
-    if (i == n) return;   /* in order already */
-    if (moved_cap < n * esize) {
-        moved_cap = n * esize;
-        free(moved);
-        moved = xrealloc(NULL, moved_cap);
+    /* Move the rows in place, a cycle of the permutation at a time (row r takes the row at
+     * sorted[r].idx), through one spare row; a filled position is marked by idx == itself. */
+    char *row = rows, *spare = NULL;
+    for (size_t r = 0; r < n; r++) {
+        if (sorted[r].idx == r) continue;
+        if (!spare) spare = xrealloc(NULL, esize);
+        memcpy(spare, row + r * esize, esize);
+        size_t j = r;
+        for (;;) {
+            size_t from = sorted[j].idx;
+            sorted[j].idx = j;
+            if (from == r) {
+                memcpy(row + j * esize, spare, esize);
+                break;
+            }
+            memcpy(row + j * esize, row + from * esize, esize);
+            j = from;
+        }
     }
-    for (size_t r = 0; r < n; r++) memcpy(moved + r * esize, base + sorted[r].idx * esize, esize);
-    memcpy(rows, moved, n * esize);
+    free(spare);
 }
 
 static void sort_out(prt_buf *out, size_t first, size_t n, size_t esize, prt_went_cmp cmp) {
