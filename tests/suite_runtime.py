@@ -329,7 +329,7 @@ def test_sigkill_exactly_once(ctx):
     for _ in range(40):
         proc = subprocess.Popen([driver(ctx), "--once"], cwd=ctx.tmp, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=env_for(ctx, **kw))
-        time.sleep(rnd.uniform(0.03, 0.4))
+        time.sleep(rnd.uniform(0.03, 0.2))
         if proc.poll() is not None:
             break   # finished before the kill
         proc.kill()
