@@ -139,14 +139,14 @@ static inline unsigned key_byte(const sort_key *k, int b) {
  * every key get no pass (the start, mostly, and the prefix's padding). Stable.
  * Returns the array holding the result. */
 static sort_key *radix_sort(sort_key *k, sort_key *tmp, size_t n) {
-    uint64_t differ_start = 0, differ_prefix = 0;   /* bits that are not the same in every key */
+    sort_key differ = {0, 0, 0};   /* the bits that are not the same in every key */
     for (size_t i = 1; i < n; i++) {
-        differ_start |= k[i].start ^ k[0].start;
-        differ_prefix |= k[i].prefix ^ k[0].prefix;
+        differ.start |= k[i].start ^ k[0].start;
+        differ.prefix |= k[i].prefix ^ k[0].prefix;
     }
     sort_key *src = k, *dst = tmp;
     for (int b = 0; b < 16; b++) {
-        if (!((b < 8 ? differ_prefix >> (8 * b) : differ_start >> (8 * (b - 8))) & 0xFF)) continue;
+        if (!key_byte(&differ, b)) continue;
         uint32_t count[256] = {0};
         for (size_t i = 0; i < n; i++) count[key_byte(&src[i], b)]++;
         uint32_t at = 0;
