@@ -52,7 +52,13 @@ static inline uint64_t prt_str_order_prefix(prt_str s) {
 #define PRT_STR_LIT(s) ((prt_str){(s), (uint32_t)(sizeof(s) - 1)})
 
 static inline bool prt_str_eq(prt_str a, prt_str b) {
-    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+    if (a.n != b.n) return false;
+    if (a.n >= 8 && a.n <= 16) {   /* group keys mostly: two words each, the second overlapping */
+        uint64_t x0, x1, y0, y1;
+        memcpy(&x0, a.p, 8), memcpy(&x1, a.p + a.n - 8, 8), memcpy(&y0, b.p, 8), memcpy(&y1, b.p + b.n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    return a.n == 0 || memcmp(a.p, b.p, a.n) == 0;
 }
 
 /* A bump allocator for per-batch scratch memory. */
@@ -179,8 +185,10 @@ prt_json_plan *prt_json_plan_new(const char *const *paths, int npaths);
 /* Parses one JSON object (a whole record) and fills out[i] for each path (MISSING when absent).
  * Validates the entire text (one object, nothing after it but whitespace, nesting <= 64,
  * strings valid UTF-8 after unescaping). Returns false with *err set (a static string or one in
- * scratch) for malformed JSON, a non-object, or a duplicate key at a wanted path. */
-bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
+ * scratch) for malformed JSON, a non-object, or a duplicate key at a wanted path. The plan keeps
+ * the shape of the last record (its keys and the bytes between its values), so it is one
+ * thread's: the next record of the same shape is read without parsing its keys again. */
+bool prt_json_extract(prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
                       prt_arena *scratch, const char **err);
 /* Debezium change events: `jv` holds the 4 * nfields + 5 values of the plan the compiler built
  * (see json_paths_model in emit.c). Returns the index of the row's first field in jv (the after
@@ -523,8 +531,33 @@ size_t prt_wtab_take_all(prt_wtab *t, prt_went_cmp cmp, prt_buf *out);
 int64_t prt_wtab_min_end(const prt_wtab *t);
 
 /* A fast 64-bit hash of bytes with good distribution in every bit (64x64->128 multiply mixing);
- * chain keys by passing the previous hash as seed. */
-uint64_t prt_hash_bytes(const void *p, size_t n, uint64_t seed);
+ * chain keys by passing the previous hash as seed. Up to 16 bytes inline (two words read, which
+ * overlap below 16), longer ones in rt_window.c. Only ever kept in memory: it may change. */
+uint64_t prt__hash_bytes_long(const void *p, size_t n, uint64_t seed);
+static inline uint64_t prt__mum(uint64_t a, uint64_t b) {   /* 64x64 -> 128 multiply, folded */
+    __extension__ unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+#define PRT__HK0 0xa0761d6478bd642fULL
+#define PRT__HK1 0xe7037ed1a0b428dbULL
+#define PRT__HK2 0x8ebc6af09c88c6e3ULL
+static inline uint64_t prt_hash_bytes(const void *pv, size_t n, uint64_t seed) {
+    if (n > 16) return prt__hash_bytes_long(pv, n, seed);
+    const unsigned char *p = pv;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, p, 8), memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4), memcpy(&y, p + n - 4, 4);
+        a = (uint64_t)x << 32 | y;
+    } else if (n > 0) {
+        a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+    }
+    uint64_t h = prt__mum(seed ^ PRT__HK0, (uint64_t)n ^ PRT__HK1);
+    h = prt__mum(a ^ PRT__HK1 ^ h, b ^ PRT__HK2);
+    return prt__mum(h ^ PRT__HK0, h ^ PRT__HK2);
+}
 /* One 64-bit value (an integer key, a window start, a double's bits) mixed with a seed
  * (splitmix64's finalizer): every output bit depends on every input bit. */
 static inline uint64_t prt_hash_u64(uint64_t v, uint64_t seed) {

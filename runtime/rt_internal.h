@@ -85,6 +85,11 @@ static inline uint64_t prt_reader_line(const prt_reader *r) {
 }
 void prt_reader_free(prt_reader *r);
 
+/* ---- rt_json.c ------------------------------------------------------------------------------ */
+/* Whether extract may read a record by the shape of the last one (on by default); the tests
+ * compare the two ways. Turning it off forgets the shape. */
+void prt_json_plan_use_shape(prt_json_plan *plan, bool on);
+
 /* ---- rt_checkpoint.c ----------------------------------------------------------------------- */
 typedef struct prt_ckpt_sink {
     char *name;

@@ -3,8 +3,15 @@
  * validating pass over the record that records the values found at wanted paths. Invariants: the
  * whole text is validated even where nothing is wanted (strings, escapes, UTF-8, numbers, nesting
  * <= 64); values point into the record unless a string holds escapes (then it is unescaped into
- * the scratch arena, the only memory a call uses); a wanted path seen twice is an error. */
+ * the scratch arena, the only memory a call uses); a wanted path seen twice is an error.
+ * Records of a stream mostly share one shape: the same keys in the same order, spaced the same.
+ * The plan keeps the last record's shape, the bytes between its top-level values (each key with
+ * its quotes, colon, commas and spaces), and reads the next record by comparing those bytes and
+ * scanning only the values. A record that differs anywhere is read the long way, and its shape
+ * is kept instead; a record read by its shape has the keys of an earlier valid record, so it
+ * cannot hold a duplicate, and its values are checked exactly as the long way checks them. */
 #include "pipec_rt.h"
+#include "rt_internal.h"
 #include "rt_text_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +29,29 @@ typedef struct jnode {
     int32_t path;             /* the path whose copy `key` points into (for messages) */
 } jnode;
 
+/* The shape of a record: its top-level members, each the bytes from the end of the previous
+ * value (or from the '{') to the start of its own, and the trie node its key is (-1: not wanted);
+ * then the bytes from the last value to the '}'. */
+enum {
+    SHAPE_MEMBERS = 32, SHAPE_BYTES = 1024,   /* records with more are read the long way */
+    SHAPE_MISSES = 8,    /* misses in a row before shapes are left alone ... */
+    SHAPE_PAUSE = 1024,  /* ... for so many records (keys in a new order every record) */
+};
+typedef struct jshape_member {
+    uint16_t off, len;        /* in shape_bytes */
+    int32_t node;
+} jshape_member;
+
 struct prt_json_plan {
     int npaths, nnodes;
     jnode *nodes;             /* nodes[0] is the root (the record object) */
     int32_t *slot_next;       /* per path index: the next path index with the same path, or -1 */
     char **paths;             /* copies of the paths, for error messages */
+    bool use_shape;
+    int shape_n;              /* members of the kept shape; -1: none */
+    jshape_member shape[SHAPE_MEMBERS + 1];   /* the last one: the bytes up to the '}' */
+    char shape_bytes[SHAPE_BYTES];
+    int miss_run, pause;
 };
 
 prt_json_plan *prt_json_plan_new(const char *const *paths, int npaths) {
@@ -46,6 +71,8 @@ prt_json_plan *prt_json_plan_new(const char *const *paths, int npaths) {
     if (!pl->nodes || !pl->slot_next || !pl->paths) goto fail;
     pl->nodes[0] = (jnode){"", 0, -1, -1, -1, -1, 0};
     pl->nnodes = 1;
+    pl->use_shape = true;
+    pl->shape_n = -1;
     for (int i = 0; i < npaths; i++) {
         pl->slot_next[i] = -1;
         pl->paths[i] = strdup(paths[i]);
@@ -89,8 +116,22 @@ fail:
     return NULL;
 }
 
+void prt_json_plan_use_shape(prt_json_plan *pl, bool on) {
+    pl->use_shape = on;
+    pl->shape_n = -1;
+    pl->miss_run = pl->pause = 0;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* The parser                                                                                   */
+
+/* Where the top-level values of a record read the long way start and end (for its shape). */
+typedef struct jmarks {
+    int n;
+    bool over;                /* more members than a shape holds */
+    const char *start[SHAPE_MEMBERS], *end[SHAPE_MEMBERS];
+    int32_t node[SHAPE_MEMBERS];
+} jmarks;
 
 typedef struct jparser {
     const char *base, *end;
@@ -99,6 +140,7 @@ typedef struct jparser {
     prt_arena *scratch;
     const char *err;
     uint64_t *seen;           /* per node: an intermediate object already met */
+    jmarks *marks;            /* NULL: no shape wanted from this record */
 } jparser;
 
 /* Records an error at p (the first) and returns NULL for the caller to pass up. */
@@ -326,6 +368,7 @@ static const char *parse_object(jparser *j, const char *p, int node, int depth) 
     if (depth > JSON_MAX_DEPTH) return fail(j, "nesting deeper than 64", p);
     bool want = node >= 0 && nodes[node].first_child >= 0;
     int hint = -1;   /* the last child matched: keys tend to come in the schema's order */
+    jmarks *mk = depth == 1 ? j->marks : NULL;
     p = skip_ws(p + 1, e);
     if (p < e && *p == '}') return p + 1;
     for (;;) {
@@ -368,6 +411,15 @@ static const char *parse_object(jparser *j, const char *p, int node, int depth) 
                 }
             }
         }
+        if (mk) {
+            if (mk->n == SHAPE_MEMBERS) {
+                mk->over = true;
+                mk = NULL;
+            } else {
+                mk->start[mk->n] = p;
+                mk->node[mk->n] = child;
+            }
+        }
         /* strings and numbers here, as parse_value would take them; the rest there */
         if (p < e && *p == '"') {
             const char *b, *be;
@@ -388,6 +440,7 @@ static const char *parse_object(jparser *j, const char *p, int node, int depth) 
             p = parse_value(j, p, child, depth);
             if (!p) return NULL;
         }
+        if (mk) mk->end[mk->n++] = p;
         p = skip_ws(p, e);
         if (p < e && *p == ',') {
             p = skip_ws(p + 1, e);
@@ -462,20 +515,124 @@ static const char *parse_value(jparser *j, const char *p, int node, int depth) {
     return p;
 }
 
-bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
+/* a[0..n) == b[0..n), a word at a time (the last word overlapping the one before) */
+static inline bool same_bytes(const char *a, const char *b, uint32_t n) {
+    if (n >= 8) {
+        for (uint32_t i = 0; i + 8 < n; i += 8)
+            if (prt__load64(a + i) != prt__load64(b + i)) return false;
+        return prt__load64(a + n - 8) == prt__load64(b + n - 8);
+    }
+    uint64_t x = 0, y = 0;
+    if (n >= 4) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4), memcpy(&a1, a + n - 4, 4), memcpy(&b0, b, 4), memcpy(&b1, b + n - 4, 4);
+        return a0 == b0 && a1 == b1;
+    }
+    for (uint32_t i = 0; i < n; i++) x = x << 8 | (unsigned char)a[i], y = y << 8 | (unsigned char)b[i];
+    return x == y;
+}
+
+/* Reads the object at p (on its '{') by the plan's shape, to the end of the record. False when the
+ * record's shape differs, or it is malformed (the long way then finds the same error and tells
+ * it); the values found so far are left for the caller to clear. */
+static bool extract_by_shape(jparser *j, const char *p) {
+    const prt_json_plan *pl = j->plan;
+    const char *e = j->end;
+    const jnode *nodes = pl->nodes;
+    for (int i = 0;; i++) {
+        const jshape_member *m = &pl->shape[i];
+        if ((size_t)(e - p) < m->len || !same_bytes(p, pl->shape_bytes + m->off, m->len)) return false;
+        p += m->len;
+        if (i == pl->shape_n) break;
+        int child = m->node;
+        if (p >= e) return false;
+        /* as parse_object reads a member's value */
+        if (*p == '"') {
+            const char *b, *be;
+            bool esc;
+            const char *q = scan_string(j, p, &b, &be, &esc);
+            if (!q) return false;
+            if (child >= 0 && nodes[child].slot >= 0) {
+                prt_str t = esc ? unescape(j, b, be) : (prt_str){b, (uint32_t)(be - b)};
+                put_value(j, child, PRT_JSON_STRING, t.p, t.n);
+            }
+            p = q;
+        } else if (*p == '-' || is_digit(*p)) {
+            const char *q = scan_number(j, p);
+            if (!q) return false;
+            if (child >= 0) put_value(j, child, PRT_JSON_NUMBER, p, (uint32_t)(q - p));
+            p = q;
+        } else {
+            p = parse_value(j, p, child, 1);
+            if (!p) return false;
+        }
+    }
+    return skip_ws(p, e) == e;
+}
+
+/* Keeps the shape of the object [obj, obj_end) just read the long way with marks mk. */
+static void keep_shape(prt_json_plan *pl, const char *obj, const char *obj_end, const jmarks *mk) {
+    pl->shape_n = -1;
+    if (mk->over) return;
+    size_t used = 0;
+    const char *from = obj;
+    for (int i = 0; i <= mk->n; i++) {
+        const char *to = i < mk->n ? mk->start[i] : obj_end;
+        size_t len = (size_t)(to - from);
+        if (used + len > SHAPE_BYTES) return;
+        memcpy(pl->shape_bytes + used, from, len);
+        pl->shape[i] = (jshape_member){(uint16_t)used, (uint16_t)len, i < mk->n ? mk->node[i] : -1};
+        used += len;
+        if (i < mk->n) from = mk->end[i];
+    }
+    pl->shape_n = mk->n;
+}
+
+static void clear_found(jparser *j, size_t words) {
+    memset(j->seen, 0, words * 8);
+    for (int i = 0; i < j->plan->npaths; i++) j->out[i] = (prt_json_val){PRT_JSON_MISSING, {NULL, 0}};
+}
+
+bool prt_json_extract(prt_json_plan *plan, const char *rec, size_t n, prt_json_val *out,
                       prt_arena *scratch, const char **err) {
     uint64_t seen_local[8];
-    jparser j = {rec, rec + n, plan, out, scratch, NULL, seen_local};
+    jparser j = {rec, rec + n, plan, out, scratch, NULL, seen_local, NULL};
     size_t words = ((size_t)plan->nnodes + 63) / 64;
     if (words > 8) j.seen = prt_arena_alloc(scratch, words * 8);
-    memset(j.seen, 0, words * 8);
-    for (int i = 0; i < plan->npaths; i++) out[i] = (prt_json_val){PRT_JSON_MISSING, {NULL, 0}};
+    clear_found(&j, words);
     const char *p = skip_ws(rec, j.end);
     if (p >= j.end || *p != '{') {
         *err = p >= j.end ? "empty record" : "not a JSON object";
         return false;
     }
+    jmarks marks;
+    if (plan->use_shape) {
+        if (plan->pause > 0) {
+            plan->pause--;
+        } else {
+            if (plan->shape_n >= 0) {
+                if (extract_by_shape(&j, p)) {
+                    plan->miss_run = 0;
+                    return true;
+                }
+                j.err = NULL;
+                clear_found(&j, words);
+                if (++plan->miss_run == SHAPE_MISSES) {
+                    plan->miss_run = 0;
+                    plan->pause = SHAPE_PAUSE;
+                    plan->shape_n = -1;
+                }
+            }
+            if (plan->pause == 0) {
+                marks.n = 0;
+                marks.over = false;
+                j.marks = &marks;
+            }
+        }
+    }
+    const char *obj = p;
     p = parse_object(&j, p, 0, 1);
+    const char *obj_end = p;
     if (p) {
         p = skip_ws(p, j.end);
         if (p != j.end) fail(&j, "trailing characters after the object", p);
@@ -484,5 +641,6 @@ bool prt_json_extract(const prt_json_plan *plan, const char *rec, size_t n, prt_
         *err = j.err;
         return false;
     }
+    if (j.marks) keep_shape(plan, obj, obj_end, &marks);
     return true;
 }

@@ -304,12 +304,8 @@ int64_t prt_wtab_min_end(const prt_wtab *t) {
 
 /* ---- hashing -------------------------------------------------------------------------------- */
 
-/* 64x64 -> 128 multiply, folded: the core of wyhash-style mixing. */
-static inline uint64_t mum(uint64_t a, uint64_t b) {
-    __extension__ unsigned __int128 r = (unsigned __int128)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
+/* Longer than 16 bytes (pipec_rt.h hashes the shorter ones): 16 bytes a round, then the last 16
+ * (overlapping the rounds before), read as little-endian words. */
 static inline uint64_t rd64(const unsigned char *p) {
     uint64_t v;
     memcpy(&v, p, 8);
@@ -319,33 +315,12 @@ static inline uint64_t rd64(const unsigned char *p) {
     return v;
 }
 
-static inline uint64_t rd_tail(const unsigned char *p, size_t n) {   /* 1..7 bytes */
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-#define K0 0xa0761d6478bd642fULL
-#define K1 0xe7037ed1a0b428dbULL
-#define K2 0x8ebc6af09c88c6e3ULL
-
-uint64_t prt_hash_bytes(const void *pv, size_t n, uint64_t seed) {
-    const unsigned char *p = pv;
-    uint64_t h = mum(seed ^ K0, (uint64_t)n ^ K1);
-    while (n >= 16) {
-        h = mum(rd64(p) ^ K1 ^ h, rd64(p + 8) ^ K2);
-        p += 16;
-        n -= 16;
-    }
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        a = rd64(p);
-        b = n > 8 ? rd_tail(p + 8, n - 8) : 0;
-    } else if (n > 0) {
-        a = rd_tail(p, n);
-    }
-    h = mum(a ^ K1 ^ h, b ^ K2);
-    return mum(h ^ K0, h ^ K2);
+uint64_t prt__hash_bytes_long(const void *pv, size_t n, uint64_t seed) {
+    const unsigned char *p = pv, *last = p + n - 16;
+    uint64_t h = prt__mum(seed ^ PRT__HK0, (uint64_t)n ^ PRT__HK1);
+    for (; p < last; p += 16) h = prt__mum(rd64(p) ^ PRT__HK1 ^ h, rd64(p + 8) ^ PRT__HK2);
+    h = prt__mum(rd64(last) ^ PRT__HK1 ^ h, rd64(last + 8) ^ PRT__HK2);
+    return prt__mum(h ^ PRT__HK0, h ^ PRT__HK2);
 }
 
 /* ---- kept strings --------------------------------------------------------------------------- */

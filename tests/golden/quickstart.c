@@ -156,8 +156,7 @@ static uint64_t w0_order_prefix(const void *a) {
 }
 
 static uint64_t w0_hash(const w0_slot *e) {
-    uint64_t h = prt_hash_u64((uint64_t)e->h.start, 0x9e3779b97f4a7c15ULL);
-    h = prt_hash_u64(e->knulls, h);
+    uint64_t h = prt_hash_u64((uint64_t)e->h.start ^ e->knulls * 0xd6e8feb86659fd93ULL, 0x9e3779b97f4a7c15ULL);
     if (!((e->knulls >> 0) & 1)) h = prt_hash_u64((uint64_t)(int64_t)e->k_event_type, h);
     return h | 1;
 }
@@ -245,11 +244,11 @@ static void w0_emit(prt_run *run, const w0_entry *e, const w0_acc *a, int64_t st
 #line 41 "pipelines/quickstart.yaml"
             bool _t5n = (((o.nulls[0] >> 0) & 1));
             double _t5 = _t5n ? 0 : prt_f64_round(o.f_revenue, (int64_t)2);
-#line 249 "quickstart.c"
+#line 248 "quickstart.c"
 #line 42 "pipelines/quickstart.yaml"
             bool _t6n = (((o.nulls[0] >> 1) & 1));
             double _t6 = _t6n ? 0 : prt_f64_round(o.f_avg_price, (int64_t)2);
-#line 253 "quickstart.c"
+#line 252 "quickstart.c"
             { prt_buf_put_timestamp(b, o.f_window_start); prt_buf_putc(b, 0); }
             { prt_str s_ = enum_event_type[o.f_event_type]; prt_buf_put_cell_str(b, s_.p, s_.n); }
             { prt_buf_put_i64(b, o.f_events); prt_buf_putc(b, 0); }
@@ -459,7 +458,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
         {
 #line 18 "pipelines/quickstart.yaml"
             bool _t0 = r.f_price >= (double)0;
-#line 463 "quickstart.c"
+#line 462 "quickstart.c"
             if (!(0) && !(_t0)) {
                 prt_buf d = {0};
                 prt_buf_lit(&d, "price >= 0 is false for");
@@ -496,7 +495,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
                 _t1 = (double)0;
                 _t1n = 0;
             }
-#line 500 "quickstart.c"
+#line 499 "quickstart.c"
             r.f_revenue = _t1;
             if (_t1n) r.nulls[0] |= (uint64_t)1 << 1;
         }
@@ -544,7 +543,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_revenue: sum */
             {
 #line 29 "pipelines/quickstart.yaml"
-#line 548 "quickstart.c"
+#line 547 "quickstart.c"
                 if (!((((r.nulls[0] >> 1) & 1)))) {
                     e->a_revenue += r.f_revenue;
                     e->a_revenue_n++;
@@ -553,7 +552,7 @@ static void process_batch(prt_run *run, const prt_batch *batch) {
             /* a_avg_price: avg */
             {
 #line 30 "pipelines/quickstart.yaml"
-#line 557 "quickstart.c"
+#line 556 "quickstart.c"
                 if (!(0)) {
                     e->a_avg_price += (double)(r.f_price);
                     e->a_avg_price_n++;

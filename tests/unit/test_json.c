@@ -1,8 +1,10 @@
 /* test_json.c - unit tests of the JSON plan and extractor (rt_json.c): wanted paths (flat,
  * nested, repeated), every value kind, escapes and surrogate pairs, UTF-8 checks, duplicates,
- * nesting depth, malformed text and trailing garbage. `bench` as argv[1] prints ns per record. */
-#include "pipec_rt.h"
+ * nesting depth, malformed text and trailing garbage; reading by the last record's shape against
+ * the long way, on streams of mutated records. `bench` as argv[1] prints ns per record. */
+#include "rt_internal.h"
 #include "check.h"
+#include <stdlib.h>
 #include <time.h>
 
 static prt_arena A;
@@ -164,6 +166,88 @@ static void test_errors(void) {
     prt_arena_reset(&A);
 }
 
+/* The same result both ways: accepted or not, the same message, the same values. */
+static bool same_result(bool ok1, const char *e1, const prt_json_val *v1, bool ok2, const char *e2,
+                        const prt_json_val *v2, int n) {
+    if (ok1 != ok2) return false;
+    if (!ok1) return strcmp(e1, e2) == 0;
+    for (int i = 0; i < n; i++) {
+        if (v1[i].kind != v2[i].kind || v1[i].text.n != v2[i].text.n) return false;
+        if (v1[i].kind != PRT_JSON_MISSING && memcmp(v1[i].text.p, v2[i].text.p, v1[i].text.n) != 0) return false;
+    }
+    return true;
+}
+
+/* Streams of records mostly of one shape, some mutated (a byte changed, inserted or dropped,
+ * members swapped or repeated): a plan that reads by shape and one that never does agree on each. */
+static void test_shape(void) {
+    static const char *paths[] = {"ts", "device", "value", "m.k", "m", "ts"};
+    enum { NP = 6 };
+    prt_json_plan *shaped = prt_json_plan_new(paths, NP), *plain = prt_json_plan_new(paths, NP);
+    prt_json_plan_use_shape(plain, false);
+    static const char *const bases[] = {
+        "{\"ts\": \"2024-05-01T00:00:01.306319Z\", \"device\": \"device-0261\", \"value\": 972.27, \"seq\": 0}",
+        "{\"ts\":\"x\",\"device\":\"d\\u00e9\",\"value\":-1e5,\"m\":{\"k\":[1,{\"a\":null}],\"j\":true}}",
+        "{\"t\\u0073\": 1, \"value\": \"v\" , \"x\" : false ,\"device\":{}}",
+        "{}",
+        " {\"m\": {\"k\": \"deep\"}, \"value\": 0.5}\n",
+        "{\"device\"  :  \"d\", \"a_rather_long_unwanted_key_name\": [1, 2], \"value\": 1}",
+    };
+    static const char alphabet[] = "\"\\{}[],: 0123456789.eE-+tfnulaxz\n\t\x80\xc3\xa9\x01";
+    prt_arena a1 = {0}, a2 = {0};
+    prt_json_val v1[NP], v2[NP];
+    char rec[512];
+    long mismatches = 0, accepted = 0, rejected = 0;
+    srand(7);
+    for (int round = 0; round < 200000; round++) {
+        const char *base = bases[(round / 500) % 6];   /* a stream of one base, then the next */
+        size_t n = strlen(base);
+        memcpy(rec, base, n);
+        int r = rand() % 8;
+        if (r == 0 && n > 0) {                       /* change a byte */
+            rec[rand() % n] = alphabet[rand() % (sizeof alphabet - 1)];
+        } else if (r == 1 && n < sizeof rec - 1) {   /* insert one */
+            size_t at = (size_t)rand() % (n + 1);
+            memmove(rec + at + 1, rec + at, n - at);
+            rec[at] = alphabet[rand() % (sizeof alphabet - 1)];
+            n++;
+        } else if (r == 2 && n > 0) {                /* drop one */
+            size_t at = (size_t)rand() % n;
+            memmove(rec + at, rec + at + 1, n - at - 1);
+            n--;
+        } else if (r == 3 && n > 2 && n * 2 < sizeof rec) {   /* the inside twice: members repeated */
+            memcpy(rec + n - 1, ",", 1);
+            memcpy(rec + n, base + 1, n - 1);
+            n = n * 2 - 1;
+        } else if (r == 4) {                         /* a value of another length */
+            char *colon = memchr(rec, ':', n);
+            if (colon && (size_t)(colon - rec) + 2 < n && n < sizeof rec - 4) {
+                size_t at = (size_t)(colon - rec) + 2;
+                memmove(rec + at + 3, rec + at, n - at);
+                memcpy(rec + at, "123", 3);
+                n += 3;
+            }
+        }
+        E = NULL;
+        bool ok1 = prt_json_extract(shaped, rec, n, v1, &a1, &E);
+        const char *e1 = E;
+        E = NULL;
+        bool ok2 = prt_json_extract(plain, rec, n, v2, &a2, &E);
+        if (!same_result(ok1, e1, v1, ok2, E, v2, NP)) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "shape and long way differ on %.*s (%s / %s)\n", (int)n, rec,
+                        ok1 ? "ok" : e1, ok2 ? "ok" : E);
+        }
+        if (ok2) accepted++;
+        else rejected++;
+        if (round % 64 == 0) prt_arena_reset(&a1), prt_arena_reset(&a2);
+    }
+    CHECK_INT(mismatches, 0);
+    CHECK(accepted > 50000 && rejected > 20000);   /* both kinds of record were met */
+    prt_arena_free(&a1);
+    prt_arena_free(&a2);
+}
+
 static double now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -196,6 +280,7 @@ int main(int argc, char **argv) {
     test_values();
     test_strings();
     test_errors();
+    test_shape();
     prt_arena_free(&A);
     return check_report();
 }
