@@ -589,7 +589,8 @@ static void keep_shape(prt_json_plan *pl, const char *obj, const char *obj_end, 
 }
 
 static void clear_found(jparser *j, size_t words) {
-    memset(j->seen, 0, words * 8);
+    if (words == 1) j->seen[0] = 0;   /* up to 64 nodes: no call */
+    else memset(j->seen, 0, words * 8);
     for (int i = 0; i < j->plan->npaths; i++) j->out[i] = (prt_json_val){PRT_JSON_MISSING, {NULL, 0}};
 }
 
