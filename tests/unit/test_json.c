@@ -183,7 +183,9 @@ static bool same_result(bool ok1, const char *e1, const prt_json_val *v1, bool o
 static void test_shape(void) {
     static const char *paths[] = {"ts", "device", "value", "m.k", "m", "ts"};
     enum { NP = 6 };
-    prt_json_plan *shaped = prt_json_plan_new(paths, NP), *plain = prt_json_plan_new(paths, NP);
+    static prt_json_plan *shaped, *plain;   /* plans live for the program, like a pipeline's */
+    shaped = prt_json_plan_new(paths, NP);
+    plain = prt_json_plan_new(paths, NP);
     prt_json_plan_use_shape(plain, false);
     static const char *const bases[] = {
         "{\"ts\": \"2024-05-01T00:00:01.306319Z\", \"device\": \"device-0261\", \"value\": 972.27, \"seq\": 0}",
