@@ -480,25 +480,42 @@ static inline uint64_t digits_at(uint64_t w, uint64_t mask) {
 /* Two-digit numbers from digit bytes: byte k of the result is 10 * byte k + byte k + 1. */
 static inline uint64_t digit_pairs_of(uint64_t x) { return x * 10 + (x >> 8); }
 
+/* The date of the last head parse_head19 accepted (its bytes YYYY-MM- and DD) and its day number:
+ * records arrive roughly in time order, so most share it, and comparing its ten bytes stands for
+ * checking them and the calendar arithmetic. */
+static _Thread_local uint64_t head_date_ym;
+static _Thread_local uint16_t head_date_d;
+static _Thread_local int64_t head_date_days;
+
 /* The fixed head YYYY-MM-DD?HH:MM:SS of a timestamp (n >= 19; ? one of T, t, space), read as
  * three overlapping words; false when it has another shape or a field is out of range, which the
  * byte-wise parser then decides. */
 static inline bool parse_head19(const char *p, int64_t *days, unsigned *secs) {
     const uint64_t date_digits = 0x00FFFF00FFFFFFFFULL, time_digits = 0xFFFF00FFFF00FFFFULL;
     uint64_t a = load_le64(p), b = load_le64(p + 8), c = load_le64(p + 11);   /* YYYY-MM- DD?..., HH:MM:SS */
-    if ((a & ~date_digits) != ((uint64_t)'-' << 32 | (uint64_t)'-' << 56)) return false;
     if ((c & ~time_digits) != ((uint64_t)':' << 16 | (uint64_t)':' << 40)) return false;
     if (!is_tsep(p[10])) return false;
-    uint64_t da = digits_at(a, date_digits), db = digits_at(b, 0xFFFF), dc = digits_at(c, time_digits);
-    if (da == ~(uint64_t)0 || db == ~(uint64_t)0 || dc == ~(uint64_t)0) return false;
-    uint64_t ya = digit_pairs_of(da), tc = digit_pairs_of(dc);
+    uint64_t dc = digits_at(c, time_digits);
+    if (dc == ~(uint64_t)0) return false;
+    uint64_t tc = digit_pairs_of(dc);
+    unsigned hh = (unsigned)(tc & 0xFF), mm = (unsigned)(tc >> 24 & 0xFF), ss = (unsigned)(tc >> 48 & 0xFF);
+    if (hh > 23 || mm > 59 || ss > 59) return false;
+    *secs = (hh * 60 + mm) * 60 + ss;
+    if (a == head_date_ym && (uint16_t)b == head_date_d) {   /* 0 never matches: no digits */
+        *days = head_date_days;
+        return true;
+    }
+    if ((a & ~date_digits) != ((uint64_t)'-' << 32 | (uint64_t)'-' << 56)) return false;
+    uint64_t da = digits_at(a, date_digits), db = digits_at(b, 0xFFFF);
+    if (da == ~(uint64_t)0 || db == ~(uint64_t)0) return false;
+    uint64_t ya = digit_pairs_of(da);
     unsigned y = (unsigned)(ya & 0xFF) * 100 + (unsigned)(ya >> 16 & 0xFF), mo = (unsigned)(ya >> 40 & 0xFF);
     unsigned d = (unsigned)(digit_pairs_of(db) & 0xFF);
-    unsigned hh = (unsigned)(tc & 0xFF), mm = (unsigned)(tc >> 24 & 0xFF), ss = (unsigned)(tc >> 48 & 0xFF);
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || hh > 23 || mm > 59 || ss > 59)
-        return false;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return false;
     *days = days_fast(y, mo, d);
-    *secs = (hh * 60 + mm) * 60 + ss;
+    head_date_ym = a;
+    head_date_d = (uint16_t)b;
+    head_date_days = *days;
     return true;
 }
 
@@ -553,6 +570,14 @@ bool prt_parse_timestamp(const char *p, size_t n, int64_t *out_us) {
     unsigned secs;
     if (n >= 19 && parse_head19(p, &days, &secs)) {   /* the common shape, by words */
         us = days * US_PER_DAY + (int64_t)secs * 1000000;
+        uint64_t w, x;
+        if (n == 27 && ((w = load_le64(p + 19)) & 0xFF000000000000FFULL) == ((uint64_t)'Z' << 56 | '.') &&
+            (x = digits_at(w, 0x00FFFFFFFFFFFF00ULL)) != ~(uint64_t)0) {
+            /* .ffffffZ, the most common tail, here without a call */
+            uint64_t pairs = digit_pairs_of(x >> 8);
+            *out_us = us + (int64_t)(pairs & 0xFF) * 10000 + (int64_t)(pairs >> 16 & 0xFF) * 100 + (int64_t)(pairs >> 32 & 0xFF);
+            return true;
+        }
         if (!parse_ts_tail(p, n, 19, true, &us)) return false;
         *out_us = us;
         return true;

@@ -289,18 +289,24 @@ static bool ref_head19(const char *s, int64_t *us) {
 
 /* Valid timestamps with one or two bytes of the head replaced (by digits, separators, letters,
  * bytes near '0' and '9' and high bytes), with fractions and offsets of every kind after them:
- * the parser against ref_head19. */
+ * the parser against ref_head19. Every other one is within three days of a date drawn anew every
+ * 128, so that most dates repeat (the parser remembers the last date it read). */
 static void test_timestamp_heads(void) {
     static const char repl[] = "0123456789-:Tt ZzX/;@\x7f\xff\xfa";
     static const char *const tails[] = {"Z", ".25Z", "+02:00", ".123456Z", ".1234567Z", ".000001+01:00",
-                                        ".987654", ".12345Z", ".12a456Z", ".123456ZZ", ".123456-00:30"};
+                                        ".987654", ".12345Z", ".12a456Z", ".123456ZZ", ".123456-00:30",
+                                        ".123456X", ".1234567", ".123456z", ".12345+1", ".123456Z"};
     static const int64_t tail_us[] = {0, 250000, -7200000000LL, 123456, 123456, 1 - 3600000000LL,
-                                      987654, 123450, -1, -1, 123456 + 1800000000LL};   /* -1: rejected */
+                                      987654, 123450, -1, -1, 123456 + 1800000000LL,
+                                      -1, 123456, 123456, -1, 123456};   /* -1: rejected */
     int bad = 0;
     uint64_t x = 88172645463325252ULL;
+    int64_t base = 0;
     for (int i = 0; i < 300000; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        int64_t us = (int64_t)(x % 315537897600ULL) * 1000000 - 62135596800000000LL;
+        if (i % 128 == 0) base = (int64_t)(x % (315537897600ULL - 259200)) - 62135596800LL;
+        int64_t us = i & 1 ? (base + (int64_t)(x % 259200)) * 1000000
+                           : (int64_t)(x % 315537897600ULL) * 1000000 - 62135596800000000LL;
         char s[40];
         memcpy(s, tss(us), 19);
         for (int k = 0; k < 1 + (int)(x >> 40 & 1); k++) {
