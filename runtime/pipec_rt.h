@@ -567,8 +567,9 @@ static inline uint64_t prt_hash_u64(uint64_t v, uint64_t seed) {
     return x ^ (x >> 31);
 }
 
-/* String group keys and first/last/min/max string values outlive the batch: a heap copy.
- * n == 0: no allocation (p points at a static ""); release accepts every kept string. */
+/* String group keys and first/last/min/max string values outlive the batch: a heap copy (up to
+ * 64 bytes from the runtime's slabs, so never free() one: release it, once). n == 0: no
+ * allocation (p points at a static ""); release accepts every kept string. */
 prt_str prt_str_keep(prt_str s);
 void prt_str_release(prt_str s);
 

@@ -325,19 +325,67 @@ uint64_t prt__hash_bytes_long(const void *pv, size_t n, uint64_t seed) {
 
 /* ---- kept strings --------------------------------------------------------------------------- */
 
+/* Most kept strings are short group keys, kept when a window opens and released when it closes
+ * (millions a run): those of up to KEEP_SMALL bytes come from slabs, in size classes of 8 bytes,
+ * each class with a free list threaded through its free chunks; slabs are never returned, so a
+ * chunk released on another thread is still good memory there. Longer strings, and every string
+ * under AddressSanitizer (which then still sees each one's bounds and lifetime), are malloc'd. */
+enum { KEEP_SMALL = 64, KEEP_SLAB = 64 * 1024 };
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEP_POOL 0
+#else
+#define KEEP_POOL 1
+#endif
+static _Thread_local void *keep_free[KEEP_SMALL / 8];   /* per class: the first free chunk */
+static _Thread_local char *keep_slab;
+static _Thread_local size_t keep_slab_left;
+
+static void *keep_alloc(uint32_t n) {
+    if (!KEEP_POOL || n > KEEP_SMALL) {
+        void *c = malloc(n);
+        if (!c) {
+            fprintf(stderr, "pipec runtime: out of memory (%u bytes)\n", n);
+            abort();
+        }
+        return c;
+    }
+    size_t cls = (n - 1) / 8, size = (cls + 1) * 8;
+    void *c = keep_free[cls];
+    if (c) {
+        memcpy(&keep_free[cls], c, sizeof c);   /* its next */
+        return c;
+    }
+    if (keep_slab_left < size) {
+        keep_slab = malloc(KEEP_SLAB);
+        if (!keep_slab) {
+            fprintf(stderr, "pipec runtime: out of memory (%d bytes)\n", KEEP_SLAB);
+            abort();
+        }
+        keep_slab_left = KEEP_SLAB;
+    }
+    c = keep_slab;
+    keep_slab += size;
+    keep_slab_left -= size;
+    return c;
+}
+
 prt_str prt_str_keep(prt_str s) {
     if (s.n == 0) return (prt_str){"", 0};
-    char *c = malloc(s.n);
-    if (!c) {
-        fprintf(stderr, "pipec runtime: out of memory (%u bytes)\n", s.n);
-        abort();
-    }
+    char *c = keep_alloc(s.n);
     memcpy(c, s.p, s.n);
     return (prt_str){c, s.n};
 }
 
 void prt_str_release(prt_str s) {
-    if (s.n) free((void *)s.p);
+    if (!s.n) return;
+    if (!KEEP_POOL || s.n > KEEP_SMALL) {
+        free((void *)s.p);
+        return;
+    }
+    size_t cls = (s.n - 1) / 8;
+    void *c = (void *)s.p;
+    memcpy(c, &keep_free[cls], sizeof c);
+    keep_free[cls] = c;
 }
 
 /* ---- distinct sets -------------------------------------------------------------------------- */

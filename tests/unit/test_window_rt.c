@@ -366,6 +366,36 @@ static void test_str_keep(void) {
     CHECK(e.n == 0 && e.p != NULL);
     prt_str_release(e);   /* nothing to free */
     prt_str_release((prt_str){"", 0});
+
+    /* Many strings of 1-100 bytes (short ones from the slabs, reused once released) kept and
+     * released in random order: each keeps its own bytes. */
+    enum { N = 5000 };
+    static prt_str kept[N];
+    static unsigned gen[N];
+    char buf[100];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    int bad = 0;
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < N; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (kept[i].n) {
+                for (uint32_t b = 0; b < kept[i].n; b++) bad += kept[i].p[b] != (char)(i * 7 + gen[i] * 13 + b);
+                if (x & 1) continue;
+                prt_str_release(kept[i]);
+                kept[i] = (prt_str){0};
+            } else {
+                gen[i]++;
+                uint32_t n = 1 + (uint32_t)(x >> 32) % 100;
+                for (uint32_t b = 0; b < n; b++) buf[b] = (char)(i * 7 + gen[i] * 13 + b);
+                kept[i] = prt_str_keep((prt_str){buf, n});
+            }
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        for (uint32_t b = 0; b < kept[i].n; b++) bad += kept[i].p[b] != (char)(i * 7 + gen[i] * 13 + b);
+        prt_str_release(kept[i]);
+    }
+    CHECK_INT(bad, 0);
 }
 
 static void test_dset(void) {
