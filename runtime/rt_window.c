@@ -331,9 +331,14 @@ uint64_t prt__hash_bytes_long(const void *pv, size_t n, uint64_t seed) {
  * chunk released on another thread is still good memory there. Longer strings, and every string
  * under AddressSanitizer (which then still sees each one's bounds and lifetime), are malloc'd. */
 enum { KEEP_SMALL = 64, KEEP_SLAB = 64 * 1024 };
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)   /* gcc */
 #define KEEP_POOL 0
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)   /* clang (the fuzz targets) */
+#define KEEP_POOL 0
+#endif
+#endif
+#ifndef KEEP_POOL
 #define KEEP_POOL 1
 #endif
 static _Thread_local void *keep_free[KEEP_SMALL / 8];   /* per class: the first free chunk */
