@@ -361,6 +361,30 @@ static inline bool same_key(const jnode *nd, prt_str k) {
     return true;
 }
 
+/* The value of an object's member at p, at trie node `child` (-1 = not wanted): strings and
+ * numbers here, as parse_value would take them; the rest there. Returns its end, or NULL. */
+static inline __attribute__((always_inline)) const char *member_value(jparser *j, const char *p, int child,
+                                                                    int depth) {
+    const char *e = j->end;
+    if (p < e && *p == '"') {
+        const char *b, *be;
+        bool esc;
+        const char *q = scan_string(j, p, &b, &be, &esc);
+        if (!q) return NULL;
+        if (child >= 0 && j->plan->nodes[child].slot >= 0) {
+            prt_str t = esc ? unescape(j, b, be) : (prt_str){b, (uint32_t)(be - b)};
+            put_value(j, child, PRT_JSON_STRING, t.p, t.n);
+        }
+        return q;
+    }
+    if (p < e && (*p == '-' || is_digit(*p))) {
+        const char *q = scan_number(j, p);
+        if (q && child >= 0) put_value(j, child, PRT_JSON_NUMBER, p, (uint32_t)(q - p));
+        return q;
+    }
+    return parse_value(j, p, child, depth);
+}
+
 /* The object at p (on '{'); `node` is the trie node whose children are wanted here, or -1. */
 static const char *parse_object(jparser *j, const char *p, int node, int depth) {
     const char *e = j->end;
@@ -420,26 +444,8 @@ static const char *parse_object(jparser *j, const char *p, int node, int depth) 
                 mk->node[mk->n] = child;
             }
         }
-        /* strings and numbers here, as parse_value would take them; the rest there */
-        if (p < e && *p == '"') {
-            const char *b, *be;
-            bool esc;
-            const char *q = scan_string(j, p, &b, &be, &esc);
-            if (!q) return NULL;
-            if (child >= 0 && nodes[child].slot >= 0) {
-                prt_str t = esc ? unescape(j, b, be) : (prt_str){b, (uint32_t)(be - b)};
-                put_value(j, child, PRT_JSON_STRING, t.p, t.n);
-            }
-            p = q;
-        } else if (p < e && (*p == '-' || is_digit(*p))) {
-            const char *q = scan_number(j, p);
-            if (!q) return NULL;
-            if (child >= 0) put_value(j, child, PRT_JSON_NUMBER, p, (uint32_t)(q - p));
-            p = q;
-        } else {
-            p = parse_value(j, p, child, depth);
-            if (!p) return NULL;
-        }
+        p = member_value(j, p, child, depth);
+        if (!p) return NULL;
         if (mk) mk->end[mk->n++] = p;
         p = skip_ws(p, e);
         if (p < e && *p == ',') {
@@ -538,34 +544,13 @@ static inline bool same_bytes(const char *a, const char *b, uint32_t n) {
 static bool extract_by_shape(jparser *j, const char *p) {
     const prt_json_plan *pl = j->plan;
     const char *e = j->end;
-    const jnode *nodes = pl->nodes;
     for (int i = 0;; i++) {
         const jshape_member *m = &pl->shape[i];
         if ((size_t)(e - p) < m->len || !same_bytes(p, pl->shape_bytes + m->off, m->len)) return false;
         p += m->len;
         if (i == pl->shape_n) break;
-        int child = m->node;
-        if (p >= e) return false;
-        /* as parse_object reads a member's value */
-        if (*p == '"') {
-            const char *b, *be;
-            bool esc;
-            const char *q = scan_string(j, p, &b, &be, &esc);
-            if (!q) return false;
-            if (child >= 0 && nodes[child].slot >= 0) {
-                prt_str t = esc ? unescape(j, b, be) : (prt_str){b, (uint32_t)(be - b)};
-                put_value(j, child, PRT_JSON_STRING, t.p, t.n);
-            }
-            p = q;
-        } else if (*p == '-' || is_digit(*p)) {
-            const char *q = scan_number(j, p);
-            if (!q) return false;
-            if (child >= 0) put_value(j, child, PRT_JSON_NUMBER, p, (uint32_t)(q - p));
-            p = q;
-        } else {
-            p = parse_value(j, p, child, 1);
-            if (!p) return false;
-        }
+        p = member_value(j, p, m->node, 1);   /* as parse_object reads it */
+        if (!p) return false;
     }
     return skip_ws(p, e) == e;
 }
