@@ -14,24 +14,21 @@ from fractions import Fraction
 Q_MIN, Q_MAX = -1074, 971   # a finite double is c * 2^q with c < 2^53 and q in this range
 
 
-def floor_log10(x):
-    """floor(log10(x)) of a positive Fraction, exactly."""
-    k = len(str(x.numerator)) - len(str(x.denominator))
-    while Fraction(10) ** k > x:
+def floor_log(x, base, k):
+    """floor(log_base(x)) of a positive Fraction, exactly, from the estimate k."""
+    while Fraction(base) ** k > x:
         k -= 1
-    while Fraction(10) ** (k + 1) <= x:
+    while Fraction(base) ** (k + 1) <= x:
         k += 1
     return k
+
+
+def floor_log10(x):
+    return floor_log(x, 10, len(str(x.numerator)) - len(str(x.denominator)))
 
 
 def floor_log2(x):
-    """floor(log2(x)) of a positive Fraction, exactly."""
-    k = x.numerator.bit_length() - x.denominator.bit_length()
-    while Fraction(2) ** k > x:
-        k -= 1
-    while Fraction(2) ** (k + 1) <= x:
-        k += 1
-    return k
+    return floor_log(x, 2, x.numerator.bit_length() - x.denominator.bit_length())
 
 
 # The formulas rt_f64fmt.c uses (Python's >> floors like gcc's arithmetic shift of a negative int).

@@ -528,14 +528,14 @@ static inline bool same_bytes(const char *a, const char *b, uint32_t n) {
             if (prt__load64(a + i) != prt__load64(b + i)) return false;
         return prt__load64(a + n - 8) == prt__load64(b + n - 8);
     }
-    uint64_t x = 0, y = 0;
     if (n >= 4) {
         uint32_t a0, a1, b0, b1;
         memcpy(&a0, a, 4), memcpy(&a1, a + n - 4, 4), memcpy(&b0, b, 4), memcpy(&b1, b + n - 4, 4);
         return a0 == b0 && a1 == b1;
     }
-    for (uint32_t i = 0; i < n; i++) x = x << 8 | (unsigned char)a[i], y = y << 8 | (unsigned char)b[i];
-    return x == y;
+    for (uint32_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
 }
 
 /* Reads the object at p (on its '{') by the plan's shape, to the end of the record. False when the

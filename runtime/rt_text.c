@@ -480,6 +480,13 @@ static inline uint64_t digits_at(uint64_t w, uint64_t mask) {
 /* Two-digit numbers from digit bytes: byte k of the result is 10 * byte k + byte k + 1. */
 static inline uint64_t digit_pairs_of(uint64_t x) { return x * 10 + (x >> 8); }
 
+/* The microseconds of a word read at a six-digit fraction's '.' (x: digits_at of it with the
+ * mask 0x00FFFFFFFFFFFF00, so bytes 1-6 are the digits' values). */
+static inline int64_t micros_of(uint64_t x) {
+    uint64_t pairs = digit_pairs_of(x >> 8);
+    return (int64_t)(pairs & 0xFF) * 10000 + (int64_t)(pairs >> 16 & 0xFF) * 100 + (int64_t)(pairs >> 32 & 0xFF);
+}
+
 /* The date of the last head parse_head19 accepted (its bytes YYYY-MM- and DD) and its day number:
  * records arrive roughly in time order, so most share it, and comparing its ten bytes stands for
  * checking them and the calendar arithmetic. */
@@ -526,9 +533,7 @@ static bool parse_ts_tail(const char *p, size_t n, size_t i, bool after_seconds,
     uint64_t x;
     if (after_seconds && n - i >= 8 && p[i] == '.' && !is_digit(p[i + 7]) &&
         (x = digits_at(load_le64(p + i), 0x00FFFFFFFFFFFF00ULL)) != ~(uint64_t)0) {
-        /* exactly six digits (microseconds), by the word */
-        uint64_t pairs = digit_pairs_of(x >> 8);
-        frac = (int64_t)(pairs & 0xFF) * 10000 + (int64_t)(pairs >> 16 & 0xFF) * 100 + (int64_t)(pairs >> 32 & 0xFF);
+        frac = micros_of(x);   /* exactly six digits (microseconds), by the word */
         i += 7;
     } else if (after_seconds && i < n && p[i] == '.') {
         size_t f0 = ++i;
@@ -573,9 +578,7 @@ bool prt_parse_timestamp(const char *p, size_t n, int64_t *out_us) {
         uint64_t w, x;
         if (n == 27 && ((w = load_le64(p + 19)) & 0xFF000000000000FFULL) == ((uint64_t)'Z' << 56 | '.') &&
             (x = digits_at(w, 0x00FFFFFFFFFFFF00ULL)) != ~(uint64_t)0) {
-            /* .ffffffZ, the most common tail, here without a call */
-            uint64_t pairs = digit_pairs_of(x >> 8);
-            *out_us = us + (int64_t)(pairs & 0xFF) * 10000 + (int64_t)(pairs >> 16 & 0xFF) * 100 + (int64_t)(pairs >> 32 & 0xFF);
+            *out_us = us + micros_of(x);   /* .ffffffZ, the most common tail, here without a call */
             return true;
         }
         if (!parse_ts_tail(p, n, 19, true, &us)) return false;
